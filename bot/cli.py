@@ -1,0 +1,22 @@
+"""The `groundswell` command: one entry point, one small module per command group."""
+
+from __future__ import annotations
+
+import click
+
+from bot.commands.chat import chat
+from bot.commands.flows import flows
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="groundswell")
+def main() -> None:
+    """Groundswell: short check-ins by SMS and Telegram, turned into change summaries.
+
+    Start with `groundswell chat weekly-wellbeing` to try a flow in the terminal,
+    or `groundswell flows check` to check the flows folder.
+    """
+
+
+main.add_command(flows)
+main.add_command(chat)

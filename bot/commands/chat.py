@@ -1,0 +1,59 @@
+"""`groundswell chat FLOW`: talk to the real engine in the terminal, as SMS would show it."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+
+import click
+
+from bot.channels.rendering import plain_text
+from bot.config import flows_folder
+from survey_flows.conversation import Outcome, Participant, Reply, Start
+from survey_flows.engine import advance, new_conversation
+from survey_flows.loading import FlowError, FlowLibrary
+
+
+@click.command()
+@click.argument("flow")
+@click.option("--name", default="there", show_default=True, help="The participant's name.")
+@click.option("--lang", "language", default=None, help="The participant's language code, e.g. cy.")
+def chat(flow: str, name: str, language: str | None) -> None:
+    """Hold a check-in conversation with FLOW (a flow id or a YAML file).
+
+    Type replies line by line; input can be piped:
+    printf '7\\nyes\\n' | groundswell chat weekly-wellbeing
+    """
+    try:
+        loaded = FlowLibrary(flows_folder()).resolve(flow)
+    except FlowError as error:
+        for problem in error.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(1)
+    participant = Participant(id="P-CHAT", name=name, language=language)
+    outcome = advance(loaded, new_conversation(loaded), Start(), participant, _now())
+    _show(outcome)
+    interactive = sys.stdin.isatty()
+    while outcome.state.open:
+        if interactive:
+            click.echo("you> ", nl=False)
+        line = sys.stdin.readline()
+        if not line:
+            break
+        outcome = advance(loaded, outcome.state, Reply(line.rstrip("\r\n")), participant, _now())
+        _show(outcome)
+        if outcome.opted_out:
+            break
+    if interactive:
+        click.echo(f"(conversation {outcome.state.status})")
+
+
+def _show(outcome: Outcome) -> None:
+    for message in outcome.messages:
+        click.echo(plain_text(message))
+    for alert in outcome.alerts:
+        click.echo(f"[alert to coordinators: {alert.condition}]", err=True)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

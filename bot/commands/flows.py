@@ -1,0 +1,74 @@
+"""`groundswell flows ...`: check flow files and draw them for review."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from bot.config import flows_folder
+from survey_flows.graph import mermaid
+from survey_flows.loading import FlowError, FlowLibrary, FlowProblem, check_flow_text
+
+
+@click.group()
+def flows() -> None:
+    """Check and review survey flows (YAML files)."""
+
+
+@flows.command("check")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+def check(paths: tuple[Path, ...]) -> None:
+    """Check flow files (or folders of them) and list every problem as FILE:LINE: message.
+
+    With no PATHS, checks the flows folder (GROUNDSWELL_FLOWS). Exits 0 when all
+    flows are valid, 1 otherwise.
+    """
+    problems: list[FlowProblem] = []
+    files: list[Path] = []
+    if not paths:
+        library = FlowLibrary(flows_folder())
+        problems = library.check_all()
+        files = library.files()
+    for path in paths:
+        if path.is_dir():
+            library = FlowLibrary(path)
+            problems += library.check_all()
+            files += library.files()
+            continue
+        files.append(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            problems.append(FlowProblem(str(path), 0, "file not found"))
+            continue
+        except (OSError, UnicodeDecodeError) as error:
+            problems.append(FlowProblem(str(path), 0, f"cannot read this file as text: {error}"))
+            continue
+        problems += check_flow_text(text, str(path))[1]
+    for problem in problems:
+        click.echo(str(problem))
+    if problems:
+        click.echo(
+            f"{len(problems)} problem(s) in {len({p.path for p in problems})} of "
+            f"{len(files)} file(s). Fix them and run `groundswell flows check` again.",
+            err=True,
+        )
+        sys.exit(1)
+    click.echo(f"{len(files)} flow file(s) OK.", err=True)
+
+
+@flows.command("graph")
+@click.argument("flow")
+def graph(flow: str) -> None:
+    """Print a Mermaid flowchart of FLOW (a flow id or a YAML file) for review.
+
+    Paste the output into https://mermaid.live or a Markdown file that renders Mermaid.
+    """
+    try:
+        click.echo(mermaid(FlowLibrary(flows_folder()).resolve(flow)))
+    except FlowError as error:
+        for problem in error.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(1)

@@ -1,0 +1,155 @@
+"""The plain values the engine takes and returns: state, events, context and outcome.
+
+A conversation's state is small and JSON-serialisable, so the host can keep it in a
+database column and pick it up in any process after a restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
+from typing import Any, Literal
+
+Status = Literal["new", "active", "completed", "expired", "stopped"]
+Value = int | float | str | bool | None
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """Where one check-in stands. `flow_version` pins the flow it started on."""
+
+    flow_id: str
+    flow_version: str
+    status: Status = "new"
+    waiting_for: str | None = None  # id of the step whose reply we wait for
+    attempts: int = 0  # unreadable replies to the waiting step so far
+    answers: dict[str, Value] = field(default_factory=dict)
+    language: str | None = None
+    started_at: str | None = None  # ISO 8601, UTC
+    asked_at: str | None = None  # when the waiting question was last asked (not reminded)
+    reminders_sent: int = 0
+
+    @property
+    def open(self) -> bool:
+        return self.status == "active"
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Conversation:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+    def evolve(self, **changes: Any) -> Conversation:
+        return replace(self, **changes)
+
+
+# --- events ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Start:
+    """Begin the check-in: send the intro and the first question."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A message from the participant; `button` is the data of a pressed button, if any."""
+
+    text: str
+    button: str | None = None
+
+
+@dataclass(frozen=True)
+class ReminderDue:
+    """No reply came in time: ask the waiting question again."""
+
+
+@dataclass(frozen=True)
+class Expire:
+    """The check-in's time is up: close it as incomplete with the answers given so far."""
+
+
+Event = Start | Reply | ReminderDue | Expire
+
+
+# --- context ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Participant:
+    """What the engine may know of the person: no phone numbers, no database ids."""
+
+    id: str = ""  # pseudonymous id, e.g. P-7F3K2Q
+    name: str | None = None
+    language: str | None = None
+    opted_out: bool = False
+    previous: Mapping[str, Value] = field(default_factory=dict)  # last completed check-in
+
+
+@dataclass(frozen=True)
+class ChannelTraits:
+    """What the channel does by itself, so the engine neither repeats nor omits it."""
+
+    confirms_opt_out: bool = False  # Twilio long codes answer STOP themselves
+
+
+# --- outcome ---------------------------------------------------------------------------
+
+MessageKind = Literal[
+    "intro", "question", "say", "invalid", "notice", "help", "reminder", "outro", "opt_out", "opt_in"
+]
+
+
+@dataclass(frozen=True)
+class Option:
+    """A choice the channel may offer as a button; pressing it sends `value`."""
+
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to send. `options` become buttons; `numbered` lists them on SMS."""
+
+    text: str
+    kind: MessageKind
+    step_id: str | None = None
+    options: tuple[Option, ...] = ()
+    numbered: bool = False
+
+
+@dataclass(frozen=True)
+class RecordedAnswer:
+    """An answer to store. `value` None means skipped or unanswered after max_attempts."""
+
+    step_id: str
+    value: Value
+    score: float | None
+    measure: str | None
+    raw_text: str | None
+    answered_at: datetime
+    skipped: bool = False
+
+
+@dataclass(frozen=True)
+class RaisedAlert:
+    """A step's `alert` condition held: the coordinators of the group must hear of it."""
+
+    step_id: str
+    condition: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one event did: the new state plus everything the host must apply."""
+
+    state: Conversation
+    messages: tuple[Outgoing, ...] = ()
+    answers: tuple[RecordedAnswer, ...] = ()
+    alerts: tuple[RaisedAlert, ...] = ()
+    opted_out: bool = False
+    opted_in: bool = False

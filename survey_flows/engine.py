@@ -1,0 +1,313 @@
+"""The survey engine: a pure function from (flow, state, event, context, now) to an outcome.
+
+Like RapidPro's goflow, it touches no database, network or clock: the host loads the
+state, calls `advance`, and applies the outcome (store answers, queue messages, raise
+alerts) in one transaction. Any text from a resident is safe to pass in: nothing raises.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from survey_flows import expressions
+from survey_flows.conversation import (
+    ChannelTraits,
+    Conversation,
+    Event,
+    Expire,
+    MessageKind,
+    Option,
+    Outcome,
+    Outgoing,
+    Participant,
+    RaisedAlert,
+    RecordedAnswer,
+    ReminderDue,
+    Reply,
+    Start,
+)
+from survey_flows.keywords import Keyword, classify
+from survey_flows.languages import system_text
+from survey_flows.model import Flow, Step, Text, pick_text
+from survey_flows.reading import Reading, read_button, read_reply
+
+MAX_STORED_REPLY = 4000  # characters of a raw reply kept beside an answer
+
+
+def new_conversation(flow: Flow) -> Conversation:
+    """A conversation that has not started yet, pinned to this version of the flow."""
+    return Conversation(flow_id=flow.id, flow_version=flow.version)
+
+
+def advance(
+    flow: Flow,
+    state: Conversation,
+    event: Event,
+    participant: Participant,
+    now: datetime,
+    channel: ChannelTraits = ChannelTraits(),
+) -> Outcome:
+    """Apply one event to one conversation and say what follows from it."""
+    if state.flow_version and flow.version and state.flow_version != flow.version:
+        raise ValueError(
+            f"conversation is on version {state.flow_version[:12]} of '{flow.id}', "
+            f"not {flow.version[:12]}: load the version it started on"
+        )
+    turn = _Turn(flow, state, participant, now, channel)
+    if isinstance(event, Start):
+        turn.start()
+    elif isinstance(event, Reply):
+        turn.reply(event)
+    elif isinstance(event, ReminderDue):
+        turn.remind()
+    elif isinstance(event, Expire):
+        turn.expire()
+    return turn.outcome()
+
+
+def next_timer(flow: Flow, state: Conversation) -> tuple[datetime, Event] | None:
+    """When the host must next wake this conversation, and with which event."""
+    if not state.open or flow.schedule is None or state.started_at is None:
+        return None
+    expires_at = (
+        datetime.fromisoformat(state.started_at) + flow.schedule.expires
+        if flow.schedule.expires
+        else None
+    )
+    reminders = flow.schedule.reminders
+    if state.waiting_for and state.asked_at and state.reminders_sent < len(reminders):
+        remind_at = datetime.fromisoformat(state.asked_at) + reminders[state.reminders_sent]
+        if expires_at is None or remind_at < expires_at:
+            return remind_at, ReminderDue()
+    if expires_at is not None:
+        return expires_at, Expire()
+    return None
+
+
+class _Turn:
+    """The working of one `advance` call: collects messages, answers and alerts."""
+
+    def __init__(
+        self,
+        flow: Flow,
+        state: Conversation,
+        participant: Participant,
+        now: datetime,
+        channel: ChannelTraits,
+    ) -> None:
+        self.flow, self.state, self.participant = flow, state, participant
+        self.now, self.channel = now, channel
+        self.messages: list[Outgoing] = []
+        self.answers: list[RecordedAnswer] = []
+        self.alerts: list[RaisedAlert] = []
+        self.opted_out = self.opted_in = False
+
+    def outcome(self) -> Outcome:
+        return Outcome(
+            state=self.state,
+            messages=tuple(self.messages),
+            answers=tuple(self.answers),
+            alerts=tuple(self.alerts),
+            opted_out=self.opted_out,
+            opted_in=self.opted_in,
+        )
+
+    # --- events ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self.state.status != "new" or self.participant.opted_out:
+            return
+        self.state = self.state.evolve(
+            status="active",
+            language=self.participant.language,
+            started_at=self.now.isoformat(),
+            answers={},
+        )
+        if self.flow.intro:
+            self.send(self.text(self.flow.intro), "intro")
+        self.run_from(0)
+
+    def reply(self, event: Reply) -> None:
+        keyword = None if event.button else classify(event.text, opted_out=self.participant.opted_out)
+        if self.participant.opted_out:
+            if keyword is Keyword.START:
+                self.opted_in = True
+                self.send(self.system("opted_in"), "opt_in")
+            return
+        if keyword is Keyword.STOP:
+            self.opted_out = True
+            if self.state.open:
+                self.state = self.state.evolve(status="stopped", waiting_for=None)
+            if not self.channel.confirms_opt_out:
+                self.send(self.system("opted_out"), "opt_out")
+            return
+        if keyword is Keyword.HELP:
+            self.send(self.system("help"), "help")
+            if self.waiting_step():
+                self.ask(self.waiting_step(), "question", fresh=False)
+            return
+        step = self.waiting_step()
+        if step is None:
+            return  # nothing open: the host decides what an unprompted message means
+        if keyword is Keyword.SKIP:
+            if step.optional:
+                self.record(step, None, None, event.text, skipped=True)
+                self.run_from(self.flow.index_of(step.id) + 1)
+            else:
+                self.send(self.system("cannot_skip"), "notice", step.id)
+            return
+        if keyword is Keyword.START:
+            self.ask(step, "question", fresh=False)
+            return
+        reading = (
+            read_button(step, event.button)
+            if event.button is not None
+            else read_reply(step, event.text, self.state.language)
+        )
+        self.answer(step, reading, event.text)
+
+    def remind(self) -> None:
+        step = self.waiting_step()
+        if step is None or self.participant.opted_out:
+            return
+        self.state = self.state.evolve(reminders_sent=self.state.reminders_sent + 1)
+        self.ask(step, "reminder", fresh=False)
+
+    def expire(self) -> None:
+        if self.state.open:
+            self.state = self.state.evolve(status="expired", waiting_for=None)
+
+    # --- moving through the steps ------------------------------------------------------
+
+    def waiting_step(self) -> Step | None:
+        if not self.state.open or self.state.waiting_for is None:
+            return None
+        try:
+            return self.flow.step(self.state.waiting_for)
+        except KeyError:
+            return None
+
+    def answer(self, step: Step, reading: Reading, raw: str) -> None:
+        if reading.ok:
+            self.record(step, reading.value, reading.score, raw)
+            self.run_from(self.flow.index_of(step.id) + 1)
+            return
+        attempts = self.state.attempts + 1
+        if attempts >= step.max_attempts:
+            self.record(step, None, None, raw)
+            self.run_from(self.flow.index_of(step.id) + 1)
+            return
+        self.state = self.state.evolve(attempts=attempts)
+        self.send(self.invalid_text(step, reading), "invalid", step.id)
+
+    def record(
+        self, step: Step, value: Any, score: float | None, raw: str, skipped: bool = False
+    ) -> None:
+        self.state = self.state.evolve(answers={**self.state.answers, step.id: value}, attempts=0)
+        self.answers.append(
+            RecordedAnswer(
+                step_id=step.id,
+                value=value,
+                score=score,
+                measure=step.measure,
+                raw_text=_clean_raw(raw),
+                answered_at=self.now,
+                skipped=skipped,
+            )
+        )
+        if step.alert and value is not None and expressions.holds(step.alert, self.names()):
+            self.alerts.append(RaisedAlert(step_id=step.id, condition=step.alert))
+
+    def run_from(self, index: int) -> None:
+        """Send `say` steps and stop at the next question whose `when` holds, or finish."""
+        for step in self.flow.steps[index:]:
+            if step.when and not expressions.holds(step.when, self.names()):
+                self.state = self.state.evolve(answers={**self.state.answers, step.id: None})
+                continue
+            if step.asks:
+                self.ask(step, "question", fresh=True)
+                return
+            self.send(self.text(step.text), "say", step.id)
+        self.state = self.state.evolve(status="completed", waiting_for=None, attempts=0)
+        if self.flow.outro:
+            self.send(self.text(self.flow.outro), "outro")
+
+    def ask(self, step: Step, kind: MessageKind, *, fresh: bool) -> None:
+        if fresh:
+            self.state = self.state.evolve(
+                waiting_for=step.id, attempts=0, asked_at=self.now.isoformat()
+            )
+        text = self.text(step.text)
+        if kind == "reminder":
+            text = self.system("reminder", question=text)
+        self.send(text, kind, step.id, _options(step, self.state.language, self.flow.language))
+
+    # --- texts -------------------------------------------------------------------------
+
+    def names(self) -> dict[str, Any]:
+        p = self.participant
+        return expressions.context(
+            participant={"name": p.name, "language": p.language, "id": p.id},
+            answers=self.state.answers,
+            previous=p.previous,
+        )
+
+    def text(self, text: Text) -> str:
+        source = pick_text(text, self.state.language or self.participant.language, self.flow.language)
+        return expressions.render(source, self.names()).strip()
+
+    def system(self, key: str, **values: Any) -> str:
+        return system_text(key, self.state.language or self.participant.language, **values)
+
+    def invalid_text(self, step: Step, reading: Reading) -> str:
+        if step.invalid and reading.error != "too_long":
+            return self.text(step.invalid)
+        if step.type == "text":
+            key = "invalid_text_too_long" if reading.error == "too_long" else "invalid_text_empty"
+            return self.system(key, max_length=step.max_length)
+        return self.system(
+            f"invalid_{step.type}",
+            min=_number(step.min),
+            max=_number(step.max),
+            n=len(step.choices),
+        )
+
+    def send(
+        self,
+        text: str,
+        kind: MessageKind,
+        step_id: str | None = None,
+        options: tuple[Option, ...] = (),
+    ) -> None:
+        if not text:
+            return
+        step = self.flow.step(step_id) if step_id else None
+        numbered = bool(options) and step is not None and step.type == "choice"
+        self.messages.append(
+            Outgoing(text=text, kind=kind, step_id=step_id, options=options, numbered=numbered)
+        )
+
+
+def _options(step: Step, language: str | None, default_language: str) -> tuple[Option, ...]:
+    if step.type == "choice":
+        return tuple(
+            Option(c.value, pick_text(c.label, language, default_language)) for c in step.choices
+        )
+    if step.type == "yes_no":
+        return (
+            Option("yes", system_text("yes", language)),
+            Option("no", system_text("no", language)),
+        )
+    return ()
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _clean_raw(raw: str) -> str:
+    return raw[:MAX_STORED_REPLY]
+
