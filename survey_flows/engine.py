@@ -30,9 +30,10 @@ from survey_flows.conversation import (
 from survey_flows.keywords import Keyword, classify
 from survey_flows.languages import system_text
 from survey_flows.model import Flow, Step, Text, pick_text
-from survey_flows.reading import Reading, read_button, read_reply
+from survey_flows.reading import Reading, default_invalid_text, read_button, read_reply
 
-MAX_STORED_REPLY = 4000  # characters of a raw reply kept beside an answer
+MAX_STORED_REPLY = 4000
+PLAIN_CHANNEL = ChannelTraits()  # characters of a raw reply kept beside an answer
 
 
 def new_conversation(flow: Flow) -> Conversation:
@@ -46,7 +47,7 @@ def advance(
     event: Event,
     participant: Participant,
     now: datetime,
-    channel: ChannelTraits = ChannelTraits(),
+    channel: ChannelTraits = PLAIN_CHANNEL,
 ) -> Outcome:
     """Apply one event to one conversation and say what follows from it."""
     if state.flow_version and flow.version and state.flow_version != flow.version:
@@ -129,8 +130,9 @@ class _Turn:
         self.run_from(0)
 
     def reply(self, event: Reply) -> None:
-        keyword = None if event.button else classify(event.text, opted_out=self.participant.opted_out)
-        if self.participant.opted_out:
+        opted_out = self.participant.opted_out
+        keyword = None if event.button else classify(event.text, opted_out=opted_out)
+        if opted_out:
             if keyword is Keyword.START:
                 self.opted_in = True
                 self.send(self.system("opted_in"), "opt_in")
@@ -254,23 +256,19 @@ class _Turn:
         )
 
     def text(self, text: Text) -> str:
-        source = pick_text(text, self.state.language or self.participant.language, self.flow.language)
+        language = self.state.language or self.participant.language
+        source = pick_text(text, language, self.flow.language)
         return expressions.render(source, self.names()).strip()
 
     def system(self, key: str, **values: Any) -> str:
         return system_text(key, self.state.language or self.participant.language, **values)
 
     def invalid_text(self, step: Step, reading: Reading) -> str:
-        if step.invalid and reading.error != "too_long":
+        too_long_text = step.type == "text" and reading.error == "too_long"
+        if step.invalid and not too_long_text:
             return self.text(step.invalid)
-        if step.type == "text":
-            key = "invalid_text_too_long" if reading.error == "too_long" else "invalid_text_empty"
-            return self.system(key, max_length=step.max_length)
-        return self.system(
-            f"invalid_{step.type}",
-            min=_number(step.min),
-            max=_number(step.max),
-            n=len(step.choices),
+        return default_invalid_text(
+            step, self.state.language or self.participant.language, reading.error
         )
 
     def send(
@@ -300,12 +298,6 @@ def _options(step: Step, language: str | None, default_language: str) -> tuple[O
             Option("no", system_text("no", language)),
         )
     return ()
-
-
-def _number(value: float | None) -> str:
-    if value is None:
-        return ""
-    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 def _clean_raw(raw: str) -> str:

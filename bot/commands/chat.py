@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import click
 
 from bot.channels.rendering import plain_text
-from bot.config import flows_folder
 from survey_flows.conversation import Outcome, Participant, Reply, Start
 from survey_flows.engine import advance, new_conversation
 from survey_flows.loading import FlowError, FlowLibrary
+from survey_flows.loading import default_flows_folder as flows_folder
 
 
 @click.command()

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from bot.config import flows_folder
 from survey_flows.graph import mermaid
 from survey_flows.loading import FlowError, FlowLibrary, FlowProblem, check_flow_text
+from survey_flows.loading import default_flows_folder as flows_folder
 
 
 @click.group()
