@@ -2,7 +2,8 @@
 
 A golden file has a header (`key: value` lines), a blank line, then the transcript:
 `< text` a message from Groundswell (`| text` continues it), `> text` a reply from the
-resident (`> [button:VALUE]` a button press, `\\n` and `\\uXXXX` escapes), `@ reminder` / `@ expire` a timer firing,
+resident (`> [button:VALUE]` a button press; `\\n` and `\\uXXXX` escapes work),
+`@ reminder` / `@ expire` a timer firing,
 `= STEP VALUE` an answer recorded, `! alert STEP` an alert raised, `. STATUS` the state
 at the end. The runner feeds the `>` and `@` lines to the engine and writes the whole
 transcript again; the test compares it with the file.
