@@ -32,8 +32,9 @@ from survey_flows.languages import system_text
 from survey_flows.model import Flow, Step, Text, pick_text
 from survey_flows.reading import Reading, default_invalid_text, read_button, read_reply
 
-MAX_STORED_REPLY = 4000
-PLAIN_CHANNEL = ChannelTraits()  # characters of a raw reply kept beside an answer
+MAX_STORED_REPLY = 4000  # characters of a raw reply kept beside an answer
+PLAIN_CHANNEL = ChannelTraits()
+_NO_CHECKIN = Conversation(flow_id="", flow_version="")
 
 
 def new_conversation(flow: Flow) -> Conversation:
@@ -67,6 +68,18 @@ def advance(
     return turn.outcome()
 
 
+def reply_without_checkin(
+    event: Reply, participant: Participant, now: datetime, channel: ChannelTraits = PLAIN_CHANNEL
+) -> Outcome:
+    """A message when no check-in is open: STOP, START and HELP still work; the rest waits.
+
+    The outcome's state is a placeholder; only its messages and opt-in/out flags matter.
+    """
+    turn = _Turn(None, _NO_CHECKIN, participant, now, channel)
+    turn.reply(event)
+    return turn.outcome()
+
+
 def next_timer(flow: Flow, state: Conversation) -> tuple[datetime, Event] | None:
     """When the host must next wake this conversation, and with which event."""
     if not state.open or flow.schedule is None or state.started_at is None:
@@ -91,13 +104,15 @@ class _Turn:
 
     def __init__(
         self,
-        flow: Flow,
+        flow: Flow | None,
         state: Conversation,
         participant: Participant,
         now: datetime,
         channel: ChannelTraits,
     ) -> None:
-        self.flow, self.state, self.participant = flow, state, participant
+        # `flow` is None only for replies outside a check-in, which never reach a step.
+        self.flow: Flow = flow  # type: ignore[assignment]
+        self.state, self.participant = state, participant
         self.now, self.channel = now, channel
         self.messages: list[Outgoing] = []
         self.answers: list[RecordedAnswer] = []

@@ -389,6 +389,40 @@ SYSTEM_TEXTS: dict[str, dict[str, str]] = {
             "STOP تمام پیغامات بند کر دیتا ہے۔"
         ),
     },
+    "join_hint": {
+        "en": (
+            "Hello! This number runs check-ins for local projects. To join, reply JOIN "
+            "and your project's code, e.g. JOIN ELM12."
+        ),
+        "cy": (
+            "Helo! Mae'r rhif hwn yn rhedeg holiaduron i brosiectau lleol. I ymuno, atebwch "
+            "JOIN a chod eich prosiect, e.e. JOIN ELM12."
+        ),
+        "es": (
+            "¡Hola! Este número envía encuestas de proyectos locales. Para unirse, responda "
+            "JOIN y el código de su proyecto, p. ej. JOIN ELM12."
+        ),
+        "fr": (
+            "Bonjour ! Ce numéro envoie les questionnaires de projets locaux. Pour participer, "
+            "répondez JOIN et le code de votre projet, par ex. JOIN ELM12."
+        ),
+        "pl": (
+            "Dzień dobry! Ten numer wysyła ankiety lokalnych projektów. Aby dołączyć, odpowiedz "
+            "JOIN i kod projektu, np. JOIN ELM12."
+        ),
+        "pt": (
+            "Olá! Este número envia questionários de projetos locais. Para participar, responda "
+            "JOIN e o código do seu projeto, por ex. JOIN ELM12."
+        ),
+        "ar": (
+            "مرحبًا! هذا الرقم يرسل استبيانات لمشاريع محلية. "
+            "للانضمام أرسل JOIN ورمز مشروعك، مثل JOIN ELM12."
+        ),
+        "ur": (
+            "سلام! یہ نمبر مقامی منصوبوں کے سوالنامے بھیجتا ہے۔ "
+            "شامل ہونے کے لیے JOIN اور اپنے منصوبے کا کوڈ بھیجیں، مثلاً JOIN ELM12۔"
+        ),
+    },
     "reminder_prefix": {
         "en": "Reminder: ",
         "cy": "Nodyn atgoffa: ",

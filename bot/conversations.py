@@ -1,0 +1,489 @@
+"""The host around the pure engine: load a check-in, run one event, apply the outcome.
+
+Each public function here is one short unit of work inside the caller's transaction: the
+answers, the new state, the alerts and every message they cause are written together, so
+a process that dies half-way leaves nothing half-done.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bot import flow_versions
+from bot.channels.base import InboundMessage
+from bot.outbox import Recipient, cancel_pending, enqueue, enqueue_text
+from bot.quiet_hours import release_time
+from bot.settings import Settings
+from storage.messages import record_inbound
+from storage.models import (
+    Alert,
+    Answer,
+    ChannelAddress,
+    Checkin,
+    Coordinator,
+    Enrolment,
+    Group,
+    Message,
+    Participant,
+    UnknownSender,
+)
+from survey_flows import engine
+from survey_flows.conversation import (
+    ChannelTraits,
+    Conversation,
+    Event,
+    Outcome,
+    Reply,
+    Start,
+)
+from survey_flows.conversation import Participant as EngineParticipant
+from survey_flows.keywords import Keyword, classify, join_code, telegram_start_code
+from survey_flows.languages import system_text
+from survey_flows.loading import FlowError, FlowLibrary
+from survey_flows.model import Flow
+
+WELCOME_FLOW = "welcome"
+HINT_INTERVAL = timedelta(days=1)
+# An unknown sender who said STOP is never sent join instructions again.
+NEVER = datetime(9999, 1, 1, tzinfo=UTC)
+CHANNEL_TRAITS = {
+    "sms": ChannelTraits(confirms_opt_out=True),  # Twilio long codes answer STOP themselves
+    "telegram": ChannelTraits(),
+    "sim": ChannelTraits(),
+}
+CHANNEL_PREFERENCE = ("telegram", "sms", "sim")
+
+
+@dataclass(frozen=True)
+class Received:
+    """What handling one inbound message did (for logs, tests and the simulator)."""
+
+    duplicate: bool = False
+    participant: str | None = None  # pseudonym
+    joined: bool = False
+    messages: int = 0
+
+
+# --- inbound -------------------------------------------------------------------------
+
+
+def receive(
+    session: Session,
+    inbound: InboundMessage,
+    now: datetime,
+    library: FlowLibrary,
+    settings: Settings,
+) -> Received:
+    """Handle one inbound message exactly once, whatever the provider redelivers."""
+    address = session.scalars(
+        select(ChannelAddress).where(
+            ChannelAddress.channel == inbound.channel, ChannelAddress.address == inbound.address
+        )
+    ).one_or_none()
+    participant = (
+        session.scalars(
+            select(Participant).where(Participant.id == address.participant_id).with_for_update()
+        ).one()
+        if address
+        else None
+    )
+    record = record_inbound(
+        session,
+        channel=inbound.channel,
+        provider_id=inbound.provider_id or None,
+        address=inbound.address,
+        body=inbound.text if not inbound.button else f"[button] {inbound.button}",
+        participant_id=participant.id if participant else None,
+        created_at=now,
+    )
+    if record is None:
+        return Received(duplicate=True)
+    to = Recipient(inbound.channel, inbound.address, participant.id if participant else None)
+    if participant is None:
+        return _from_unknown_sender(session, inbound, to, now, library, settings)
+
+    checkin = _active_checkin(session, participant.id)
+    event = Reply(text=inbound.text, button=inbound.button)
+    traits = CHANNEL_TRAITS.get(inbound.channel, ChannelTraits())
+    if checkin is None:
+        context = _context(session, participant, None)
+        outcome = engine.reply_without_checkin(event, context, now, traits)
+        _apply_person(session, participant, outcome, now)
+        for message in outcome.messages:
+            enqueue(session, to, message, now=now)
+        return Received(participant=participant.pseudonym, messages=len(outcome.messages))
+    record.checkin_id = checkin.id
+    flow = flow_versions.load(session, checkin.flow_version)
+    outcome = engine.advance(
+        flow,
+        Conversation.from_json(checkin.state),
+        event,
+        _context(session, participant, flow),
+        now,
+        traits,
+    )
+    # A reply to the resident's own message goes at once, quiet hours or not.
+    sent = apply(session, checkin, flow, outcome, to, now, not_before=now, message_id=record.id)
+    _after_checkin(session, participant, checkin, flow, outcome, now, library, settings)
+    return Received(participant=participant.pseudonym, messages=sent)
+
+
+def _from_unknown_sender(
+    session: Session,
+    inbound: InboundMessage,
+    to: Recipient,
+    now: datetime,
+    library: FlowLibrary,
+    settings: Settings,
+) -> Received:
+    """JOIN CODE (or Telegram's /start CODE) enrols; anything else gets one hint a day."""
+    code = join_code(inbound.text) or telegram_start_code(inbound.text)
+    group = (
+        session.scalars(select(Group).where(Group.join_code == code.upper())).one_or_none()
+        if code
+        else None
+    )
+    if group is not None:
+        participant = Participant(
+            group_id=group.id, name=inbound.display_name, created_at=now, opted_out=False
+        )
+        session.add(participant)
+        session.flush()
+        session.add(
+            ChannelAddress(
+                participant_id=participant.id, channel=inbound.channel, address=inbound.address
+            )
+        )
+        session.execute(
+            update(Message)
+            .where(Message.channel == inbound.channel, Message.address == inbound.address)
+            .where(Message.participant_id.is_(None))
+            .values(participant_id=participant.id)
+        )
+        checkin = start_checkin(
+            session,
+            participant,
+            library.resolve(WELCOME_FLOW),
+            now,
+            settings,
+            hold_for_quiet_hours=False,
+            recipient=Recipient(inbound.channel, inbound.address, participant.id),
+        )
+        return Received(
+            participant=participant.pseudonym, joined=True, messages=int(checkin is not None)
+        )
+    sender = session.get(UnknownSender, (inbound.channel, inbound.address))
+    if classify(inbound.text) is Keyword.STOP:
+        _remember_hint(session, sender, inbound, NEVER)
+        return Received()
+    if sender is not None and sender.last_hint_at > now - HINT_INTERVAL:
+        return Received()
+    _remember_hint(session, sender, inbound, now)
+    enqueue_text(session, to, system_text("join_hint", None), now=now)
+    return Received(messages=1)
+
+
+def _remember_hint(
+    session: Session, sender: UnknownSender | None, inbound: InboundMessage, at: datetime
+) -> None:
+    if sender is None:
+        session.add(
+            UnknownSender(channel=inbound.channel, address=inbound.address, last_hint_at=at)
+        )
+    elif sender.last_hint_at != NEVER:
+        sender.last_hint_at = at
+
+
+# --- starting and waking check-ins ----------------------------------------------------
+
+
+def start_checkin(
+    session: Session,
+    participant: Participant,
+    flow: Flow,
+    now: datetime,
+    settings: Settings,
+    *,
+    enrolment: Enrolment | None = None,
+    scheduled_for: datetime | None = None,
+    hold_for_quiet_hours: bool = True,
+    recipient: Recipient | None = None,
+) -> Checkin | None:
+    """Start `flow` for a participant: close any open check-in first, then ask.
+
+    Returns None (and sends nothing) for an opted-out or forgotten participant, or one
+    with no address to reach. Messages wait for the end of quiet hours unless told not to.
+    """
+    if participant.opted_out or participant.forgotten_at is not None:
+        return None
+    to = recipient or preferred_recipient(session, participant)
+    if to is None:
+        return None
+    previous = _active_checkin(session, participant.id)
+    if previous is not None:
+        previous.status = "superseded"
+        previous.finished_at = now
+        previous.next_timer_at = None
+        session.flush()
+    flow_versions.remember(session, flow)
+    outcome = engine.advance(
+        flow,
+        engine.new_conversation(flow),
+        Start(),
+        _context(session, participant, flow),
+        now,
+        CHANNEL_TRAITS.get(to.channel, ChannelTraits()),
+    )
+    checkin = Checkin(
+        participant_id=participant.id,
+        enrolment_id=enrolment.id if enrolment else None,
+        flow_id=flow.id,
+        flow_version=flow.version,
+        channel=to.channel,
+        status="active",
+        state=outcome.state.to_json(),
+        started_at=now,
+        scheduled_for=scheduled_for,
+        reminders_sent=0,
+    )
+    session.add(checkin)
+    session.flush()
+    not_before = _hold(participant, now, settings) if hold_for_quiet_hours else now
+    apply(session, checkin, flow, outcome, to, now, not_before=not_before)
+    return checkin
+
+
+def wake_checkin(
+    session: Session, checkin: Checkin, now: datetime, settings: Settings
+) -> Event | None:
+    """Fire the check-in's due timer (a reminder or expiry); returns the event it fired."""
+    flow = flow_versions.load(session, checkin.flow_version)
+    state = Conversation.from_json(checkin.state)
+    timer = engine.next_timer(flow, state)
+    if timer is None or timer[0] > now:
+        checkin.next_timer_at = timer[0] if timer else None
+        return None
+    participant = session.get_one(Participant, checkin.participant_id)
+    to = preferred_recipient(session, participant, checkin.channel)
+    outcome = engine.advance(flow, state, timer[1], _context(session, participant, flow), now)
+    if to is None or participant.opted_out:
+        outcome = Outcome(state=outcome.state)  # nobody to tell: only the state changes
+        to = to or Recipient(checkin.channel, "", participant.id)
+    apply(session, checkin, flow, outcome, to, now, not_before=_hold(participant, now, settings))
+    return timer[1]
+
+
+# --- applying an outcome --------------------------------------------------------------
+
+
+def apply(
+    session: Session,
+    checkin: Checkin,
+    flow: Flow,
+    outcome: Outcome,
+    to: Recipient,
+    now: datetime,
+    *,
+    not_before: datetime,
+    message_id: int | None = None,
+) -> int:
+    """Write the outcome of one event: state, answers, alerts and queued messages."""
+    state = outcome.state
+    checkin.state = state.to_json()
+    checkin.status = state.status if state.status != "new" else checkin.status
+    checkin.reminders_sent = state.reminders_sent
+    if not state.open and checkin.finished_at is None:
+        checkin.finished_at = now
+    timer = engine.next_timer(flow, state)
+    checkin.next_timer_at = timer[0] if timer else None
+    participant = session.get_one(Participant, checkin.participant_id)
+    for answer in outcome.answers:
+        session.add(
+            Answer(
+                checkin_id=checkin.id,
+                participant_id=checkin.participant_id,
+                flow_id=flow.id,
+                flow_version=flow.version,
+                step_id=answer.step_id,
+                value=answer.value,
+                score=answer.score if answer.measure else None,
+                measure=answer.measure,
+                raw_text=answer.raw_text,
+                answered_at=answer.answered_at,
+                channel=checkin.channel,
+                message_id=message_id,
+            )
+        )
+    for alert in outcome.alerts:
+        session.add(
+            Alert(
+                participant_id=participant.id,
+                group_id=participant.group_id,
+                checkin_id=checkin.id,
+                step_id=alert.step_id,
+                flow_id=flow.id,
+                created_at=now,
+            )
+        )
+        _tell_coordinators(session, participant, flow, alert.step_id, now)
+    _apply_person(session, participant, outcome, now)
+    if outcome.opted_out:
+        not_before = now  # the one confirmation goes at once, after the queue was cleared
+    for message in outcome.messages:
+        enqueue(session, to, message, now=now, not_before=not_before, checkin_id=checkin.id)
+    return len(outcome.messages)
+
+
+def _apply_person(
+    session: Session, participant: Participant, outcome: Outcome, now: datetime
+) -> None:
+    """Opt-outs take effect at once: nothing still queued for them is sent."""
+    if outcome.opted_out and not participant.opted_out:
+        participant.opted_out = True
+        participant.opted_out_at = now
+        cancel_pending(session, participant.id, "participant opted out")
+    if outcome.opted_in and participant.opted_out:
+        participant.opted_out = False
+        participant.opted_out_at = None
+
+
+def _after_checkin(
+    session: Session,
+    participant: Participant,
+    checkin: Checkin,
+    flow: Flow,
+    outcome: Outcome,
+    now: datetime,
+    library: FlowLibrary,
+    settings: Settings,
+) -> None:
+    """Finishing the welcome flow enrols (consent given) or opts out (consent refused)."""
+    if flow.id != WELCOME_FLOW or outcome.state.status != "completed":
+        return
+    answers = outcome.state.answers
+    if answers.get("name"):
+        participant.name = str(answers["name"])
+    if answers.get("consent") is not True:
+        participant.opted_out = True
+        participant.opted_out_at = now
+        return
+    group = session.get(Group, participant.group_id) if participant.group_id else None
+    if group is None or not group.default_flow:
+        return
+    try:
+        library.resolve(group.default_flow)
+    except FlowError:
+        return  # `groups add` checks the flow; a flow removed since is reported by `flows check`
+    enrol(session, participant, group.default_flow, now)
+
+
+def enrol(session: Session, participant: Participant, flow_id: str, now: datetime) -> Enrolment:
+    """Subscribe a participant to a flow (once); the clock works out when it falls due."""
+    enrolment = session.scalars(
+        select(Enrolment).where(
+            Enrolment.participant_id == participant.id, Enrolment.flow_id == flow_id
+        )
+    ).one_or_none()
+    if enrolment is None:
+        enrolment = Enrolment(
+            participant_id=participant.id,
+            group_id=participant.group_id,
+            flow_id=flow_id,
+            enrolled_at=now,
+            active=True,
+        )
+        session.add(enrolment)
+        session.flush()
+    return enrolment
+
+
+def _tell_coordinators(
+    session: Session, participant: Participant, flow: Flow, step_id: str, now: datetime
+) -> None:
+    """Alerts go to the group's coordinators at once: pseudonym and group, no message text."""
+    if participant.group_id is None:
+        return
+    group = session.get_one(Group, participant.group_id)
+    coordinators = session.scalars(
+        select(Coordinator).where(Coordinator.group_id == participant.group_id)
+    )
+    text = (
+        f"Groundswell alert: {participant.pseudonym} ({group.name}) answered '{step_id}' "
+        f"in '{flow.title}' in a way that asks for follow-up. Please get in touch."
+    )
+    for coordinator in coordinators:
+        enqueue_text(session, Recipient(coordinator.channel, coordinator.address), text, now=now)
+
+
+# --- lookups -------------------------------------------------------------------------
+
+
+def _active_checkin(session: Session, participant_id: int) -> Checkin | None:
+    return session.scalars(
+        select(Checkin)
+        .where(Checkin.participant_id == participant_id, Checkin.status == "active")
+        .with_for_update()
+    ).one_or_none()
+
+
+def preferred_recipient(
+    session: Session, participant: Participant, channel: str | None = None
+) -> Recipient | None:
+    """How to reach a participant: `channel` if they have it, else Telegram, SMS, simulator."""
+    addresses = {
+        a.channel: a.address
+        for a in session.scalars(
+            select(ChannelAddress).where(ChannelAddress.participant_id == participant.id)
+        )
+    }
+    for choice in (channel, *CHANNEL_PREFERENCE):
+        if choice and choice in addresses:
+            return Recipient(choice, addresses[choice], participant.id)
+    return None
+
+
+def _context(session: Session, participant: Participant, flow: Flow | None) -> EngineParticipant:
+    return EngineParticipant(
+        id=participant.pseudonym,
+        name=participant.name,
+        language=participant.language,
+        opted_out=participant.opted_out,
+        previous=_previous_answers(session, participant.id, flow.id) if flow else {},
+    )
+
+
+def _previous_answers(session: Session, participant_id: int, flow_id: str) -> dict:
+    """The answers of the participant's last completed check-in of this flow."""
+    last = session.scalars(
+        select(Checkin.id)
+        .where(
+            Checkin.participant_id == participant_id,
+            Checkin.flow_id == flow_id,
+            Checkin.status == "completed",
+        )
+        .order_by(Checkin.started_at.desc(), Checkin.id.desc())
+        .limit(1)
+    ).one_or_none()
+    if last is None:
+        return {}
+    rows = session.execute(select(Answer.step_id, Answer.value).where(Answer.checkin_id == last))
+    return {step: value for step, value in rows}
+
+
+def participant_zone(participant: Participant, settings: Settings) -> ZoneInfo:
+    """The participant's own time zone, else the deployment's."""
+    try:
+        return ZoneInfo(participant.timezone) if participant.timezone else settings.zone
+    except (ZoneInfoNotFoundError, ValueError):
+        return settings.zone
+
+
+def _hold(participant: Participant, now: datetime, settings: Settings) -> datetime:
+    return release_time(
+        now, participant_zone(participant, settings), settings.quiet_start, settings.quiet_end
+    )

@@ -1,0 +1,38 @@
+"""Every flow version a check-in ran is kept by its content hash, so it can finish on it."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.database import dialect_insert
+from storage.models import FlowVersion
+from survey_flows.loading import parse_flow
+from survey_flows.model import Flow
+
+
+def remember(session: Session, flow: Flow) -> None:
+    """Store this version's source once (concurrent writers are fine)."""
+    session.execute(
+        dialect_insert(session)(FlowVersion)
+        .values(version=flow.version, flow_id=flow.id, source_text=flow.source_text)
+        .on_conflict_do_nothing(index_elements=[FlowVersion.version])
+    )
+
+
+def load(session: Session, version: str) -> Flow:
+    """The flow exactly as it was at `version` (parsed once per process)."""
+    source, path = session.execute(
+        select(FlowVersion.source_text, FlowVersion.flow_id).where(FlowVersion.version == version)
+    ).one()
+    return _parsed(version, source, path)
+
+
+@lru_cache(maxsize=256)
+def _parsed(version: str, source: str, flow_id: str) -> Flow:
+    flow = parse_flow(source, f"{flow_id}@{version[:12]}")
+    if flow.version != version:
+        raise ValueError(f"stored flow {flow_id} does not match its version {version[:12]}")
+    return flow

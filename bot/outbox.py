@@ -1,0 +1,230 @@
+"""The transactional outbox: messages are written with the state change that causes them.
+
+A row is queued in the same transaction as the answer or check-in it belongs to; workers
+claim rows with a lease, send them, and mark them. Rows for one address go out strictly in
+order: a row is only claimable while no earlier row for the same address is still pending.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy.orm import Session, aliased
+
+from bot.channels.rendering import plain_text
+from storage.models import Message, OutboxItem
+from survey_flows.conversation import Outgoing
+
+PENDING = ("queued", "sending")
+BUTTON_CHANNELS = ("telegram", "sim")
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Where a message goes: a channel address, and the participant (if any) behind it."""
+
+    channel: str
+    address: str
+    participant_id: int | None = None
+
+
+def enqueue(
+    session: Session,
+    to: Recipient,
+    message: Outgoing,
+    *,
+    now: datetime,
+    not_before: datetime | None = None,
+    checkin_id: int | None = None,
+) -> OutboxItem:
+    """Queue an engine message: SMS gets its options as a numbered list, Telegram as buttons."""
+    if to.channel in BUTTON_CHANNELS and message.options:
+        body = message.text
+        buttons = [{"value": o.value, "label": o.label} for o in message.options]
+    else:
+        body, buttons = plain_text(message), None
+    return enqueue_text(
+        session, to, body, now=now, not_before=not_before, checkin_id=checkin_id, buttons=buttons
+    )
+
+
+def enqueue_text(
+    session: Session,
+    to: Recipient,
+    body: str,
+    *,
+    now: datetime,
+    not_before: datetime | None = None,
+    checkin_id: int | None = None,
+    buttons: list[dict[str, str]] | None = None,
+    photo: bytes | None = None,
+) -> OutboxItem:
+    """Queue a plain message (system texts, coordinator alerts and summaries)."""
+    record = Message(
+        participant_id=to.participant_id,
+        direction="out",
+        channel=to.channel,
+        address=to.address,
+        body=body,
+        created_at=now,
+        checkin_id=checkin_id,
+        status="queued",
+    )
+    session.add(record)
+    session.flush()
+    item = OutboxItem(
+        message_id=record.id,
+        channel=to.channel,
+        address=to.address,
+        body=body,
+        buttons=buttons,
+        photo=photo,
+        status="queued",
+        attempts=0,
+        not_before=not_before or now,
+        created_at=now,
+        idempotency_key=f"out-{uuid.uuid4().hex}",
+    )
+    session.add(item)
+    return item
+
+
+def cancel_pending(session: Session, participant_id: int, reason: str) -> int:
+    """Cancel everything still waiting for a participant (they opted out or were forgotten)."""
+    message_ids = select(Message.id).where(
+        Message.participant_id == participant_id, Message.direction == "out"
+    )
+    result = session.execute(
+        update(OutboxItem)
+        .where(OutboxItem.message_id.in_(message_ids), OutboxItem.status == "queued")
+        .values(status="cancelled", last_error=reason)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(Message)
+        .where(Message.id.in_(message_ids), Message.status == "queued")
+        .values(status="cancelled")
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+def claim(
+    session: Session,
+    worker: str,
+    now: datetime,
+    *,
+    limit: int = 50,
+    lease: timedelta = timedelta(seconds=60),
+    channels: tuple[str, ...] | None = None,
+) -> list[OutboxItem]:
+    """Take up to `limit` due rows for this worker, the head of each address's queue only.
+
+    A row in `sending` whose lease ran out belongs to a worker that died mid-send: it is
+    claimable again, and `attempts > 0` tells the sender to check the provider first.
+    PostgreSQL skips rows other workers hold; on SQLite the write lock does the same job.
+    """
+    earlier = aliased(OutboxItem)
+    blocked = exists().where(
+        earlier.channel == OutboxItem.channel,
+        earlier.address == OutboxItem.address,
+        earlier.id < OutboxItem.id,
+        earlier.status.in_(PENDING),
+    )
+    free = or_(OutboxItem.claimed_until.is_(None), OutboxItem.claimed_until < now)
+    query = (
+        select(OutboxItem)
+        .where(OutboxItem.status.in_(PENDING), OutboxItem.not_before <= now, free, ~blocked)
+        .order_by(OutboxItem.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=OutboxItem)
+    )
+    if channels:
+        query = query.where(OutboxItem.channel.in_(channels))
+    items = list(session.scalars(query))
+    for item in items:
+        item.status = "sending"
+        item.claimed_by = worker
+        item.claimed_until = now + lease
+        item.attempts += 1
+    session.flush()
+    return items
+
+
+def mark_sent(session: Session, item_id: int, worker: str, provider_id: str, now: datetime) -> bool:
+    """Record a send; False if the lease was lost to another worker meanwhile."""
+    done = session.execute(
+        update(OutboxItem)
+        .where(OutboxItem.id == item_id, OutboxItem.claimed_by == worker)
+        .where(OutboxItem.status == "sending")
+        .values(status="sent", provider_id=provider_id, sent_at=now, claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    if not done.rowcount:
+        return False
+    session.execute(
+        update(Message)
+        .where(
+            Message.id
+            == select(OutboxItem.message_id).where(OutboxItem.id == item_id).scalar_subquery()
+        )
+        .values(status="sent", provider_id=provider_id)
+        .execution_options(synchronize_session=False)
+    )
+    return True
+
+
+def mark_retry(
+    session: Session, item_id: int, worker: str, error: str, not_before: datetime
+) -> None:
+    """Put a row back in the queue after a passing failure; it keeps its place in line."""
+    session.execute(
+        update(OutboxItem)
+        .where(OutboxItem.id == item_id, OutboxItem.claimed_by == worker)
+        .values(status="queued", not_before=not_before, claimed_until=None, last_error=error)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def mark_failed(session: Session, item_id: int, worker: str, error: str, code: str | None) -> None:
+    """Give up on a row for good (a permanent provider error or too many attempts)."""
+    session.execute(
+        update(OutboxItem)
+        .where(OutboxItem.id == item_id, OutboxItem.claimed_by == worker)
+        .values(status="failed", claimed_until=None, last_error=error)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(Message)
+        .where(
+            Message.id
+            == select(OutboxItem.message_id).where(OutboxItem.id == item_id).scalar_subquery()
+        )
+        .values(status="failed", error_code=code)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def counts(session: Session) -> dict[str, int]:
+    """How many rows are in each state, for the health page and `worker --once`."""
+    rows = session.execute(select(OutboxItem.status, func.count()).group_by(OutboxItem.status))
+    return {status: n for status, n in rows}
+
+
+def due_count(session: Session, now: datetime) -> int:
+    """Rows a worker could claim now (used to decide when `worker --once` is done)."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(OutboxItem)
+            .where(
+                OutboxItem.status.in_(PENDING),
+                OutboxItem.not_before <= now,
+                or_(OutboxItem.claimed_until.is_(None), OutboxItem.claimed_until < now),
+            )
+        )
+        or 0
+    )
