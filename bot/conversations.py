@@ -11,12 +11,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from bot import flow_versions
 from bot.channels.base import InboundMessage
-from bot.outbox import Recipient, cancel_pending, enqueue, enqueue_text
+from bot.outbox import (
+    Recipient,
+    cancel_pending,
+    enqueue,
+    enqueue_many,
+    enqueue_text,
+    for_channel,
+)
 from bot.quiet_hours import release_time
 from bot.settings import Settings
 from storage.messages import record_inbound
@@ -202,6 +209,17 @@ def _remember_hint(
 # --- starting and waking check-ins ----------------------------------------------------
 
 
+@dataclass(frozen=True)
+class StartRequest:
+    """A check-in to start: whose, which flow, and (for scheduled ones) which due time."""
+
+    participant_id: int
+    flow: Flow
+    enrolment_id: int | None = None
+    scheduled_for: datetime | None = None
+    recipient: Recipient | None = None
+
+
 def start_checkin(
     session: Session,
     participant: Participant,
@@ -209,53 +227,100 @@ def start_checkin(
     now: datetime,
     settings: Settings,
     *,
-    enrolment: Enrolment | None = None,
-    scheduled_for: datetime | None = None,
     hold_for_quiet_hours: bool = True,
     recipient: Recipient | None = None,
 ) -> Checkin | None:
-    """Start `flow` for a participant: close any open check-in first, then ask.
+    """Start one check-in now (see `start_checkins`); None when it could not start."""
+    request = StartRequest(participant.id, flow, recipient=recipient)
+    started = start_checkins(
+        session, [request], now, settings, hold_for_quiet_hours=hold_for_quiet_hours
+    )
+    return session.get(Checkin, started[0]) if started else None
 
-    Returns None (and sends nothing) for an opted-out or forgotten participant, or one
-    with no address to reach. Messages wait for the end of quiet hours unless told not to.
+
+def start_checkins(
+    session: Session,
+    requests: list[StartRequest],
+    now: datetime,
+    settings: Settings,
+    *,
+    hold_for_quiet_hours: bool = True,
+) -> list[int]:
+    """Start many check-ins in a handful of bulk statements; returns the new check-in ids.
+
+    Any check-in still open for these participants closes as `superseded` (incomplete), so
+    two flows never interleave in one conversation. Opted-out or forgotten participants and
+    those with no address are passed over. Inside quiet hours the check-in starts, and its
+    clock runs, from the moment quiet hours end, so a reminder can never overtake it.
     """
-    if participant.opted_out or participant.forgotten_at is not None:
-        return None
-    to = recipient or preferred_recipient(session, participant)
-    if to is None:
-        return None
-    previous = _active_checkin(session, participant.id)
-    if previous is not None:
-        previous.status = "superseded"
-        previous.finished_at = now
-        previous.next_timer_at = None
-        session.flush()
-    flow_versions.remember(session, flow)
-    outcome = engine.advance(
-        flow,
-        engine.new_conversation(flow),
-        Start(),
-        _context(session, participant, flow),
-        now,
-        CHANNEL_TRAITS.get(to.channel, ChannelTraits()),
+    ids = list({r.participant_id for r in requests})
+    people = {
+        p.id: p
+        for p in session.scalars(
+            select(Participant).where(
+                Participant.id.in_(ids),
+                Participant.opted_out.is_(False),
+                Participant.forgotten_at.is_(None),
+            )
+        )
+    }
+    addresses = _addresses(session, list(people))
+    session.execute(
+        update(Checkin)
+        .where(Checkin.participant_id.in_(list(people)), Checkin.status == "active")
+        .values(status="superseded", finished_at=now, next_timer_at=None)
+        .execution_options(synchronize_session=False)
     )
-    checkin = Checkin(
-        participant_id=participant.id,
-        enrolment_id=enrolment.id if enrolment else None,
-        flow_id=flow.id,
-        flow_version=flow.version,
-        channel=to.channel,
-        status="active",
-        state=outcome.state.to_json(),
-        started_at=now,
-        scheduled_for=scheduled_for,
-        reminders_sent=0,
+    for flow in {r.flow.version: r.flow for r in requests}.values():
+        flow_versions.remember(session, flow)
+    rows, outcomes = [], []
+    for request in requests:
+        person = people.get(request.participant_id)
+        to = request.recipient or (person and _pick(person.id, addresses.get(person.id, {})))
+        if person is None or to is None:
+            continue
+        begins = _hold(person, now, settings) if hold_for_quiet_hours else now
+        flow = request.flow
+        outcome = engine.advance(
+            flow,
+            engine.new_conversation(flow),
+            Start(),
+            _context(session, person, flow),
+            begins,
+            CHANNEL_TRAITS.get(to.channel, ChannelTraits()),
+        )
+        timer = engine.next_timer(flow, outcome.state)
+        rows.append(
+            {
+                "participant_id": person.id,
+                "enrolment_id": request.enrolment_id,
+                "flow_id": flow.id,
+                "flow_version": flow.version,
+                "channel": to.channel,
+                "status": outcome.state.status,
+                "state": outcome.state.to_json(),
+                "started_at": begins,
+                "scheduled_for": request.scheduled_for,
+                "next_timer_at": timer[0] if timer else None,
+                "reminders_sent": 0,
+                "finished_at": None if outcome.state.open else begins,
+            }
+        )
+        outcomes.append((to, outcome, begins))
+    if not rows:
+        return []
+    checkin_ids = list(
+        session.scalars(
+            insert(Checkin).returning(Checkin.id, sort_by_parameter_order=True), rows
+        ).all()
     )
-    session.add(checkin)
-    session.flush()
-    not_before = _hold(participant, now, settings) if hold_for_quiet_hours else now
-    apply(session, checkin, flow, outcome, to, now, not_before=not_before)
-    return checkin
+    sends = [
+        for_channel(to, message, begins, checkin_id)
+        for checkin_id, (to, outcome, begins) in zip(checkin_ids, outcomes, strict=True)
+        for message in outcome.messages
+    ]
+    enqueue_many(session, sends, now=now)
+    return checkin_ids
 
 
 def wake_checkin(
@@ -435,25 +500,41 @@ def preferred_recipient(
     session: Session, participant: Participant, channel: str | None = None
 ) -> Recipient | None:
     """How to reach a participant: `channel` if they have it, else Telegram, SMS, simulator."""
-    addresses = {
-        a.channel: a.address
-        for a in session.scalars(
-            select(ChannelAddress).where(ChannelAddress.participant_id == participant.id)
+    return _pick(
+        participant.id, _addresses(session, [participant.id]).get(participant.id, {}), channel
+    )
+
+
+def _addresses(session: Session, participant_ids: list[int]) -> dict[int, dict[str, str]]:
+    found: dict[int, dict[str, str]] = {}
+    rows = session.execute(
+        select(ChannelAddress.participant_id, ChannelAddress.channel, ChannelAddress.address).where(
+            ChannelAddress.participant_id.in_(participant_ids)
         )
-    }
+    )
+    for participant_id, channel, address in rows:
+        found.setdefault(participant_id, {})[channel] = address
+    return found
+
+
+def _pick(
+    participant_id: int, addresses: dict[str, str], channel: str | None = None
+) -> Recipient | None:
     for choice in (channel, *CHANNEL_PREFERENCE):
         if choice and choice in addresses:
-            return Recipient(choice, addresses[choice], participant.id)
+            return Recipient(choice, addresses[choice], participant_id)
     return None
 
 
 def _context(session: Session, participant: Participant, flow: Flow | None) -> EngineParticipant:
+    """What the engine may know of a person; `previous` answers only when the flow uses them."""
+    wanted = flow is not None and "previous." in flow.source_text
     return EngineParticipant(
         id=participant.pseudonym,
         name=participant.name,
         language=participant.language,
         opted_out=participant.opted_out,
-        previous=_previous_answers(session, participant.id, flow.id) if flow else {},
+        previous=_previous_answers(session, participant.id, flow.id) if wanted else {},
     )
 
 

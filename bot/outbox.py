@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from bot.channels.rendering import plain_text
@@ -31,6 +31,31 @@ class Recipient:
     participant_id: int | None = None
 
 
+@dataclass(frozen=True)
+class Send:
+    """One message to queue: what, to whom, and not before when."""
+
+    to: Recipient
+    body: str
+    not_before: datetime
+    checkin_id: int | None = None
+    buttons: list[dict[str, str]] | None = None
+    photo: bytes | None = None
+
+
+def for_channel(
+    to: Recipient,
+    message: Outgoing,
+    not_before: datetime,
+    checkin_id: int | None = None,
+) -> Send:
+    """An engine message as its channel shows it: buttons on Telegram, a numbered list on SMS."""
+    if to.channel in BUTTON_CHANNELS and message.options:
+        buttons = [{"value": o.value, "label": o.label} for o in message.options]
+        return Send(to, message.text, not_before, checkin_id, buttons)
+    return Send(to, plain_text(message), not_before, checkin_id)
+
+
 def enqueue(
     session: Session,
     to: Recipient,
@@ -39,16 +64,9 @@ def enqueue(
     now: datetime,
     not_before: datetime | None = None,
     checkin_id: int | None = None,
-) -> OutboxItem:
-    """Queue an engine message: SMS gets its options as a numbered list, Telegram as buttons."""
-    if to.channel in BUTTON_CHANNELS and message.options:
-        body = message.text
-        buttons = [{"value": o.value, "label": o.label} for o in message.options]
-    else:
-        body, buttons = plain_text(message), None
-    return enqueue_text(
-        session, to, body, now=now, not_before=not_before, checkin_id=checkin_id, buttons=buttons
-    )
+) -> None:
+    """Queue one engine message."""
+    enqueue_many(session, [for_channel(to, message, not_before or now, checkin_id)], now=now)
 
 
 def enqueue_text(
@@ -58,38 +76,54 @@ def enqueue_text(
     *,
     now: datetime,
     not_before: datetime | None = None,
-    checkin_id: int | None = None,
-    buttons: list[dict[str, str]] | None = None,
     photo: bytes | None = None,
-) -> OutboxItem:
+) -> None:
     """Queue a plain message (system texts, coordinator alerts and summaries)."""
-    record = Message(
-        participant_id=to.participant_id,
-        direction="out",
-        channel=to.channel,
-        address=to.address,
-        body=body,
-        created_at=now,
-        checkin_id=checkin_id,
-        status="queued",
+    enqueue_many(session, [Send(to, body, not_before or now, photo=photo)], now=now)
+
+
+def enqueue_many(session: Session, sends: list[Send], *, now: datetime) -> None:
+    """Queue messages in two bulk statements: the message records, then their outbox rows.
+
+    Order in `sends` is queue order, so one resident's messages go out in that order.
+    """
+    if not sends:
+        return
+    message_ids = session.scalars(
+        insert(Message).returning(Message.id, sort_by_parameter_order=True),
+        [
+            {
+                "participant_id": send.to.participant_id,
+                "direction": "out",
+                "channel": send.to.channel,
+                "address": send.to.address,
+                "body": send.body,
+                "created_at": now,
+                "checkin_id": send.checkin_id,
+                "status": "queued",
+            }
+            for send in sends
+        ],
+    ).all()
+    session.execute(
+        insert(OutboxItem),
+        [
+            {
+                "message_id": message_id,
+                "channel": send.to.channel,
+                "address": send.to.address,
+                "body": send.body,
+                "buttons": send.buttons,
+                "photo": send.photo,
+                "status": "queued",
+                "attempts": 0,
+                "not_before": send.not_before,
+                "created_at": now,
+                "idempotency_key": f"out-{uuid.uuid4().hex}",
+            }
+            for message_id, send in zip(message_ids, sends, strict=True)
+        ],
     )
-    session.add(record)
-    session.flush()
-    item = OutboxItem(
-        message_id=record.id,
-        channel=to.channel,
-        address=to.address,
-        body=body,
-        buttons=buttons,
-        photo=photo,
-        status="queued",
-        attempts=0,
-        not_before=not_before or now,
-        created_at=now,
-        idempotency_key=f"out-{uuid.uuid4().hex}",
-    )
-    session.add(item)
-    return item
 
 
 def cancel_pending(session: Session, participant_id: int, reason: str) -> int:
