@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from bot.commands.chat import chat
+from bot.commands.clock import clock
 from bot.commands.flows import flows
 
 
@@ -20,3 +21,4 @@ def main() -> None:
 
 main.add_command(flows)
 main.add_command(chat)
+main.add_command(clock)

@@ -15,6 +15,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from bot import flow_versions
+from bot.channels import telegram, twilio
 from bot.channels.base import InboundMessage
 from bot.outbox import (
     Recipient,
@@ -58,11 +59,7 @@ WELCOME_FLOW = "welcome"
 HINT_INTERVAL = timedelta(days=1)
 # An unknown sender who said STOP is never sent join instructions again.
 NEVER = datetime(9999, 1, 1, tzinfo=UTC)
-CHANNEL_TRAITS = {
-    "sms": ChannelTraits(confirms_opt_out=True),  # Twilio long codes answer STOP themselves
-    "telegram": ChannelTraits(),
-    "sim": ChannelTraits(),
-}
+CHANNEL_TRAITS = {"sms": twilio.TRAITS, "telegram": telegram.TRAITS, "sim": ChannelTraits()}
 CHANNEL_PREFERENCE = ("telegram", "sms", "sim")
 
 
@@ -329,18 +326,19 @@ def wake_checkin(
     """Fire the check-in's due timer (a reminder or expiry); returns the event it fired."""
     flow = flow_versions.load(session, checkin.flow_version)
     state = Conversation.from_json(checkin.state)
-    timer = engine.next_timer(flow, state)
-    if timer is None or timer[0] > now:
+    event = engine.due_event(flow, state, now)
+    if event is None:
+        timer = engine.next_timer(flow, state)
         checkin.next_timer_at = timer[0] if timer else None
         return None
     participant = session.get_one(Participant, checkin.participant_id)
     to = preferred_recipient(session, participant, checkin.channel)
-    outcome = engine.advance(flow, state, timer[1], _context(session, participant, flow), now)
+    outcome = engine.advance(flow, state, event, _context(session, participant, flow), now)
     if to is None or participant.opted_out:
         outcome = Outcome(state=outcome.state)  # nobody to tell: only the state changes
         to = to or Recipient(checkin.channel, "", participant.id)
     apply(session, checkin, flow, outcome, to, now, not_before=_hold(participant, now, settings))
-    return timer[1]
+    return event
 
 
 # --- applying an outcome --------------------------------------------------------------

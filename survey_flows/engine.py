@@ -99,6 +99,19 @@ def next_timer(flow: Flow, state: Conversation) -> tuple[datetime, Event] | None
     return None
 
 
+def due_event(flow: Flow, state: Conversation, now: datetime) -> Event | None:
+    """The timer event due by `now`, if any. Expiry wins: a late clock never sends a
+    reminder for a check-in that has already run out of time."""
+    timer = next_timer(flow, state)
+    if timer is None or timer[0] > now:
+        return None
+    if isinstance(timer[1], ReminderDue) and flow.schedule and flow.schedule.expires:
+        assert state.started_at is not None  # next_timer returns None for unstarted states
+        if now >= datetime.fromisoformat(state.started_at) + flow.schedule.expires:
+            return Expire()
+    return timer[1]
+
+
 class _Turn:
     """The working of one `advance` call: collects messages, answers and alerts."""
 
