@@ -7,6 +7,8 @@ import click
 from bot.commands.chat import chat
 from bot.commands.clock import clock
 from bot.commands.flows import flows
+from bot.commands.groups import groups
+from bot.commands.participants import participants
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -22,3 +24,5 @@ def main() -> None:
 main.add_command(flows)
 main.add_command(chat)
 main.add_command(clock)
+main.add_command(participants)
+main.add_command(groups)

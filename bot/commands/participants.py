@@ -1,0 +1,188 @@
+"""`groundswell participants ...`: import a roster, export or forget one person."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bot.commands.common import database, settings
+from bot.privacy import UnknownParticipant, export_participant, find_participant
+from bot.privacy import forget_participant as forget_person
+from bot.roster import RosterError, import_participants
+from storage.database import transaction
+from storage.models import AuditEntry
+from survey_flows.loading import FlowError, FlowLibrary
+from survey_flows.loading import default_flows_folder as flows_folder
+from survey_flows.model import Flow
+
+LONG_FILE = 100  # rows from which the import shows a progress bar
+
+
+def actor() -> str:
+    """Who is running the command, for the audit log."""
+    try:
+        return f"{getpass.getuser()} (command line)"
+    except (OSError, KeyError):
+        return "command line"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def resolve_flow(name: str) -> Flow:
+    """The flow named by id or path; prints every problem and exits 1 when it cannot be used."""
+    try:
+        return FlowLibrary(flows_folder()).resolve(name)
+    except FlowError as error:
+        for problem in error.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(1)
+
+
+class _ProgressBar:
+    """A progress bar on stderr, opened on the first report once the total is known."""
+
+    def __init__(self, stack: ExitStack) -> None:
+        self.stack = stack
+        self.bar: Any = None
+        self.done = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if total < LONG_FILE:
+            return
+        if self.bar is None:
+            bar = click.progressbar(length=total, label="Importing participants", file=sys.stderr)
+            self.bar = self.stack.enter_context(bar)
+        self.bar.update(done - self.done)
+        self.done = done
+
+
+@click.group()
+def participants() -> None:
+    """Import participants from a CSV file; export or forget one participant."""
+
+
+@participants.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option(
+    "--flow", "flow_name", required=True, help="Flow id (or .yaml file) to enrol them in."
+)
+def import_command(file: Path, flow_name: str) -> None:
+    """Create participants from FILE (CSV) and enrol them in a flow.
+
+    The first line must be the header, with these columns in any order:
+    name,phone,telegram,language,timezone,group. Each row needs a phone or a telegram
+    chat id. Every row is checked first; if any row is bad, nothing is imported.
+    """
+    flow = resolve_flow(flow_name)
+    config = settings()
+    sessions = database(config)
+    try:
+        with ExitStack() as stack:
+            result = import_participants(
+                sessions, file, flow, config, _now(), progress=_ProgressBar(stack), actor=actor()
+            )
+    except RosterError as error:
+        for problem in error.problems:
+            click.echo(str(problem))
+        click.echo("Nothing was imported. Fix the rows above and run the import again.", err=True)
+        sys.exit(1)
+    groups = ", ".join(result.groups_created) or "none"
+    click.echo(
+        f"Imported {result.created} participant(s) into flow {result.flow_id}. "
+        f"New groups: {groups}. The scheduler sets when each first check-in is due."
+    )
+
+
+def _unknown(error: UnknownParticipant) -> click.ClickException:
+    return click.ClickException(str(error))
+
+
+@participants.command("export")
+@click.argument("ref", metavar="ID")
+@click.option(
+    "--out", type=click.Path(path_type=Path, dir_okay=False), help="Write the JSON to this file."
+)
+def export_command(ref: str, out: Path | None) -> None:
+    """Print everything held about participant ID (pseudonym or number) as JSON.
+
+    The export holds personal data (phone numbers, messages): keep it safe and delete it
+    once it has been handed over.
+    """
+    sessions = database()
+    try:
+        with transaction(sessions) as session:
+            data = export_participant(session, ref)
+            pseudonym = data["participant"]["pseudonym"]
+            session.add(
+                AuditEntry(
+                    at=_now(), actor=actor(), action="exported participant", subject=pseudonym
+                )
+            )
+    except UnknownParticipant as error:
+        raise _unknown(error) from None
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with open(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as error:
+        raise click.ClickException(
+            f"cannot write {out}: {error.strerror or error}; choose another file or folder"
+        ) from None
+    click.echo(
+        f"Wrote everything held about {pseudonym} to {out}. It is personal data: keep it safe."
+    )
+
+
+@participants.command("forget")
+@click.argument("ref", metavar="ID")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def forget_command(ref: str, yes: bool) -> None:
+    """Erase participant ID's personal data (name, phone, Telegram id, message texts).
+
+    Nothing will be sent to them again. Whether their anonymous answers are kept for
+    statistics is set by GROUNDSWELL_FORGET_KEEPS_ANSWERS (yes by default). Cannot be undone.
+    """
+    config = settings()
+    sessions = database(config)
+    try:
+        with transaction(sessions, readonly=True) as session:
+            pseudonym = find_participant(session, ref).pseudonym
+    except UnknownParticipant as error:
+        raise _unknown(error) from None
+    keep = config.forget_keeps_answers
+    what = "keeping their anonymous answers" if keep else "deleting their answers too"
+    if not yes:
+        click.confirm(f"Forget {pseudonym}, {what}? This cannot be undone.", abort=True, err=True)
+    with transaction(sessions) as session:
+        result = forget_person(session, pseudonym, keep_answers=keep, now=_now(), actor=actor())
+    click.echo(
+        f"Forgot {pseudonym}: erased their name, {result.addresses_deleted} address(es) and "
+        f"{result.messages_erased} message(s); cancelled {result.outbox_cancelled} queued "
+        "message(s). Nothing will be sent to them again."
+    )
+    setting = "GROUNDSWELL_FORGET_KEEPS_ANSWERS"
+    if keep:
+        click.echo(
+            f"Anonymous answers were kept ({result.answers_kept}; {result.free_text_erased} "
+            f"free-text answer(s) erased), as {setting} is yes."
+        )
+    else:
+        click.echo(
+            f"Answers were deleted too ({result.answers_deleted} answer(s), "
+            f"{result.checkins_deleted} check-in(s), {result.alerts_deleted} alert(s)), "
+            f"as {setting} is no."
+        )
