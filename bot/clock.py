@@ -18,7 +18,14 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import summaries
-from bot.conversations import StartRequest, participant_zone, start_checkins, wake_checkin
+from bot.conversations import (
+    PERSON_COLUMNS,
+    StartRequest,
+    participant_zone,
+    start_checkins,
+    wake_checkin,
+    zone_named,
+)
 from bot.settings import Settings
 from storage.database import transaction
 from storage.models import Checkin, ClockTick, Enrolment, OutboxItem, Participant
@@ -108,7 +115,7 @@ def _schedule_new_enrolments(
     while True:
         with transaction(sessions) as session:
             rows = session.execute(
-                select(Enrolment.id, Enrolment.flow_id, Enrolment.enrolled_at, Participant)
+                select(Enrolment.id, Enrolment.flow_id, Enrolment.enrolled_at, Participant.timezone)
                 .join(Participant, Participant.id == Enrolment.participant_id)
                 .where(
                     Enrolment.active.is_(True),
@@ -123,10 +130,10 @@ def _schedule_new_enrolments(
                 {
                     "id": enrolment_id,
                     "next_due_at": next_due(
-                        _schedule(flows[flow_id]), enrolled_at, participant_zone(person, settings)
+                        _schedule(flows[flow_id]), enrolled_at, zone_named(timezone, settings)
                     ),
                 }
-                for enrolment_id, flow_id, enrolled_at, person in rows
+                for enrolment_id, flow_id, enrolled_at, timezone in rows
             ]
             if updates:
                 session.execute(update(Enrolment), updates)
@@ -140,7 +147,12 @@ def _start_due(
 ) -> tuple[int, int]:
     """Claim one batch of due enrolments, move each to its next due time, start check-ins."""
     rows = session.execute(
-        select(Enrolment.id, Enrolment.flow_id, Enrolment.next_due_at, Participant)
+        select(
+            Enrolment.id.label("enrolment_id"),
+            Enrolment.flow_id,
+            Enrolment.next_due_at,
+            *PERSON_COLUMNS,
+        )
         .join(Participant, Participant.id == Enrolment.participant_id)
         .where(
             Enrolment.active.is_(True),
@@ -153,14 +165,15 @@ def _start_due(
     ).all()
     moves, requests = [], []
     skipped = 0
-    for enrolment_id, flow_id, due, person in rows:
-        flow = flows[flow_id]
-        latest, upcoming = latest_due(_schedule(flow), due, now, participant_zone(person, settings))
-        moves.append({"id": enrolment_id, "next_due_at": upcoming, "last_started_at": now})
-        if person.opted_out or person.forgotten_at is not None:
+    for row in rows:  # each row carries the participant's columns too (PERSON_COLUMNS)
+        flow = flows[row.flow_id]
+        zone = participant_zone(row, settings)  # type: ignore[arg-type]
+        latest, upcoming = latest_due(_schedule(flow), row.next_due_at, now, zone)
+        moves.append({"id": row.enrolment_id, "next_due_at": upcoming, "last_started_at": now})
+        if row.opted_out or row.forgotten_at is not None:
             skipped += 1
             continue
-        requests.append(StartRequest(person.id, flow, enrolment_id, scheduled_for=latest))
+        requests.append(StartRequest(row.id, flow, row.enrolment_id, scheduled_for=latest))
     if moves:
         session.execute(update(Enrolment), moves)
     started = start_checkins(session, requests, now, settings)
@@ -214,4 +227,3 @@ def _schedule(flow: Flow) -> Schedule:
 def last_tick(session: Session) -> ClockTick | None:
     """The most recent tick, for the health page."""
     return session.scalars(select(ClockTick).order_by(ClockTick.at.desc()).limit(1)).first()
-

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot import flow_versions
@@ -27,6 +27,7 @@ from bot.outbox import (
 )
 from bot.quiet_hours import release_time
 from bot.settings import Settings
+from storage.bulk import insert_many
 from storage.messages import record_inbound
 from storage.models import (
     Alert,
@@ -61,6 +62,16 @@ HINT_INTERVAL = timedelta(days=1)
 NEVER = datetime(9999, 1, 1, tzinfo=UTC)
 CHANNEL_TRAITS = {"sms": twilio.TRAITS, "telegram": telegram.TRAITS, "sim": ChannelTraits()}
 CHANNEL_PREFERENCE = ("telegram", "sms", "sim")
+# What the engine and the calendar need to know of a participant (see `_context`).
+PERSON_COLUMNS = (
+    Participant.id,
+    Participant.pseudonym,
+    Participant.name,
+    Participant.language,
+    Participant.timezone,
+    Participant.opted_out,
+    Participant.forgotten_at,
+)
 
 
 @dataclass(frozen=True)
@@ -251,10 +262,11 @@ def start_checkins(
     clock runs, from the moment quiet hours end, so a reminder can never overtake it.
     """
     ids = list({r.participant_id for r in requests})
+    # Plain rows, not ORM objects: loading 100,000 entities costs more than the inserts.
     people = {
         p.id: p
-        for p in session.scalars(
-            select(Participant).where(
+        for p in session.execute(
+            select(*PERSON_COLUMNS).where(
                 Participant.id.in_(ids),
                 Participant.opted_out.is_(False),
                 Participant.forgotten_at.is_(None),
@@ -306,11 +318,7 @@ def start_checkins(
         outcomes.append((to, outcome, begins))
     if not rows:
         return []
-    checkin_ids = list(
-        session.scalars(
-            insert(Checkin).returning(Checkin.id, sort_by_parameter_order=True), rows
-        ).all()
-    )
+    checkin_ids = insert_many(session, Checkin.__table__, rows)
     sends = [
         for_channel(to, message, begins, checkin_id)
         for checkin_id, (to, outcome, begins) in zip(checkin_ids, outcomes, strict=True)
@@ -556,8 +564,13 @@ def _previous_answers(session: Session, participant_id: int, flow_id: str) -> di
 
 def participant_zone(participant: Participant, settings: Settings) -> ZoneInfo:
     """The participant's own time zone, else the deployment's."""
+    return zone_named(participant.timezone, settings)
+
+
+def zone_named(name: str | None, settings: Settings) -> ZoneInfo:
+    """The named time zone, or the deployment's when there is none (or it is unknown)."""
     try:
-        return ZoneInfo(participant.timezone) if participant.timezone else settings.zone
+        return ZoneInfo(name) if name else settings.zone
     except (ZoneInfoNotFoundError, ValueError):
         return settings.zone
 

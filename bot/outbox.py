@@ -3,6 +3,12 @@
 A row is queued in the same transaction as the answer or check-in it belongs to; workers
 claim rows with a lease, send them, and mark them. Rows for one address go out strictly in
 order: a row is only claimable while no earlier row for the same address is still pending.
+Telegram callback answers (`kind` "callback_answer") acknowledge a button press: they
+neither wait for nor hold up the chat's messages, since Telegram expires them quickly.
+
+An attempt whose outcome is unknown (the worker died mid-send, or the request timed out
+after the provider may have accepted it) leaves `last_error` starting with
+`UNKNOWN_OUTCOME`; `outcome_unknown()` tells the next worker to ask the provider first.
 """
 
 from __future__ import annotations
@@ -11,15 +17,20 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, func, insert, or_, select, update
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from bot.channels.rendering import plain_text
+from storage.bulk import insert_many, insert_rows
 from storage.models import Message, OutboxItem
 from survey_flows.conversation import Outgoing
 
 PENDING = ("queued", "sending")
 BUTTON_CHANNELS = ("telegram", "sim")
+MESSAGE = "message"
+CALLBACK_ANSWER = "callback_answer"
+#: Prefix of `last_error` when an earlier attempt may have reached the provider.
+UNKNOWN_OUTCOME = "outcome unknown"
 
 
 @dataclass(frozen=True)
@@ -89,8 +100,9 @@ def enqueue_many(session: Session, sends: list[Send], *, now: datetime) -> None:
     """
     if not sends:
         return
-    message_ids = session.scalars(
-        insert(Message).returning(Message.id, sort_by_parameter_order=True),
+    message_ids = insert_many(
+        session,
+        Message.__table__,
         [
             {
                 "participant_id": send.to.participant_id,
@@ -104,9 +116,10 @@ def enqueue_many(session: Session, sends: list[Send], *, now: datetime) -> None:
             }
             for send in sends
         ],
-    ).all()
-    session.execute(
-        insert(OutboxItem),
+    )
+    insert_rows(
+        session,
+        OutboxItem.__table__,
         [
             {
                 "message_id": message_id,
@@ -126,15 +139,49 @@ def enqueue_many(session: Session, sends: list[Send], *, now: datetime) -> None:
     )
 
 
-def cancel_pending(session: Session, participant_id: int, reason: str) -> int:
-    """Cancel everything still waiting for a participant (they opted out or were forgotten)."""
+def enqueue_callback_answer(
+    session: Session, callback_query_id: str, chat_id: str, now: datetime
+) -> OutboxItem:
+    """Queue Telegram's answerCallbackQuery for a button press (stops the client's spinner).
+
+    Written with the handling of the press; the worker answers it from its own event loop.
+    No `messages` row: an acknowledgement is not a message to the person.
+    """
+    item = OutboxItem(
+        message_id=None,
+        kind=CALLBACK_ANSWER,
+        channel="telegram",
+        address=chat_id,
+        body=callback_query_id,
+        status="queued",
+        attempts=0,
+        not_before=now,
+        created_at=now,
+        idempotency_key=f"cbq-{uuid.uuid4().hex}",
+    )
+    session.add(item)
+    return item
+
+
+def cancel_pending(
+    session: Session, participant_id: int, reason: str, *, worker: str | None = None
+) -> int:
+    """Cancel everything still waiting for a participant (they opted out or were forgotten).
+
+    `worker`: also cancel the rows that worker holds (claimed, not yet sent), so a worker
+    that learns of an opt-out mid-batch can drop the rest of that person's rows.
+    """
     message_ids = select(Message.id).where(
         Message.participant_id == participant_id, Message.direction == "out"
     )
+    waiting = OutboxItem.status == "queued"
+    if worker is not None:
+        held = (OutboxItem.status == "sending") & (OutboxItem.claimed_by == worker)
+        waiting = or_(waiting, held)
     result = session.execute(
         update(OutboxItem)
-        .where(OutboxItem.message_id.in_(message_ids), OutboxItem.status == "queued")
-        .values(status="cancelled", last_error=reason)
+        .where(OutboxItem.message_id.in_(message_ids), waiting)
+        .values(status="cancelled", last_error=reason, claimed_until=None)
         .execution_options(synchronize_session=False)
     )
     session.execute(
@@ -158,8 +205,10 @@ def claim(
     """Take up to `limit` due rows for this worker, the head of each address's queue only.
 
     A row in `sending` whose lease ran out belongs to a worker that died mid-send: it is
-    claimable again, and `attempts > 0` tells the sender to check the provider first.
-    PostgreSQL skips rows other workers hold; on SQLite the write lock does the same job.
+    claimable again, and its `last_error` is set to `UNKNOWN_OUTCOME` so that the next
+    sender checks the provider first (see `outcome_unknown`). Callback answers are never
+    blocked and never block. PostgreSQL skips rows other workers hold; on SQLite the write
+    lock does the same job.
     """
     earlier = aliased(OutboxItem)
     blocked = exists().where(
@@ -167,11 +216,13 @@ def claim(
         earlier.address == OutboxItem.address,
         earlier.id < OutboxItem.id,
         earlier.status.in_(PENDING),
+        earlier.kind == MESSAGE,
     )
     free = or_(OutboxItem.claimed_until.is_(None), OutboxItem.claimed_until < now)
+    in_order = or_(OutboxItem.kind != MESSAGE, ~blocked)
     query = (
         select(OutboxItem)
-        .where(OutboxItem.status.in_(PENDING), OutboxItem.not_before <= now, free, ~blocked)
+        .where(OutboxItem.status.in_(PENDING), OutboxItem.not_before <= now, free, in_order)
         .order_by(OutboxItem.id)
         .limit(limit)
         .with_for_update(skip_locked=True, of=OutboxItem)
@@ -180,6 +231,8 @@ def claim(
         query = query.where(OutboxItem.channel.in_(channels))
     items = list(session.scalars(query))
     for item in items:
+        if item.status == "sending":  # reclaimed: its last attempt never reported back
+            item.last_error = f"{UNKNOWN_OUTCOME}: the lease of {item.claimed_by} ran out"
         item.status = "sending"
         item.claimed_by = worker
         item.claimed_until = now + lease
@@ -211,13 +264,74 @@ def mark_sent(session: Session, item_id: int, worker: str, provider_id: str, now
     return True
 
 
+def outcome_unknown(item: OutboxItem) -> bool:
+    """Whether an earlier attempt of this (claimed) row may have reached the provider."""
+    return item.attempts > 1 and (item.last_error or "").startswith(UNKNOWN_OUTCOME)
+
+
+def release(session: Session, item_ids: list[int], worker: str) -> None:
+    """Hand back claimed rows this worker did not try to send (shutting down, lease short).
+
+    They are due again at once, and the claim's attempt is taken back.
+    """
+    if not item_ids:
+        return
+    session.execute(
+        update(OutboxItem)
+        .where(OutboxItem.id.in_(item_ids), OutboxItem.claimed_by == worker)
+        .where(OutboxItem.status == "sending")
+        .values(
+            status="queued",
+            claimed_by=None,
+            claimed_until=None,
+            attempts=OutboxItem.attempts - 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def renew(session: Session, item_ids: list[int], worker: str, until: datetime) -> set[int]:
+    """Extend this worker's lease on rows it still holds until `until`; return their ids.
+
+    A row missing from the answer was taken over by another worker after our lease ran
+    out (or cancelled): we must not send it.
+    """
+    if not item_ids:
+        return set()
+    mine = (
+        OutboxItem.id.in_(item_ids),
+        OutboxItem.claimed_by == worker,
+        OutboxItem.status == "sending",
+    )
+    session.execute(
+        update(OutboxItem)
+        .where(*mine)
+        .values(claimed_until=until)
+        .execution_options(synchronize_session=False)
+    )
+    return set(session.scalars(select(OutboxItem.id).where(*mine)))
+
+
 def mark_retry(
-    session: Session, item_id: int, worker: str, error: str, not_before: datetime
+    session: Session,
+    item_id: int,
+    worker: str,
+    error: str,
+    not_before: datetime,
+    *,
+    in_doubt: bool = False,
 ) -> None:
-    """Put a row back in the queue after a passing failure; it keeps its place in line."""
+    """Put a row back in the queue after a passing failure; it keeps its place in line.
+
+    `in_doubt`: the provider may have taken the message anyway (a timeout, a dropped
+    connection, a 5xx): the next attempt must look for it before sending again.
+    """
+    if in_doubt:
+        error = f"{UNKNOWN_OUTCOME}: {error}"
     session.execute(
         update(OutboxItem)
         .where(OutboxItem.id == item_id, OutboxItem.claimed_by == worker)
+        .where(OutboxItem.status == "sending")  # not if cancelled (forgotten) meanwhile
         .values(status="queued", not_before=not_before, claimed_until=None, last_error=error)
         .execution_options(synchronize_session=False)
     )
@@ -225,12 +339,15 @@ def mark_retry(
 
 def mark_failed(session: Session, item_id: int, worker: str, error: str, code: str | None) -> None:
     """Give up on a row for good (a permanent provider error or too many attempts)."""
-    session.execute(
+    done = session.execute(
         update(OutboxItem)
         .where(OutboxItem.id == item_id, OutboxItem.claimed_by == worker)
+        .where(OutboxItem.status == "sending")
         .values(status="failed", claimed_until=None, last_error=error)
         .execution_options(synchronize_session=False)
     )
+    if not done.rowcount:
+        return
     session.execute(
         update(Message)
         .where(

@@ -7,7 +7,7 @@ database column and pick it up in any process after a restart.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -35,7 +35,10 @@ class Conversation:
         return self.status == "active"
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        # Field by field rather than dataclasses.asdict: this runs for every check-in started.
+        return {name: getattr(self, name) for name in self.__dataclass_fields__} | {
+            "answers": dict(self.answers)
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Conversation:
@@ -99,8 +102,9 @@ class ChannelTraits:
 # --- outcome ---------------------------------------------------------------------------
 
 MessageKind = Literal[
-    "intro", "question", "say", "invalid", "notice", "help", "reminder", "outro", "opt_out", "opt_in"
-]
+    "intro", "question", "say", "invalid", "notice",
+    "help", "reminder", "outro", "opt_out", "opt_in",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)

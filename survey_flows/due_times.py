@@ -47,12 +47,14 @@ def next_due(
         candidate = _fire_after(trigger, candidate)
 
 
+@lru_cache(maxsize=4096)
 def latest_due(
     schedule: Schedule, due: datetime, now: datetime, zone: ZoneInfo
 ) -> tuple[datetime, datetime]:
     """From a due time that has passed: the latest due time not after `now`, and the next one.
 
     After downtime this is what starts: one check-in for the latest due time, not a backlog.
+    Cached: a tick asks the same question for everyone who shares a schedule and zone.
     """
     latest = due
     upcoming = next_due(schedule, due, zone, previous=due)
