@@ -330,4 +330,3 @@ def _options(step: Step, language: str | None, default_language: str) -> tuple[O
 
 def _clean_raw(raw: str) -> str:
     return raw[:MAX_STORED_REPLY]
-

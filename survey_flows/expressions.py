@@ -90,7 +90,9 @@ def context(
 # --- static checks ---------------------------------------------------------------------
 
 
-def _problems(node: nodes.Node, known_steps: Iterable[str], later_steps: Iterable[str]) -> list[str]:
+def _problems(
+    node: nodes.Node, known_steps: Iterable[str], later_steps: Iterable[str]
+) -> list[str]:
     """Every construct outside the allowed grammar, and every reference to an unknown step."""
     known, later = set(known_steps), set(later_steps)
     found: list[str] = []
@@ -119,7 +121,8 @@ def _problems(node: nodes.Node, known_steps: Iterable[str], later_steps: Iterabl
                 f"'{n.name}' on its own is not allowed; "
                 "use answers.STEP, previous.STEP or participant.name"
                 if n.name in ("participant", "answers", "previous")
-                else f"unknown name '{n.name}' (use answers.STEP, previous.STEP or participant.name)"
+                else f"unknown name '{n.name}' "
+                "(use answers.STEP, previous.STEP or participant.name)"
             )
             return
         if isinstance(n, nodes.Filter):
