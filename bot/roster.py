@@ -228,6 +228,14 @@ _AS_TEXT = (
 )
 
 
+def phone_number(value: str, region: str) -> str:
+    """A phone number in E.164 form; ValueError saying how to write it otherwise."""
+    number, problem = _phone(value.strip(), region)
+    if number is None:
+        raise ValueError(problem)
+    return number
+
+
 def _phone(value: str, region: str) -> tuple[str | None, str | None]:
     """(E.164 number, None) or (None, problem)."""
     example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)

@@ -1,0 +1,78 @@
+"""`groundswell clock --once` and `groundswell coordinators` from the command line."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.cli import main
+from storage.database import transaction
+from storage.models import ClockTick, Coordinator, Group
+
+
+@pytest.fixture
+def cli(database_url: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    return CliRunner()
+
+
+def test_clock_once_runs_exactly_one_tick(cli: CliRunner, sessions: sessionmaker[Session]) -> None:
+    result = cli.invoke(main, ["clock", "--once"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("tick: 0 check-ins started")
+    with transaction(sessions) as session:
+        assert len(session.scalars(select(ClockTick)).all()) == 1
+
+
+def test_clock_help_explains_once(cli: CliRunner) -> None:
+    result = cli.invoke(main, ["clock", "--help"])
+    assert result.exit_code == 0
+    assert "--once" in result.output and "twice" in result.output
+
+
+def test_coordinators_add_by_phone_and_telegram(
+    cli: CliRunner, sessions: sessionmaker[Session]
+) -> None:
+    with transaction(sessions) as session:
+        session.add(Group(name="Elm Street"))
+    ok = cli.invoke(
+        main, ["coordinators", "add", "Ann", "--group", "elm street", "--phone", "07700 900123"]
+    )
+    assert ok.exit_code == 0, ok.output
+    ok = cli.invoke(
+        main,
+        ["coordinators", "add", "Bo", "--group", "Elm Street", "--telegram", "5551",
+         "--summary-day", "friday", "--summary-at", "17:30", "--timezone", "Europe/Paris"],
+    )  # fmt: skip
+    assert ok.exit_code == 0, ok.output
+    with transaction(sessions) as session:
+        found = {c.name: c for c in session.scalars(select(Coordinator))}
+    assert (found["Ann"].channel, found["Ann"].address) == ("sms", "+447700900123")
+    assert (found["Bo"].summary_weekday, found["Bo"].summary_time) == (4, "17:30")
+    listed = cli.invoke(main, ["coordinators", "list"])
+    assert "Ann\tElm Street\tsms\tMonday 09:00" in listed.output
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--group", "Elm Street"], "exactly one of --telegram"),
+        (["--group", "Nowhere", "--telegram", "1"], "no group called 'Nowhere'"),
+        (["--group", "Elm Street", "--phone", "12"], "not a"),
+        (["--group", "Elm Street", "--telegram", "abc"], "is a number"),
+        (["--group", "Elm Street", "--telegram", "1", "--timezone", "Mars/Base"], "time zone"),
+        (["--group", "Elm Street", "--telegram", "1", "--summary-at", "9am"], "HH:MM"),
+    ],
+)
+def test_coordinators_add_explains_mistakes(
+    cli: CliRunner, sessions: sessionmaker[Session], args: list[str], words: str
+) -> None:
+    with transaction(sessions) as session:
+        session.add(Group(name="Elm Street"))
+    result = cli.invoke(main, ["coordinators", "add", "Ann", *args])
+    assert result.exit_code != 0
+    assert words in result.output
+    with transaction(sessions) as session:
+        assert session.scalars(select(Coordinator)).all() == []
