@@ -11,7 +11,6 @@ from bot.channels.rendering import plain_text
 from survey_flows.conversation import Outcome, Participant, Reply, Start
 from survey_flows.engine import advance, new_conversation
 from survey_flows.loading import FlowError, FlowLibrary
-from survey_flows.loading import default_flows_folder as flows_folder
 
 
 @click.command()
@@ -25,7 +24,7 @@ def chat(flow: str, name: str, language: str | None) -> None:
     printf '7\\nyes\\n' | groundswell chat weekly-wellbeing
     """
     try:
-        loaded = FlowLibrary(flows_folder()).resolve(flow)
+        loaded = FlowLibrary().resolve(flow)
     except FlowError as error:
         for problem in error.problems:
             click.echo(str(problem), err=True)

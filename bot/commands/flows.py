@@ -8,8 +8,13 @@ from pathlib import Path
 import click
 
 from survey_flows.graph import mermaid
-from survey_flows.loading import FlowError, FlowLibrary, FlowProblem, check_flow_text
-from survey_flows.loading import default_flows_folder as flows_folder
+from survey_flows.loading import (
+    FlowError,
+    FlowLibrary,
+    FlowProblem,
+    check_flow_text,
+    read_flow_text,
+)
 
 
 @click.group()
@@ -28,7 +33,7 @@ def check(paths: tuple[Path, ...]) -> None:
     problems: list[FlowProblem] = []
     files: list[Path] = []
     if not paths:
-        library = FlowLibrary(flows_folder())
+        library = FlowLibrary()
         problems = library.check_all()
         files = library.files()
     for path in paths:
@@ -39,12 +44,9 @@ def check(paths: tuple[Path, ...]) -> None:
             continue
         files.append(path)
         try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            problems.append(FlowProblem(str(path), 0, "file not found"))
-            continue
-        except (OSError, UnicodeDecodeError) as error:
-            problems.append(FlowProblem(str(path), 0, f"cannot read this file as text: {error}"))
+            text = read_flow_text(path)
+        except FlowError as error:
+            problems += error.problems
             continue
         problems += check_flow_text(text, str(path))[1]
     for problem in problems:
@@ -67,7 +69,7 @@ def graph(flow: str) -> None:
     Paste the output into https://mermaid.live or a Markdown file that renders Mermaid.
     """
     try:
-        click.echo(mermaid(FlowLibrary(flows_folder()).resolve(flow)))
+        click.echo(mermaid(FlowLibrary().resolve(flow)))
     except FlowError as error:
         for problem in error.problems:
             click.echo(str(problem), err=True)
