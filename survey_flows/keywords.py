@@ -8,6 +8,7 @@ A keyword is the *whole* message, ignoring case, spacing and punctuation: "Stop!
 from __future__ import annotations
 
 import enum
+import functools
 import re
 import unicodedata
 
@@ -54,6 +55,10 @@ def fold(text: str) -> str:
     drop accents, and 👍🏽 means 👍); any script's digits made ASCII; runs of whitespace
     made one space. Emoji and letters of every script are kept.
     """
+    if text.isascii():  # the common case, by far: the same result without the Unicode work
+        if not text.isprintable():
+            text = "".join(ch for ch in text if ch.isprintable() or ch.isspace())
+        return " ".join(text.lower().split())
     out: list[str] = []
     for ch in unicodedata.normalize("NFKD", text).casefold():
         if ch.isspace():
@@ -70,6 +75,7 @@ def fold(text: str) -> str:
     return " ".join(folded.split())
 
 
+@functools.lru_cache(maxsize=4096)
 def _is_punctuation(ch: str) -> bool:
     return unicodedata.category(ch).startswith("P")
 

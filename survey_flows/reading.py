@@ -328,10 +328,22 @@ def _chosen(choice: Choice) -> Reading:
     return Reading.answer(choice.value, None if choice.score is None else float(choice.score))
 
 
-def _choice_keys(choice: Choice) -> set[str]:
-    """Everything that names a choice: its value, its label in any language, its aliases."""
+_KEYS: dict[int, tuple[Choice, frozenset[str]]] = {}
+
+
+def _choice_keys(choice: Choice) -> frozenset[str]:
+    """Everything that names a choice: its value, its label in any language, its aliases.
+
+    Remembered per choice object (flows are loaded once and kept), since every reply to a
+    choice question needs them.
+    """
+    known = _KEYS.get(id(choice))
+    if known is not None and known[0] is choice:
+        return known[1]
     names = [choice.value, *choice.label.values(), *choice.aliases]
-    return {key for key in map(compact, names) if key}
+    keys = frozenset(key for key in map(compact, names) if key)
+    _KEYS[id(choice)] = (choice, keys)
+    return keys
 
 
 def _read_choice(step: Step, text: str, language: str | None) -> Reading:
