@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import click
 
+from bot.commands.answers import answers
 from bot.commands.chat import chat
 from bot.commands.clock import clock
+from bot.commands.demo import demo
 from bot.commands.flows import flows
 from bot.commands.groups import groups
 from bot.commands.participants import participants
@@ -26,3 +28,5 @@ main.add_command(chat)
 main.add_command(clock)
 main.add_command(participants)
 main.add_command(groups)
+main.add_command(answers)
+main.add_command(demo)

@@ -103,8 +103,11 @@ class ImportResult:
 # --- reading the file --------------------------------------------------------------------
 
 
-def _read_text(path: Path, name: str) -> str:
-    """The file as text, or a RosterError saying why it is not a UTF-8 CSV file."""
+def read_csv_text(path: Path, name: str, header_example: str = HEADER_EXAMPLE) -> str:
+    """The file as text, or a RosterError saying why it is not a UTF-8 CSV file.
+
+    Shared with the answers import (`reports.importing`), which passes its own header.
+    """
 
     def fail(message: str, line: int = 1) -> RosterError:
         return RosterError([RosterProblem(name, line, message)])
@@ -135,16 +138,16 @@ def _read_text(path: Path, name: str) -> str:
             line,
         ) from None
     if not text.strip():
-        raise fail(f"the file is empty; the first line must be the header, e.g. {HEADER_EXAMPLE}")
+        raise fail(f"the file is empty; the first line must be the header, e.g. {header_example}")
     return text
 
 
-def _delimiter(text: str) -> str:
+def _delimiter(text: str, columns: Sequence[str] = COLUMNS) -> str:
     """Comma, or the semicolon/tab some spreadsheets write, judged by the header line."""
     first = text.splitlines()[0]
 
     def known(separator: str) -> int:
-        return sum(cell.strip().strip('"').lower() in COLUMNS for cell in first.split(separator))
+        return sum(cell.strip().strip('"').lower() in columns for cell in first.split(separator))
 
     return max((",", ";", "\t"), key=known)  # max keeps the first (the comma) on a tie
 
@@ -184,13 +187,16 @@ def _header(cells: list[str], name: str) -> list[str]:
     return columns
 
 
-def _records(text: str, name: str) -> Iterator[tuple[int, list[str]]]:
+def csv_records(
+    text: str, name: str, columns: Sequence[str] = COLUMNS
+) -> Iterator[tuple[int, list[str]]]:
     """(first line of the record, cells) for every CSV record, the header included.
 
     The line is where the record starts, counted from `line_num`, so a quoted value running
     over several lines shifts the numbers of the rows after it exactly as an editor shows them.
     """
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
+    delimiter = _delimiter(text, columns)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     previous = 0
     while True:
         start = previous + 1
@@ -353,8 +359,8 @@ def read_roster(path: str | PathLike[str], settings: Settings) -> list[RosterRow
     checked by `import_participants`, inside the transaction that stores the rows.
     """
     name = str(path)
-    text = _read_text(Path(path), name)
-    records = _records(text, name)
+    text = read_csv_text(Path(path), name)
+    records = csv_records(text, name)
     problems: list[RosterProblem] = []
     rows: list[RosterRow] = []
     seen: dict[tuple[str, str], int] = {}
@@ -366,7 +372,7 @@ def read_roster(path: str | PathLike[str], settings: Settings) -> list[RosterRow
                 continue
             if not any(cell.strip() for cell in cells):
                 continue  # blank lines and rows of empty cells, as spreadsheets leave them
-            row_problems = _layout_problems(cells, columns)
+            row_problems = layout_problems(cells, columns)
             values = {column: "" for column in COLUMNS}
             for column, cell in zip(columns, cells, strict=False):
                 if column:
@@ -396,7 +402,9 @@ def read_roster(path: str | PathLike[str], settings: Settings) -> list[RosterRow
     return rows
 
 
-def _layout_problems(cells: list[str], columns: list[str]) -> list[str]:
+def layout_problems(
+    cells: list[str], columns: list[str], known: Sequence[str] = COLUMNS
+) -> list[str]:
     """Values in no column: more cells than the header has, or under a blank header cell."""
     problems = []
     extra = [cell for cell in cells[len(columns) :] if cell.strip()]
@@ -409,7 +417,7 @@ def _layout_problems(cells: list[str], columns: list[str]) -> list[str]:
         if not column and cell.strip():
             problems.append(
                 f"column {position} has a value but no name in the header; "
-                f"name the column ({', '.join(COLUMNS)}) or delete the value"
+                f"name the column ({', '.join(known)}) or delete the value"
             )
     return problems
 
@@ -448,7 +456,7 @@ def _known_addresses(session: Session, rows: list[RosterRow], name: str) -> list
     return sorted(problems, key=lambda problem: problem.line)
 
 
-def _fresh_pseudonyms(session: Session, count: int) -> list[str]:
+def fresh_pseudonyms(session: Session, count: int) -> list[str]:
     """`count` distinct pseudonyms that no participant has yet."""
     chosen: set[str] = set()
     while len(chosen) < count:
@@ -509,7 +517,7 @@ def import_participants(
         if problems:
             raise RosterError(problems)
         groups, created_groups = _groups(session, rows)
-        pseudonyms = _fresh_pseudonyms(session, len(rows))
+        pseudonyms = fresh_pseudonyms(session, len(rows))
         for done, (row, pseudonym) in enumerate(zip(rows, pseudonyms, strict=True), start=1):
             group = groups.get(row.group) if row.group else None
             group_id = group.id if group else None

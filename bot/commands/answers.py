@@ -1,0 +1,80 @@
+"""`groundswell answers import FILE.csv`: bring in check-ins collected before Groundswell."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bot.commands.common import database
+from bot.commands.participants import actor
+from reports.importing import AnswerImportError, import_answers
+from survey_flows.loading import FlowLibrary
+from survey_flows.loading import default_flows_folder as flows_folder
+
+LONG_FILE = 1000  # rows from which the import shows a progress bar
+
+
+class _ProgressBar:
+    """A progress bar on stderr, opened on the first report once the total is known."""
+
+    def __init__(self, stack: ExitStack) -> None:
+        self.stack = stack
+        self.bar: Any = None
+        self.done = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if total < LONG_FILE:
+            return
+        if self.bar is None:
+            bar = click.progressbar(length=total, label="Checking answers", file=sys.stderr)
+            self.bar = self.stack.enter_context(bar)
+        self.bar.update(done - self.done)
+        self.done = done
+
+
+@click.group()
+def answers() -> None:
+    """Import answers collected before Groundswell (on paper, in another tool)."""
+
+
+@answers.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+def import_command(file: Path) -> None:
+    """Store the check-ins in FILE (CSV) as completed check-ins.
+
+    The first line must be the header, with these columns in any order:
+    participant,group,flow,checkin,step,value,answered_at (group may be left out).
+    Rows with the same participant, flow and checkin make one check-in. Values are read as
+    replies are ("seven" is 7). answered_at is YYYY-MM-DD (taken as 12:00 UTC) or
+    YYYY-MM-DD HH:MM (UTC unless it gives a zone, e.g. +01:00). Every row is checked
+    first; if any row is bad, nothing is imported.
+    """
+    sessions = database()
+    library = FlowLibrary(flows_folder())
+    try:
+        with ExitStack() as stack:
+            result = import_answers(
+                sessions,
+                file,
+                library,
+                datetime.now(UTC),
+                progress=_ProgressBar(stack),
+                actor=actor(),
+            )
+    except AnswerImportError as error:
+        for problem in error.problems:
+            click.echo(str(problem))
+        click.echo("Nothing was imported. Fix the rows above and run the import again.", err=True)
+        sys.exit(1)
+    groups = ", ".join(result.groups_created) or "none"
+    click.echo(
+        f"Imported {result.answers} answer(s) in {result.checkins} check-in(s) of "
+        f"{', '.join(result.flows)}. New participants: {result.participants_created}; "
+        f"new groups: {groups}."
+    )
+    click.echo(f"See them in the report: groundswell report {result.flows[0]}")
