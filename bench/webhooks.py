@@ -1,0 +1,588 @@
+"""Inbound SMS webhooks end to end: many residents answering their weekly check-in at once.
+
+What it does, per database (SQLite file by default; `--postgres ADMIN_URL` adds a fresh
+PostgreSQL database):
+
+1. sets up `--participants` residents, each with a phone number, a weekly enrolment and an
+   active weekly-wellbeing check-in waiting for its first answer;
+2. starts the real web process, `groundswell serve` (gunicorn, `--workers` processes,
+   sync workers or gthread with `--threads`), on loopback;
+3. has every resident answer `--rounds` questions: correctly signed Twilio webhook POSTs
+   (twilio's own RequestValidator) from `--client-processes` processes of
+   `--connections` keep-alive connections in all, signed before the clock starts so the
+   client stays light; one resident's answers go one after another, as from one phone;
+4. checks every answer and reply is stored, then measures, in the same run and on the same
+   database, the floor: a bare SQLAlchemy Core transaction writing the same rows (inbound
+   message, answer, outbound message, outbox row), from as many processes as the server
+   has threads (one on SQLite, which has a single writer).
+
+Prints messages/s, latency p50/p90/p99/max, the floor's rate and latency, and the ratio of
+the floor's rate to the end-to-end rate (how many times dearer a message is end to end).
+Flat out (the default) measures the most the server takes; `--rate R` sends R messages/s
+and measures latency at that steady load.
+Example:
+    python bench/webhooks.py --participants 2000 --workers 3 \
+        --postgres postgresql+psycopg://postgres@127.0.0.1:5432/test
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing as mp
+import os
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.commands.serve import default_workers  # noqa: E402
+from bot.conversations import StartRequest, start_checkins  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+from storage import migrate  # noqa: E402
+from storage.database import make_engine, session_factory, transaction  # noqa: E402
+from storage.models import (  # noqa: E402
+    Answer,
+    ChannelAddress,
+    Checkin,
+    Enrolment,
+    Group,
+    Message,
+    OutboxItem,
+    Participant,
+)
+from survey_flows.loading import FlowLibrary  # noqa: E402
+
+PUBLIC_URL = "https://bench.groundswell.example.org"
+PATH = "/webhooks/twilio/sms"
+TOKEN = "bench-auth-token"
+OUR_NUMBER = "+447700900000"
+#: Answers to the first questions of weekly-wellbeing (scales 0-10; no follow-up asked).
+ANSWERS = ("7", "6", "8", "3", "5")
+WARM_UP = 20  # requests per gunicorn worker before the clock starts
+NOW = datetime.now(UTC)
+
+
+def phone(n: int) -> str:
+    return f"+4477{n:08d}"
+
+
+# --- set-up ----------------------------------------------------------------------------
+
+
+def populate(url: str, participants: int) -> None:
+    """Residents with a phone, a weekly enrolment and an active check-in (bulk inserts)."""
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    sessions = session_factory(engine)
+    flow = FlowLibrary().resolve("weekly-wellbeing")
+    with transaction(sessions) as session:
+        group = session.scalars(insert(Group).returning(Group.id), [{"name": "Bench St"}]).one()
+        ids = session.scalars(
+            insert(Participant).returning(Participant.id, sort_by_parameter_order=True),
+            [
+                {"name": f"Resident {n}", "pseudonym": f"B-{n:07d}", "group_id": group}
+                for n in range(participants)
+            ],
+        ).all()
+        session.execute(
+            insert(ChannelAddress),
+            [
+                {"participant_id": i, "channel": "sms", "address": phone(n)}
+                for n, i in enumerate(ids)
+            ],
+        )
+        session.execute(
+            insert(Enrolment),
+            [
+                {"participant_id": i, "group_id": group, "flow_id": flow.id, "active": True}
+                for i in ids
+            ],
+        )
+        start_checkins(
+            session,
+            [StartRequest(i, flow) for i in ids],
+            NOW - timedelta(minutes=5),
+            Settings(database_url=url),
+            hold_for_quiet_hours=False,
+        )
+    engine.dispose()
+
+
+# --- the web process -------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_server(url: str, port: int, workers: int, threads: int) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "TELEGRAM_"))}
+    env.update(DATABASE_URL=url, GROUNDSWELL_PUBLIC_URL=PUBLIC_URL, TWILIO_AUTH_TOKEN=TOKEN)
+    command = [sys.executable, "-c", "from bot.cli import main; main()", "serve"]
+    command += ["--port", str(port), "--workers", str(workers), "--threads", str(threads)]
+    server = subprocess.Popen(command, env=env, cwd=ROOT, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # start-up only: bounded, short attempts
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                return server
+        except (urllib.error.URLError, ConnectionError):
+            if server.poll() is not None:
+                raise SystemExit(f"groundswell serve exited with {server.returncode}") from None
+            time.sleep(0.1)
+    server.kill()
+    raise SystemExit("groundswell serve did not come up within 60 s")
+
+
+def stop_server(server: subprocess.Popen[bytes]) -> None:
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+# --- the client ------------------------------------------------------------------------
+
+
+def signed_request(n: int, body: str, sid: str) -> tuple[bytes, dict[str, str]]:
+    """A Twilio inbound-SMS form, signed as Twilio signs it."""
+    from twilio.request_validator import RequestValidator
+
+    params = {
+        "ToCountry": "GB",
+        "SmsMessageSid": sid,
+        "NumMedia": "0",
+        "SmsSid": sid,
+        "SmsStatus": "received",
+        "Body": body,
+        "FromCountry": "GB",
+        "To": OUR_NUMBER,
+        "NumSegments": "1",
+        "MessageSid": sid,
+        "AccountSid": "AC" + "0" * 32,
+        "From": phone(n),
+        "ApiVersion": "2010-04-01",
+    }
+    signature = RequestValidator(TOKEN).compute_signature(PUBLIC_URL + PATH, params)
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Twilio-Signature": signature,
+    }
+    return urlencode(params).encode(), headers
+
+
+def client_process(
+    port: int,
+    lanes: list[tuple[int, list[int]]],
+    rounds: int,
+    pace: tuple[int, float] | None,
+    ready: Any,
+    go: Any,
+    start: Any,
+    results: Any,
+) -> None:
+    """One client process: a thread per lane, each lane a list of residents answering
+    round by round. Requests are signed before `go`; latencies go back through `results`.
+
+    With `pace` (lanes in all, messages per second), request i of lane k is due at
+    start + (i * lanes + k) / rate, and its latency counts from that moment, so time spent
+    queueing behind a slow server is not hidden (no "coordinated omission").
+    """
+    work = [
+        (
+            index,
+            [
+                signed_request(
+                    n, ANSWERS[r % len(ANSWERS)], f"SM{r:02d}{n:08d}{secrets.token_hex(10)}"
+                )
+                for r in range(rounds)
+                for n in lane
+            ],
+        )
+        for index, lane in lanes
+    ]
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+
+    def lane(index: int, requests: list[tuple[bytes, dict[str, str]]]) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        mine: list[float] = []
+        go.wait()
+        for i, (body, headers) in enumerate(requests):
+            if pace is None:
+                due = time.monotonic()
+            else:
+                due = start.value + (i * pace[0] + index) / pace[1]
+                time.sleep(max(0.0, due - time.monotonic()))
+            try:
+                connection.request("POST", PATH, body, headers)
+                response = connection.getresponse()
+                response.read()
+                status: int | str = response.status
+            except (OSError, http.client.HTTPException) as error:
+                connection.close()
+                status = type(error).__name__
+            mine.append(time.monotonic() - due)
+            if status != 200:
+                with lock:
+                    errors.append(str(status))
+        connection.close()
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=lane, args=job) for job in work]
+    for thread in threads:
+        thread.start()
+    ready.put(True)
+    for thread in threads:
+        thread.join()
+    results.put((latencies, errors))
+
+
+def load(
+    port: int,
+    participants: int,
+    rounds: int,
+    connections: int,
+    processes: int,
+    rate: float | None,
+) -> dict:
+    """Every resident answers `rounds` questions, as fast as the server allows or at `rate`
+    messages per second; returns the time taken, latencies and errors."""
+    context = mp.get_context("fork")
+    lanes = [(i, list(range(i, participants, connections))) for i in range(connections)]
+    ready, results, go = context.Queue(), context.Queue(), context.Event()
+    start = context.Value("d", 0.0)
+    pace = (connections, rate) if rate else None
+    workers = [
+        context.Process(
+            target=client_process,
+            args=(port, lanes[p::processes], rounds, pace, ready, go, start, results),
+        )
+        for p in range(processes)
+    ]
+    for worker in workers:
+        worker.start()
+    for _ in workers:
+        ready.get(timeout=300)
+    start.value = time.monotonic() + 0.2
+    began = time.perf_counter()
+    go.set()
+    latencies: list[float] = []
+    errors: list[str] = []
+    for _ in workers:
+        got, failed = results.get(timeout=3600)
+        latencies.extend(got)
+        errors.extend(failed)
+    seconds = time.perf_counter() - began
+    for worker in workers:
+        worker.join()
+    return {"seconds": seconds, "latencies": latencies, "errors": errors}
+
+
+def warm_up(port: int, participants: int, requests: int) -> None:
+    """Residents past the measured ones text once, so every worker has its pool and caches."""
+    threads = []
+    for k in range(requests):
+        body, headers = signed_request(participants + k, "hello", f"SMWARM{k:08d}")
+
+        def post(body: bytes = body, headers: dict[str, str] = headers) -> None:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            connection.request("POST", PATH, body, headers)
+            connection.getresponse().read()
+            connection.close()
+
+        threads.append(threading.Thread(target=post))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+# --- the floor -------------------------------------------------------------------------
+
+
+def floor_process(url: str, jobs: list[tuple[int, int, str]], tag: str, results: Any) -> None:
+    """Bare SQLAlchemy Core transactions writing what one handled SMS writes."""
+    engine = make_engine(url)
+    messages, answers, outbox = Message.__table__, Answer.__table__, OutboxItem.__table__
+    latencies = []
+    with engine.connect() as connection:
+        for k, (participant, checkin, version) in enumerate(jobs):
+            began = time.perf_counter()
+            with connection.begin():
+                now = datetime.now(UTC)
+                inbound = connection.execute(
+                    insert(messages).returning(messages.c.id),
+                    {
+                        "participant_id": participant,
+                        "direction": "in",
+                        "channel": "sms",
+                        "address": phone(participant),
+                        "body": "7",
+                        "provider_id": f"SMFLOOR{tag}{k:08d}",
+                        "created_at": now,
+                        "checkin_id": checkin,
+                    },
+                ).scalar_one()
+                connection.execute(
+                    insert(answers),
+                    {
+                        "checkin_id": checkin,
+                        "participant_id": participant,
+                        "flow_id": "weekly-wellbeing",
+                        "flow_version": version,
+                        "step_id": f"floor_{tag}_{k}",
+                        "value": 7,
+                        "score": 7.0,
+                        "measure": "life_satisfaction",
+                        "raw_text": "7",
+                        "answered_at": now,
+                        "channel": "sms",
+                        "message_id": inbound,
+                    },
+                )
+                reply = connection.execute(
+                    insert(messages).returning(messages.c.id),
+                    {
+                        "participant_id": participant,
+                        "direction": "out",
+                        "channel": "sms",
+                        "address": phone(participant),
+                        "body": "Overall, to what extent do you feel the things you do ...",
+                        "created_at": now,
+                        "checkin_id": checkin,
+                        "status": "queued",
+                    },
+                ).scalar_one()
+                connection.execute(
+                    insert(outbox),
+                    {
+                        "message_id": reply,
+                        "channel": "sms",
+                        "address": phone(participant),
+                        "body": "Overall, to what extent do you feel the things you do ...",
+                        "status": "queued",
+                        "attempts": 0,
+                        "not_before": now,
+                        "created_at": now,
+                        "idempotency_key": f"floor-{tag}-{k}-{secrets.token_hex(8)}",
+                    },
+                )
+            latencies.append(time.perf_counter() - began)
+    engine.dispose()
+    results.put(latencies)
+
+
+def floor(url: str, count: int, processes: int) -> dict:
+    """The floor's rate with `processes` writers in parallel, and its latencies."""
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(Checkin.participant_id, Checkin.id, Checkin.flow_version).limit(count)
+        ).all()
+    engine.dispose()
+    jobs = [tuple(rows[k % len(rows)]) for k in range(count)]
+    context = mp.get_context("fork")
+    results = context.Queue()
+    workers = [
+        context.Process(target=floor_process, args=(url, jobs[p::processes], f"{p}", results))
+        for p in range(processes)
+    ]
+    began = time.perf_counter()
+    for worker in workers:
+        worker.start()
+    latencies = [value for _ in workers for value in results.get(timeout=3600)]
+    seconds = time.perf_counter() - began
+    for worker in workers:
+        worker.join()
+    return {"seconds": seconds, "latencies": latencies}
+
+
+# --- report ----------------------------------------------------------------------------
+
+
+@dataclass
+class Figures:
+    """One database's results."""
+
+    database: str
+    messages: int
+    errors: int
+    rate: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    max_ms: float
+    floor_rate: float
+    floor_p50_ms: float
+    floor_p99_ms: float
+    ratio: float | None  # floor rate / end-to-end rate; None when paced
+    paced: float | None
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000
+
+
+def verify(url: str, participants: int, rounds: int) -> None:
+    """Every answer and every reply stored: nothing lost."""
+    engine = make_engine(url, poolclass=NullPool)
+    with engine.connect() as connection:
+        answers = connection.scalar(select(func.count()).select_from(Answer.__table__))
+        outbox = connection.scalar(select(func.count()).select_from(OutboxItem.__table__))
+    engine.dispose()
+    expected = participants * rounds
+    if answers != expected:
+        raise SystemExit(f"expected {expected} answers, found {answers}")
+    print(f"  verified: {answers:,} answers stored, {outbox:,} outbox rows")
+
+
+def measure(url: str, label: str, args: argparse.Namespace) -> Figures:
+    print(f"{label}: setting up {args.participants:,} residents with an open weekly check-in")
+    populate(url, args.participants)
+    workers = args.workers or default_workers(url)
+    port = free_port()
+    server = start_server(url, port, workers, args.threads)
+    try:
+        warm_up(port, args.participants, WARM_UP * workers)
+        print(
+            f"  {args.participants:,} residents x {args.rounds} answers, "
+            f"{args.connections} connections from {args.client_processes} client processes, "
+            f"gunicorn {workers} workers x {args.threads} threads, "
+            f"{f'paced at {args.rate:g}/s' if args.rate else 'flat out'}; "
+            f"load average before: {os.getloadavg()[0]:.1f}"
+        )
+        result = load(
+            port,
+            args.participants,
+            args.rounds,
+            args.connections,
+            args.client_processes,
+            args.rate,
+        )
+    finally:
+        stop_server(server)
+    verify(url, args.participants, args.rounds)
+    sent = len(result["latencies"])
+    # SQLite has one writer at a time: its floor is one process writing flat out.
+    writers = 1 if url.startswith("sqlite") else min(workers * args.threads, args.connections)
+    base = floor(url, sent, writers)
+    rate = sent / result["seconds"]
+    floor_rate = len(base["latencies"]) / base["seconds"]
+    return Figures(
+        database=label,
+        messages=sent,
+        errors=len(result["errors"]),
+        rate=rate,
+        p50_ms=percentile(result["latencies"], 0.50),
+        p90_ms=percentile(result["latencies"], 0.90),
+        p99_ms=percentile(result["latencies"], 0.99),
+        max_ms=max(result["latencies"]) * 1000,
+        floor_rate=floor_rate,
+        floor_p50_ms=percentile(base["latencies"], 0.50),
+        floor_p99_ms=percentile(base["latencies"], 0.99),
+        ratio=None if args.rate else floor_rate / rate,
+        paced=args.rate,
+    )
+
+
+def show(figures: Figures) -> None:
+    mode = f"paced at {figures.paced:g}/s" if figures.paced else "flat out"
+    ratio = (
+        f"end to end is {figures.ratio:.1f}x the floor"
+        if figures.ratio is not None
+        else "(no ratio when paced)"
+    )
+    print(
+        f"  {figures.database} ({mode}): {figures.rate:,.0f} messages/s "
+        f"({figures.messages:,} messages, {figures.errors} errors); latency "
+        f"p50 {figures.p50_ms:.1f} ms, p90 {figures.p90_ms:.1f} ms, "
+        f"p99 {figures.p99_ms:.1f} ms, max {figures.max_ms:.0f} ms\n"
+        f"  floor (bare SQLAlchemy transaction, same rows): {figures.floor_rate:,.0f}/s, "
+        f"p50 {figures.floor_p50_ms:.1f} ms, p99 {figures.floor_p99_ms:.1f} ms; {ratio}"
+    )
+    goals = [("p99 < 100 ms", figures.p99_ms < 100)]
+    if figures.ratio is not None:
+        goals = [
+            ("rate >= 500/s", figures.rate >= 500),
+            *goals,
+            ("within 3x of the floor", figures.ratio <= 3),
+        ]
+    print("  goals: " + ", ".join(f"{name} {'met' if ok else 'MISSED'}" for name, ok in goals))
+    print(f"  load average after: {os.getloadavg()[0]:.1f} (other processes skew the figures)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--participants", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=3, help="answers per resident")
+    parser.add_argument(
+        "--workers", type=int, help="gunicorn processes [default: as `serve`: 1 on SQLite, else 2]"
+    )
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument("--connections", type=int, default=32, help="concurrent client lanes")
+    parser.add_argument("--client-processes", type=int, default=2)
+    parser.add_argument(
+        "--rate",
+        type=float,
+        help="send at this many messages/s (latency at a steady load) instead of flat out",
+    )
+    parser.add_argument("--postgres", help="admin URL of a PostgreSQL server to test as well")
+    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args()
+    if args.rounds > len(ANSWERS):
+        parser.error(f"--rounds is at most {len(ANSWERS)}")
+    results = []
+    if not args.no_sqlite:
+        with tempfile.TemporaryDirectory() as folder:
+            results.append(measure(f"sqlite:///{folder}/bench.db", "SQLite", args))
+            show(results[-1])
+    if args.postgres:
+        admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+        name = f"gs_bench_{secrets.token_hex(4)}"
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            url = make_url(args.postgres).set(database=name).render_as_string(hide_password=False)
+            results.append(measure(url, "PostgreSQL", args))
+            show(results[-1])
+        finally:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    if args.json:
+        Path(args.json).write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n")
+    if results:
+        print("median of the runs' rates:", f"{statistics.median(r.rate for r in results):,.0f}/s")
+
+
+if __name__ == "__main__":
+    main()

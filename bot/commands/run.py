@@ -1,0 +1,160 @@
+"""`groundswell run [--host H] [--port P]`: everything in one process, for a laptop or a
+small server.
+
+The embedded default: the SQLite database is migrated, then the web app (webhooks, health
+check) serves in one thread, the outbox worker sends in another (the local simulator
+always, Twilio and Telegram when configured), and the background jobs start (the
+scheduler's hook). Ctrl-C or SIGTERM stops all of it cleanly: the web server stops taking
+requests, the worker finishes the message it is sending, and the command exits 0.
+
+For more than one machine, run the Procfile's processes separately against PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+import click
+from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from bot.channels.base import Sender
+from bot.commands.common import database, settings
+from bot.commands.serve import DEFAULT_HOST, default_port
+from bot.rate_limits import RateLimits
+from bot.settings import Settings, SettingsError
+from bot.web import create_app
+from bot.worker import Worker, senders_from_env
+from survey_flows.loading import FlowLibrary
+
+log = logging.getLogger(__name__)
+
+#: Seconds between outbox polls when nothing is due.
+WORKER_POLL = 1.0
+#: Seconds the main thread sleeps between checks of the stop flag (signals interrupt it).
+WAKE = 0.5
+
+
+@click.command()
+@click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address to listen on.")
+@click.option("--port", type=int, default=None, help="Port to listen on  [default: $PORT or 8000]")
+def run(host: str, port: int | None) -> None:
+    """Run Groundswell in one process: web app, outbox worker and scheduler.
+
+    Works with no credentials at all (messages go to the local simulator); set the
+    TWILIO_* and TELEGRAM_* variables to talk to real phones.
+    """
+    config = settings()
+    sessions = database(config)  # migrates the embedded SQLite database
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    port = port if port is not None else default_port()
+    try:
+        senders = senders_from_env(os.environ)
+        limits = RateLimits.from_env(os.environ)
+    except (SettingsError, ValueError) as error:
+        raise click.ClickException(str(error)) from None
+    library = FlowLibrary()
+    try:
+        server = make_server(
+            host, port, create_app(config, sessions=sessions, library=library), threaded=True
+        )
+    except OSError as error:
+        _close(senders)
+        raise click.ClickException(f"cannot listen on {host}:{port}: {error.strerror}") from None
+    stop = threading.Event()
+    worker = Worker(sessions, senders, limits=limits)
+    threads = [
+        threading.Thread(target=server.serve_forever, name="web", daemon=True),
+        threading.Thread(
+            target=worker.run_forever, args=(stop, WORKER_POLL), name="worker", daemon=True
+        ),
+    ]
+    with _stopped_by_signals(stop):
+        for thread in threads:
+            thread.start()
+        threads += start_background_jobs(sessions, library, config, stop)
+        click.echo(welcome(f"http://{_shown_host(host)}:{server.server_port}", senders))
+        while not stop.wait(WAKE):
+            pass
+        click.echo("Stopping...")
+        _shut_down(server, threads)
+    _close(senders)
+    click.echo("Stopped.")
+
+
+def start_background_jobs(
+    sessions: sessionmaker[Session],
+    library: FlowLibrary,
+    settings: Settings,
+    stop: threading.Event,
+) -> list[threading.Thread]:
+    """Start the scheduler's jobs for `groundswell run`; return their (started) threads.
+
+    The hook for the scheduler issue: it will start the clock here (a thread that ticks
+    until `stop` is set). Each thread must end soon after `stop` is set; `run` joins them.
+    Nothing runs here yet.
+    """
+    return []
+
+
+def welcome(url: str, senders: dict[str, Sender]) -> str:
+    """What `run` prints once it is serving: where it is, and what to do next."""
+    sms = (
+        "on" if "sms" in senders else "off (set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM)"
+    )
+    telegram = "on" if "telegram" in senders else "off (set TELEGRAM_BOT_TOKEN)"
+    return "\n".join(
+        [
+            f"Groundswell is running at {url} (health check: {url}/healthz).",
+            f"SMS: {sms}. Telegram: {telegram}. The local simulator is always on.",
+            f"Next: open {url}, or add a group residents can join:",
+            '  groundswell groups add "Elm Street" --join-code ELM --flow weekly-wellbeing',
+            "then text JOIN ELM to your Twilio number, or send /start ELM to your Telegram bot.",
+            "Stop with Ctrl-C.",
+        ]
+    )
+
+
+@contextmanager
+def _stopped_by_signals(stop: threading.Event) -> Iterator[None]:
+    """SIGTERM and SIGINT (Ctrl-C) set `stop`; the previous handlers come back after."""
+
+    def handle(signum: int, _frame: FrameType | None) -> None:
+        log.info("received %s: stopping", signal.Signals(signum).name)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        stop.set()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _shut_down(server: BaseWSGIServer, threads: list[threading.Thread]) -> None:
+    """Stop taking requests, let the worker finish its current send, wait for everyone."""
+    server.shutdown()
+    server.server_close()
+    for thread in threads:
+        thread.join(timeout=30)
+        if thread.is_alive():
+            log.warning("thread %s did not stop within 30 s", thread.name)
+
+
+def _close(senders: dict[str, Sender]) -> None:
+    for sender in senders.values():
+        try:
+            sender.close()
+        except Exception:  # closing must not hide the real outcome
+            log.warning("closing the %s sender failed", sender.channel, exc_info=True)
+
+
+def _shown_host(host: str) -> str:
+    return "127.0.0.1" if host in ("0.0.0.0", "") else host

@@ -1,0 +1,85 @@
+"""The Flask application: provider webhooks and the health check.
+
+`create_app()` is the application factory. Every handle the app uses (settings, database
+sessions, the flows folder, the clock, provider credentials) can be passed in, so tests
+build an app on their own database with a frozen clock; by default they come from the
+environment. The app holds no state between requests: run as many processes as you like
+against one PostgreSQL database.
+
+Behind a proxy (Heroku's router, nginx, a load balancer) no ProxyFix is needed: the only
+place the external URL matters is Twilio's signature check, and that uses the configured
+`GROUNDSWELL_PUBLIC_URL`, never the scheme and host the proxy forwarded.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from flask import Flask
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.channels.telegram import TelegramSettings
+from bot.channels.twilio import TwilioSettings
+from bot.settings import Settings
+from bot.web import errors, health, webhooks
+from bot.web.context import EXTENSION, WebContext
+from storage.database import make_engine, normalise_url, session_factory
+from survey_flows.loading import FlowLibrary
+
+#: Provider payloads are a few kilobytes; anything bigger is not from a provider.
+MAX_BODY_BYTES = 64 * 1024
+#: Seconds to wait for a PostgreSQL connection: well inside Twilio's 15 s webhook timeout.
+CONNECT_TIMEOUT_SECONDS = 5
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    sessions: sessionmaker[Session] | None = None,
+    library: FlowLibrary | None = None,
+    clock: Callable[[], datetime] | None = None,
+    twilio: TwilioSettings | None = None,
+    telegram: TelegramSettings | None = None,
+) -> Flask:
+    """Build the web app.
+
+    - `settings`: deployment settings (default `Settings.from_env()`).
+    - `sessions`: a sessionmaker (default: a new engine on `settings.database_url`; the
+      schema must already be migrated, which `groundswell serve` and `run` make sure of).
+    - `library`: the flows folder (default `GROUNDSWELL_FLOWS` or the shipped flows).
+    - `clock`: returns the current aware UTC time (default the system clock).
+    - `twilio` / `telegram`: provider settings (default from the environment).
+    """
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.config["MAX_FORM_MEMORY_SIZE"] = MAX_BODY_BYTES
+    app.extensions[EXTENSION] = WebContext(
+        settings=settings,
+        sessions=sessions or default_sessions(settings.database_url),
+        library=library or FlowLibrary(),
+        clock=clock or _utcnow,
+        twilio=twilio or TwilioSettings.from_env(os.environ),
+        telegram=telegram or TelegramSettings.from_env(os.environ),
+    )
+    app.register_blueprint(webhooks.blueprint)
+    app.register_blueprint(health.blueprint)
+    errors.register(app)
+    return app
+
+
+def default_sessions(database_url: str) -> sessionmaker[Session]:
+    """Sessions for a web process: statement parameters kept out of error messages and
+    logs (they hold phone numbers and message text), and a bounded connect wait."""
+    url = normalise_url(database_url)
+    options: dict[str, object] = {"hide_parameters": True}
+    if make_url(url).get_backend_name() == "postgresql":
+        options["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+    return session_factory(make_engine(url, **options))
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
