@@ -28,7 +28,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import flow_versions
 from reports.demo_cohort import PLACES, Cohort, Slot, make_people, simulate
-from reports.importing import json_cell
 from storage.bulk import insert_many, insert_rows
 from storage.database import transaction
 from storage.models import (
@@ -250,7 +249,7 @@ def _write(
                     "flow_id": run.flow.id,
                     "flow_version": run.flow.version,
                     "step_id": given.step.id,
-                    "value": json_cell(session, given.value),
+                    "value": given.value,
                     "score": given.score,
                     "measure": given.step.measure,
                     "raw_text": given.raw,

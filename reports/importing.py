@@ -57,7 +57,6 @@ __all__ = [
     "ImportProblem",
     "ImportResult",
     "import_answers",
-    "json_cell",
     "read_answers",
 ]
 
@@ -447,19 +446,6 @@ def read_answers(
 # --- storing ---------------------------------------------------------------------------
 
 
-def json_cell(session: Session, value: Any) -> Any:
-    """`value` as a bulk insert must pass it to a JSON column.
-
-    On PostgreSQL `storage.bulk` sends rows with COPY, which would write a plain string or
-    boolean as bare text (not JSON), so those are wrapped as jsonb here.
-    """
-    if value is None or session.get_bind().dialect.name != "postgresql":
-        return value
-    from psycopg.types.json import Jsonb
-
-    return Jsonb(value)
-
-
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
     for start in range(0, len(items), _BATCH):
         yield items[start : start + _BATCH]
@@ -603,7 +589,7 @@ def _store(
             "flow_id": row.flow.id,
             "flow_version": row.flow.version,
             "step_id": row.step.id,
-            "value": json_cell(session, row.value),
+            "value": row.value,
             "score": row.score,
             "measure": row.step.measure,
             "raw_text": row.raw,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, func, insert, select, text
+from sqlalchemy import JSON, Table, func, insert, select, text
 from sqlalchemy.orm import Session
 
 
@@ -56,11 +56,18 @@ def copy_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> Non
     given = rows[0].keys()  # every row of one call has the same keys
     columns = [c for c in table.columns if c.key in given or c.default is not None]
     names = ", ".join(f'"{c.name}"' for c in columns)
+    # JSON columns take every value as JSON (a plain string or true/false too); SQL NULL stays.
+    json_columns = [isinstance(c.type, JSON) for c in columns]
     raw = session.connection().connection.driver_connection
     with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
         for row in rows:
             values = [row[c.key] if c.key in given else _default(c) for c in columns]
-            copy.write_row([Jsonb(v) if isinstance(v, dict | list) else v for v in values])
+            copy.write_row(
+                [
+                    Jsonb(v) if is_json and v is not None and not isinstance(v, Jsonb) else v
+                    for v, is_json in zip(values, json_columns, strict=True)
+                ]
+            )
 
 
 def _default(column: Any) -> Any:
