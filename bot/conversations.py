@@ -94,19 +94,18 @@ def receive(
     library: FlowLibrary,
     settings: Settings,
 ) -> Received:
-    """Handle one inbound message exactly once, whatever the provider redelivers."""
-    address = session.scalars(
-        select(ChannelAddress).where(
-            ChannelAddress.channel == inbound.channel, ChannelAddress.address == inbound.address
-        )
+    """Handle one inbound message exactly once, whatever the provider redelivers.
+
+    The participant's row is locked first, so two messages from one person are handled
+    one after the other; then the message is recorded, where a redelivery stops.
+    """
+    participant = session.scalars(
+        select(Participant)
+        .join(ChannelAddress, ChannelAddress.participant_id == Participant.id)
+        .where(ChannelAddress.channel == inbound.channel, ChannelAddress.address == inbound.address)
+        .with_for_update(of=Participant)
     ).one_or_none()
-    participant = (
-        session.scalars(
-            select(Participant).where(Participant.id == address.participant_id).with_for_update()
-        ).one()
-        if address
-        else None
-    )
+    checkin = _active_checkin(session, participant.id) if participant else None
     record = record_inbound(
         session,
         channel=inbound.channel,
@@ -115,6 +114,7 @@ def receive(
         body=inbound.text if not inbound.button else f"[button] {inbound.button}",
         participant_id=participant.id if participant else None,
         created_at=now,
+        checkin_id=checkin.id if checkin else None,
     )
     if record is None:
         return Received(duplicate=True)
@@ -122,7 +122,6 @@ def receive(
     if participant is None:
         return _from_unknown_sender(session, inbound, to, now, library, settings)
 
-    checkin = _active_checkin(session, participant.id)
     event = Reply(text=inbound.text, button=inbound.button)
     traits = CHANNEL_TRAITS.get(inbound.channel, ChannelTraits())
     if checkin is None:
@@ -132,7 +131,6 @@ def receive(
         for message in outcome.messages:
             enqueue(session, to, message, now=now)
         return Received(participant=participant.pseudonym, messages=len(outcome.messages))
-    record.checkin_id = checkin.id
     flow = flow_versions.load(session, checkin.flow_version)
     outcome = engine.advance(
         flow,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -22,17 +20,23 @@ def remember(session: Session, flow: Flow) -> None:
     )
 
 
+_LOADED: dict[str, Flow] = {}
+
+
 def load(session: Session, version: str) -> Flow:
-    """The flow exactly as it was at `version` (parsed once per process)."""
+    """The flow exactly as it was at `version`.
+
+    Versions are content hashes, so a version once loaded never changes: each process
+    reads and parses it once, and every later message skips the database for it.
+    """
+    known = _LOADED.get(version)
+    if known is not None:
+        return known
     source, path = session.execute(
         select(FlowVersion.source_text, FlowVersion.flow_id).where(FlowVersion.version == version)
     ).one()
-    return _parsed(version, source, path)
-
-
-@lru_cache(maxsize=256)
-def _parsed(version: str, source: str, flow_id: str) -> Flow:
-    flow = parse_flow(source, f"{flow_id}@{version[:12]}")
+    flow = parse_flow(source, f"{path}@{version[:12]}")
     if flow.version != version:
-        raise ValueError(f"stored flow {flow_id} does not match its version {version[:12]}")
+        raise ValueError(f"stored flow {path} does not match its version {version[:12]}")
+    _LOADED[version] = flow
     return flow
