@@ -18,13 +18,16 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 
 import click
+from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from bot.channels.base import Sender
+from bot.commands.clock import TICK_SECONDS, run_tick
 from bot.commands.common import database, settings
 from bot.commands.serve import DEFAULT_HOST, default_port
 from bot.rate_limits import RateLimits
@@ -94,13 +97,30 @@ def start_background_jobs(
     settings: Settings,
     stop: threading.Event,
 ) -> list[threading.Thread]:
-    """Start the scheduler's jobs for `groundswell run`; return their (started) threads.
+    """Start the clock for `groundswell run`: one tick at once, then an APScheduler
+    BackgroundScheduler ticking as `groundswell clock` does. Returns a thread that shuts
+    the scheduler down once `stop` is set."""
+    run_tick(sessions, library, settings)
+    scheduler = BackgroundScheduler(timezone=UTC)
+    scheduler.add_job(
+        run_tick,
+        "interval",
+        seconds=TICK_SECONDS,
+        args=(sessions, library, settings),
+        next_run_time=datetime.now(UTC) + timedelta(seconds=TICK_SECONDS),
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=TICK_SECONDS,
+    )
+    scheduler.start()
 
-    The hook for the scheduler issue: it will start the clock here (a thread that ticks
-    until `stop` is set). Each thread must end soon after `stop` is set; `run` joins them.
-    Nothing runs here yet.
-    """
-    return []
+    def keeper() -> None:
+        stop.wait()
+        scheduler.shutdown(wait=True)  # lets a tick in progress finish
+
+    thread = threading.Thread(target=keeper, name="clock", daemon=True)
+    thread.start()
+    return [thread]
 
 
 def welcome(url: str, senders: dict[str, Sender]) -> str:

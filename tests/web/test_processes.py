@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -88,6 +89,8 @@ def test_run_serves_and_stops_cleanly(tmp_path: Path, spawn: list[subprocess.Pop
     assert "JOIN" in output
     assert "Stopped." in output
     assert (tmp_path / "groundswell.db").exists()
+    with sqlite3.connect(tmp_path / "groundswell.db") as db:  # the clock ticked on start
+        assert db.execute("SELECT count(*) FROM clock_ticks").fetchone()[0] >= 1
 
 
 def test_serve_runs_gunicorn_and_stops_cleanly(
