@@ -15,7 +15,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/groundswell chat weekly-wellbeing --name "$${USER:-friend}"
+	$(BIN)/groundswell demo --if-empty
+	$(BIN)/groundswell run
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -14,7 +14,6 @@ from bot.commands.common import database, settings
 from bot.commands.participants import actor
 from reports.demo import DemoRefused, make_demo
 from survey_flows.loading import FlowError, FlowLibrary
-from survey_flows.loading import default_flows_folder as flows_folder
 
 
 class _ProgressBar:
@@ -55,7 +54,11 @@ def _day(moment: datetime) -> str:
     "--force", is_flag=True,
     help="Add the demo even though the database already holds participants.",
 )  # fmt: skip
-def demo(people: int, weeks: int, seed: int, force: bool) -> None:
+@click.option(
+    "--if-empty", is_flag=True,
+    help="Quietly do nothing when the database already holds participants (for `make run`).",
+)  # fmt: skip
+def demo(people: int, weeks: int, seed: int, force: bool, if_empty: bool) -> None:
     """Write a made-up cohort into the database, so a report has something to show.
 
     Three places (Elm Street, Riverside, Northgate), residents on the simulator channel,
@@ -69,7 +72,7 @@ def demo(people: int, weeks: int, seed: int, force: bool) -> None:
         with ExitStack() as stack:
             summary = make_demo(
                 sessions,
-                FlowLibrary(flows_folder()),
+                FlowLibrary(),
                 datetime.now(UTC),
                 people=people,
                 weeks=weeks,
@@ -80,6 +83,8 @@ def demo(people: int, weeks: int, seed: int, force: bool) -> None:
                 actor=actor(),
             )
     except DemoRefused as error:
+        if if_empty:
+            return
         raise click.ClickException(str(error)) from None
     except FlowError as error:
         for problem in error.problems:

@@ -235,5 +235,8 @@ def test_command_prints_what_it_made_and_what_to_do_next(
     assert "already holds 12 participant(s)" in again.output
     assert "--force" in again.output
 
+    quiet = runner.invoke(demo_command, ["--people", "12", "--weeks", "3", "--if-empty"], env=env)
+    assert (quiet.exit_code, quiet.stdout) == (0, "")  # how `make run` keeps a database as it is
+
     forced = runner.invoke(demo_command, ["--people", "12", "--weeks", "3", "--force"], env=env)
     assert forced.exit_code == 0, forced.output
