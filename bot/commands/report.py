@@ -1,0 +1,141 @@
+"""`groundswell report FLOW`: the change summary of a flow, as text, JSON, CSV or HTML."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.commands.common import database, settings
+from reports.build import UnknownGroupError, analyse
+from storage.database import transaction
+from storage.models import FlowVersion
+from survey_flows.loading import FlowError, FlowLibrary, parse_flow
+from survey_flows.loading import default_flows_folder as flows_folder
+from survey_flows.model import Flow
+
+FORMATS = ("text", "json", "csv", "html")
+
+
+def _flow(name: str, sessions: sessionmaker[Session]) -> Flow:
+    """The flow from the flows folder; else its latest version recorded in the database.
+
+    A flow retired from the folder can still be reported on, from the source text that
+    every check-in's flow version keeps.
+    """
+    try:
+        return FlowLibrary(flows_folder()).resolve(name)
+    except FlowError as error:
+        with transaction(sessions, readonly=True) as session:
+            source = session.scalars(
+                select(FlowVersion.source_text)
+                .where(FlowVersion.flow_id == name)
+                .order_by(FlowVersion.first_seen_at.desc())
+                .limit(1)
+            ).first()
+        if source is not None:
+            try:
+                return parse_flow(source, f"<database: {name}>")
+            except FlowError:
+                pass
+        for problem in error.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(1)
+
+
+def _status(message: str) -> None:
+    """A progress line on stderr, so stdout holds only the report."""
+    click.echo(f"{message}…", err=True)
+
+
+@click.command("report")
+@click.argument("flow")
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="First day of the period (YYYY-MM-DD, UTC), included.",
+)
+@click.option(
+    "--until",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Last day of the period (YYYY-MM-DD, UTC), included.",
+)
+@click.option(
+    "--group", help="Report on this group only (its figures as the full report shows them)."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="text for a terminal, json for tools, csv for spreadsheets, html to share.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the report to this file instead of standard output.",
+)
+def report(
+    flow: str,
+    since: datetime | None,
+    until: datetime | None,
+    group: str | None,
+    fmt: str,
+    out: Path | None,
+) -> None:
+    """Summarise how answers to FLOW changed: who answered, each measure, stories.
+
+    Figures describing fewer than GROUNDSWELL_MIN_GROUP_SIZE people (default 5) are not
+    shown. Examples:
+
+    \b
+      groundswell report weekly-wellbeing
+      groundswell report weekly-wellbeing --since 2025-01-01 --format html --out report.html
+    """
+    config = settings()
+    sessions = database(config)
+    loaded = _flow(flow, sessions)
+    try:
+        built = analyse(
+            sessions,
+            loaded,
+            since=since.date() if since else None,
+            until=until.date() if until else None,
+            group=group,
+            threshold=config.suppression_threshold,
+            progress=_status,
+        )
+    except UnknownGroupError as error:
+        raise click.ClickException(str(error)) from None
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+
+    if fmt == "json":
+        from reports.formats.json import render as render_json
+
+        text = render_json(built.data)
+    elif fmt == "csv":
+        from reports.formats.csv import render as render_csv
+
+        text = render_csv(built.data)
+    elif fmt == "html":
+        from reports.charts import report_charts
+        from reports.formats.html import render as render_html
+
+        _status("Drawing charts")
+        text = render_html(built.data, report_charts(built))
+    else:
+        from reports.formats.text import render as render_text
+
+        text = render_text(built.data)
+
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    out.write_text(text, encoding="utf-8", newline="")
+    click.echo(f"Report written to {out}", err=True)

@@ -1,0 +1,474 @@
+"""Build the change summary of one flow: the JSON report every output format is drawn from.
+
+``build_report`` reads the period's answers (``reports.data``), works out the figures with
+the statistics core (``reports.statistics``, ``reports.weekly``) and applies small-number
+suppression (``reports.suppression``) to everything it publishes:
+
+- paired figures per measure: primary and secondary suppression across groups, with the
+  overall figure as the total (``summarise_by_group``);
+- participation counts per group: the same rule over the number of people who responded;
+- weekly means: the same rule week by week;
+- stories: kept (under pseudonyms), but a story from a group whose participation counts are
+  hidden is shown with the group ``(small group)``.
+
+A report for one group (``group=``) is cut from the analysis of every group, so it shows
+exactly what the whole report shows for that group and can never undo another group's
+protection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy.orm import Session, sessionmaker
+
+from reports.data import NO_GROUP, MeasureAnswers, ReportData, load_report_data
+from reports.method import method_note
+from reports.statistics import (
+    DEFAULT_THRESHOLD,
+    MeasureSummary,
+    Participation,
+    participation,
+    summarise_by_group,
+    summarise_measure,
+)
+from reports.suppression import suppress
+from reports.weekly import weekly_means
+from storage.database import transaction
+from survey_flows.model import Flow, Measure
+
+__all__ = [
+    "SMALL_GROUP",
+    "Report",
+    "UnknownGroupError",
+    "analyse",
+    "build_report",
+    "period_bounds",
+]
+
+#: What a story shows instead of the name of a group whose counts are hidden.
+SMALL_GROUP = "(small group)"
+
+_PARTICIPATION_KEYS = (
+    "enrolled",
+    "prompted",
+    "responded",
+    "paired",
+    "checkins_sent",
+    "checkins_completed",
+    "response_rate",
+)
+
+DEFINITIONS = {
+    "period": "Answers count when given on or after the start of `since` and before the end "
+    "of `until` (whole UTC days); check-ins count when started in that time.",
+    "group": "A participant's group is the group they belong to now.",
+    "enrolled": "People enrolled in the flow before the end of the period, together with "
+    "anyone sent a check-in of it or answering one in the period without an enrolment "
+    "(for example check-ins imported from paper).",
+    "prompted": "Enrolled people sent at least one check-in of the flow in the period.",
+    "responded": "People who completed at least one check-in in the period, or are paired.",
+    "paired": "People with a baseline and a later answer to at least one measure, who were "
+    "sent two or more check-ins in the period (the last stage of the attrition flow). Each "
+    "measure's n_paired counts the people with a baseline and a later answer to that "
+    "measure.",
+    "response_rate": "Check-ins completed divided by check-ins sent (started) in the period; "
+    "it describes check-ins, not people.",
+    "baseline": "A participant's first answer to the measure in the period.",
+    "latest": "A participant's last answer to the measure in the period.",
+    "ci95": "95% confidence interval of the mean change, from the t-distribution with "
+    "n_paired - 1 degrees of freedom.",
+    "wilcoxon_p": "Two-sided Wilcoxon signed-rank test of the changes, zero changes kept with "
+    "their ranks split between the signs (scipy zero_method='zsplit').",
+    "effect_size_dz": "Mean change divided by the sample standard deviation (n - 1) of "
+    "the changes.",
+    "reliable_change": "jacobson-truax: |change| > 1.96 x SD(baselines) x sqrt(2) x "
+    "sqrt(1 - reliability); meaningful-change: |change| >= the flow's meaningful_change; "
+    "none: not classified (reason given). Improved means a reliable change in the "
+    "better direction.",
+    "weekly": "For each Monday-to-Sunday week (UTC): the mean over the people who answered "
+    "that week (each person's answers in the week averaged first), with a 95% t-interval.",
+    "suppressed": "Figures describing fewer paired people than the threshold are null with "
+    "suppressed: true, and so are further figures where needed so that none can be worked "
+    "out by subtraction. Participation counts are suppressed the same way, by the number "
+    "of people who responded.",
+    "stories": "Answers to free-text questions, under pseudonyms. Stories of people who asked "
+    "to be forgotten are left out; the group is not named when its counts are hidden.",
+}
+
+
+class UnknownGroupError(ValueError):
+    """The report was asked for a group that does not exist; ``known`` lists the groups."""
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        self.name = name
+        self.known = known
+        listed = ", ".join(known) if known else "there are no groups yet"
+        super().__init__(f"there is no group called {name!r} (groups: {listed})")
+
+
+@dataclass(frozen=True)
+class Report:
+    """A built report: the JSON-ready ``data``, plus per-person changes for charts.
+
+    ``changes`` maps each measure to the report scope's paired changes (latest minus
+    baseline); it is empty for a suppressed measure, so a chart can never show them.
+    """
+
+    data: dict[str, Any]
+    changes: dict[str, np.ndarray]
+
+
+# --------------------------------------------------------------------------- the period
+
+
+def _start_of(day: date | datetime | None) -> datetime | None:
+    """The instant a period starts: a date's midnight UTC, or an aware datetime itself."""
+    if day is None:
+        return None
+    if isinstance(day, datetime):
+        if day.tzinfo is None:
+            raise ValueError(f"naive datetime {day!r}: pass an aware (UTC) datetime or a date")
+        return day.astimezone(UTC)
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+def period_bounds(
+    since: date | datetime | None, until: date | datetime | None
+) -> tuple[datetime | None, datetime | None]:
+    """The period ``[start, end)`` for ``since`` / ``until``.
+
+    Dates are whole UTC days, both included: ``until=2025-03-31`` ends at midnight starting
+    1 April. Aware datetimes are used as they are, ``until`` excluded.
+    """
+    start = _start_of(since)
+    if until is None:
+        end = None
+    elif isinstance(until, datetime):
+        end = _start_of(until)
+    else:
+        end = datetime.combine(until + timedelta(days=1), time(0), tzinfo=UTC)
+    if start is not None and end is not None and end <= start:
+        raise ValueError("the period ends before it starts: `until` must not be before `since`")
+    return start, end
+
+
+def _period_dict(
+    since: date | datetime | None,
+    until: date | datetime | None,
+    start: datetime | None,
+    end: datetime | None,
+) -> dict[str, str | None]:
+    """The JSON ``period``: what was asked for and the exact instants used."""
+    return {
+        "since": None if since is None else since.isoformat(),
+        "until": None if until is None else until.isoformat(),
+        "start": None if start is None else start.isoformat(),
+        "end": None if end is None else end.isoformat(),
+    }
+
+
+# --------------------------------------------------------------------------- participation
+
+
+def _paired_people(answers: MeasureAnswers) -> np.ndarray:
+    """Participants who answered the measure at two or more different times (sorted ids)."""
+    order = np.lexsort((answers.answered_at, answers.participant_id))
+    pid, at = answers.participant_id[order], answers.answered_at[order]
+    new_time = np.ones(pid.size, dtype=bool)
+    new_time[1:] = (pid[1:] != pid[:-1]) | (at[1:] != at[:-1])
+    people, times = np.unique(pid[new_time], return_counts=True)
+    return people[times >= 2]
+
+
+def _participation_arrays(data: ReportData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Check-ins sent and completed, and the paired flag, per person of the population.
+
+    Paired (the last stage of the attrition flow) means paired in at least one measure and
+    sent at least two check-ins in the period; the second condition only matters at the
+    edges of a period, for a check-in started before it and answered inside it.
+    """
+    pop = data.population.id
+    n = pop.size
+    sent = np.zeros(n, dtype=np.int64)
+    completed = np.zeros(n, dtype=np.int64)
+    at = np.searchsorted(pop, data.checkins.participant_id)
+    sent[at] = data.checkins.sent
+    completed[at] = data.checkins.completed
+    paired = np.zeros(n, dtype=bool)
+    for answers in data.measures.values():
+        paired[np.searchsorted(pop, _paired_people(answers))] = True
+    return sent, completed, paired & (sent >= 2)
+
+
+def _participants_dict(p: Participation, hidden: bool) -> dict[str, Any]:
+    """The JSON ``participants`` object; all null when hidden."""
+    values = p.to_dict()
+    out: dict[str, Any] = {key: None if hidden else values[key] for key in _PARTICIPATION_KEYS}
+    out["suppressed"] = hidden
+    return out
+
+
+def _attrition(p: Participation, hidden: bool) -> list[dict[str, Any]]:
+    """The attrition flow as ``{"stage", "count"}`` objects; counts null when hidden."""
+    return [{"stage": stage, "count": None if hidden else count} for stage, count in p.flow]
+
+
+# --------------------------------------------------------------------------- measures
+
+
+def _empty_summary(measure: Measure, threshold: int) -> MeasureSummary:
+    """The summary of a measure nobody in the scope answered (suppressed: n_paired is 0)."""
+    return summarise_measure(
+        np.empty(0, dtype=np.int64),
+        np.empty(0, dtype="datetime64[us]"),
+        np.empty(0, dtype=np.float64),
+        higher_is_better=measure.higher_is_better,
+        reliability=measure.reliability,
+        meaningful_change=measure.meaningful_change,
+        threshold=threshold,
+    )
+
+
+def _measure_dict(summary: MeasureSummary, measure: Measure) -> dict[str, Any]:
+    """One measure's JSON object: the statistics core's figures plus the measure's settings."""
+    out = summary.to_dict()
+    rc = summary.reliable_change
+    out["reliable_change"]["threshold"] = None if summary.suppressed else rc.threshold
+    out["reliable_change"]["reason"] = rc.reason
+    out["label"] = measure.label
+    out["higher_is_better"] = measure.higher_is_better
+    out["reliability"] = measure.reliability
+    out["meaningful_change"] = measure.meaningful_change
+    return out
+
+
+@dataclass(frozen=True)
+class _MeasureResult:
+    """One measure worked out for the whole report and every group."""
+
+    overall: MeasureSummary
+    groups: dict[int, MeasureSummary]
+    weekly_total: list[dict[str, Any]]
+    weekly_group: dict[int, list[dict[str, Any]]]
+
+
+def _analyse_measure(
+    answers: MeasureAnswers, measure: Measure, group_ids: list[int], threshold: int
+) -> _MeasureResult:
+    """Paired figures (with suppression) and weekly means for one measure."""
+    options = {
+        "higher_is_better": measure.higher_is_better,
+        "reliability": measure.reliability,
+        "meaningful_change": measure.meaningful_change,
+        "threshold": threshold,
+    }
+    overall = summarise_measure(
+        answers.participant_id, answers.answered_at, answers.score, **options
+    )
+    grouped = answers.where(answers.group_id != NO_GROUP)
+    by_group: dict[int, MeasureSummary] = {}
+    if grouped.score.size:
+        by_group = {
+            int(g): s
+            for g, s in summarise_by_group(
+                grouped.group_id,
+                grouped.participant_id,
+                grouped.answered_at,
+                grouped.score,
+                total=overall.n_paired,
+                **options,
+            ).items()
+        }
+    decision = suppress(
+        {g: s.n_paired for g, s in by_group.items()}, overall.n_paired, threshold=threshold
+    )
+    if decision.total_suppressed and not overall.suppressed:
+        overall = replace(overall, suppressed=True)
+    for g in group_ids:
+        if g not in by_group:
+            by_group[g] = _empty_summary(measure, threshold)
+
+    weekly = weekly_means(
+        answers.group_id,
+        answers.participant_id,
+        answers.answered_at,
+        answers.score,
+        threshold=threshold,
+        no_group=NO_GROUP,
+    )
+    return _MeasureResult(
+        overall=overall,
+        groups=by_group,
+        weekly_total=weekly.series(None),
+        weekly_group={g: weekly.series(g) for g in group_ids},
+    )
+
+
+# --------------------------------------------------------------------------- the report
+
+
+def _resolve_group(data: ReportData, group: str | None) -> int | None:
+    """The id of the group called ``group``; UnknownGroupError (listing groups) if none."""
+    if group is None:
+        return None
+    for gid, name in data.group_names.items():
+        if name == group:
+            return gid
+    raise UnknownGroupError(group, sorted(data.group_names.values()))
+
+
+def _stories(data: ReportData, scope: int | None, hidden_groups: set[int]) -> list[dict[str, Any]]:
+    """The scope's stories, oldest first, with hidden groups' names withheld."""
+    out = []
+    for story in data.stories:
+        if scope is not None and story.group_id != scope:
+            continue
+        if story.group_id == NO_GROUP:
+            group_name = None
+        elif story.group_id in hidden_groups:
+            group_name = SMALL_GROUP
+        else:
+            group_name = data.group_names.get(story.group_id)
+        out.append(
+            {
+                "date": story.answered_at.date().isoformat(),
+                "answered_at": story.answered_at.isoformat(),
+                "group": group_name,
+                "participant": story.pseudonym,
+                "step": story.step_id,
+                "text": story.text,
+            }
+        )
+    return out
+
+
+def analyse(
+    sessions: sessionmaker[Session],
+    flow: Flow,
+    *,
+    since: date | datetime | None = None,
+    until: date | datetime | None = None,
+    group: str | None = None,
+    threshold: int = DEFAULT_THRESHOLD,
+    generated_at: datetime | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Report:
+    """Build the report and keep the per-person changes that charts need.
+
+    See ``build_report`` for the arguments. Raises ``UnknownGroupError`` for a group that
+    does not exist and ``ValueError`` for a period that ends before it starts.
+    """
+    say = progress or (lambda _message: None)
+    start, end = period_bounds(since, until)
+    say("Reading answers and check-ins")
+    with transaction(sessions, readonly=True) as session:
+        data = load_report_data(session, flow, start=start, end=end)
+    scope = _resolve_group(data, group)
+
+    say("Working out who answered")
+    pop = data.population
+    sent, completed, paired = _participation_arrays(data)
+    group_ids = sorted(int(g) for g in np.unique(pop.group_id) if g != NO_GROUP)
+    if scope is not None and scope not in group_ids:
+        group_ids.append(scope)
+    overall_p = participation(sent, completed, paired)
+    group_p = {
+        g: participation(sent[mask], completed[mask], paired[mask])
+        for g in group_ids
+        for mask in [pop.group_id == g]
+    }
+    # Groups nobody answered in are hidden (0 < threshold) but left out of the rule, so
+    # that they cannot stand in for the second hidden group it asks for.
+    decision = suppress(
+        {g: p.responded for g, p in group_p.items() if p.responded > 0},
+        overall_p.responded,
+        threshold=threshold,
+    )
+    hidden_p = set(decision.suppressed_groups) | {g for g, p in group_p.items() if p.responded == 0}
+
+    say(f"Working out {len(flow.measures)} measure(s)")
+    results = {
+        name: _analyse_measure(data.measures[name], measure, group_ids, threshold)
+        for name, measure in flow.measures.items()
+    }
+
+    groups_out: dict[str, Any] = {}
+    for g in group_ids if scope is None else [scope]:
+        groups_out[data.group_names[g]] = {
+            "participants": _participants_dict(group_p[g], g in hidden_p),
+            "attrition": _attrition(group_p[g], g in hidden_p),
+            "measures": {
+                name: _measure_dict(results[name].groups[g], measure)
+                for name, measure in flow.measures.items()
+            },
+        }
+
+    measures_out: dict[str, Any] = {}
+    changes: dict[str, np.ndarray] = {}
+    for name, measure in flow.measures.items():
+        result = results[name]
+        summary = result.overall if scope is None else result.groups[scope]
+        entry = _measure_dict(summary, measure)
+        entry["weekly"] = result.weekly_total if scope is None else result.weekly_group[scope]
+        measures_out[name] = entry
+        changes[name] = (
+            np.empty(0, dtype=np.float64) if summary.suppressed else np.asarray(summary.changes)
+        )
+
+    if scope is None:
+        scope_p, scope_hidden = overall_p, decision.total_suppressed
+    else:
+        scope_p, scope_hidden = group_p[scope], scope in hidden_p
+    stamp = (generated_at or datetime.now(UTC)).astimezone(UTC)
+    report = {
+        "flow": {"id": flow.id, "title": flow.title, "version": flow.version},
+        "period": _period_dict(since, until, start, end),
+        "scope": "all" if scope is None else data.group_names[scope],
+        "participants": _participants_dict(scope_p, scope_hidden),
+        "attrition": _attrition(scope_p, scope_hidden),
+        "measures": measures_out,
+        "groups": groups_out,
+        "stories": _stories(data, scope, hidden_p),
+        "method": {
+            "suppression_threshold": threshold,
+            "paragraphs": method_note(threshold),
+            "definitions": dict(DEFINITIONS),
+        },
+        "generated_at": stamp.isoformat(),
+    }
+    return Report(data=report, changes=changes)
+
+
+def build_report(
+    sessions: sessionmaker[Session],
+    flow: Flow,
+    *,
+    since: date | datetime | None = None,
+    until: date | datetime | None = None,
+    group: str | None = None,
+    threshold: int = DEFAULT_THRESHOLD,
+    generated_at: datetime | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """The JSON report (plain dicts, lists, numbers and strings) for ``flow``.
+
+    ``since`` / ``until`` bound the period (dates are whole UTC days, both included);
+    ``group`` (a group name) narrows the report to one group, with every figure as the
+    whole report shows it; ``threshold`` is the smallest number of people whose figures are
+    published. ``progress`` is called with a short status line at each stage.
+    """
+    return analyse(
+        sessions,
+        flow,
+        since=since,
+        until=until,
+        group=group,
+        threshold=threshold,
+        generated_at=generated_at,
+        progress=progress,
+    ).data

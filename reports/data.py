@@ -1,0 +1,287 @@
+"""Load what a change summary needs from the database, as numpy arrays.
+
+A report may cover a million answers, so nothing here builds ORM objects or loops over rows
+in Python: each query selects a few plain columns and ``reports.columns`` moves the result
+straight into numpy arrays (binary COPY on PostgreSQL), one array per column.
+
+Conventions shared with ``reports.build``:
+
+- the period is ``[start, end)`` in aware UTC datetimes (either end may be open); answers are
+  in it by ``answered_at``, check-ins by ``started_at``, enrolments count when made before
+  ``end``;
+- check-ins are counted per participant in SQL; answers to measures come as rows, because
+  the pairing and the weekly means need each answer's time;
+- a participant's group is their current ``Participant.group_id``; ``-1`` means no group;
+- participant ids are the database ids; pseudonyms appear only in stories.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from reports.columns import read_columns
+from storage.models import Answer, Checkin, Enrolment, Group, Participant
+from survey_flows.model import Flow
+
+__all__ = [
+    "NO_GROUP",
+    "CheckinCounts",
+    "MeasureAnswers",
+    "Population",
+    "ReportData",
+    "Story",
+    "load_report_data",
+]
+
+#: The group id used for participants who belong to no group.
+NO_GROUP = -1
+
+_I64 = np.int64
+
+
+@dataclass(frozen=True)
+class MeasureAnswers:
+    """Every scored answer to one measure in the period: parallel arrays, one row per answer.
+
+    ``answered_at`` is ``datetime64[us]`` (UTC); ``group_id`` is the participant's current
+    group (``NO_GROUP`` for none).
+    """
+
+    participant_id: np.ndarray
+    group_id: np.ndarray
+    answered_at: np.ndarray
+    score: np.ndarray
+
+    def where(self, mask: np.ndarray) -> MeasureAnswers:
+        """The rows selected by a boolean mask."""
+        return MeasureAnswers(
+            self.participant_id[mask],
+            self.group_id[mask],
+            self.answered_at[mask],
+            self.score[mask],
+        )
+
+
+@dataclass(frozen=True)
+class CheckinCounts:
+    """Check-ins of the flow started in the period, counted per participant (sorted ids)."""
+
+    participant_id: np.ndarray
+    sent: np.ndarray
+    completed: np.ndarray
+
+
+@dataclass(frozen=True)
+class Population:
+    """Everyone a report counts: enrolled in the flow, or sent or answering a check-in of it.
+
+    ``id`` is sorted; ``enrolment`` says whether the person has an enrolment in the flow made
+    before the end of the period (people whose check-ins were imported may have none).
+    """
+
+    id: np.ndarray
+    group_id: np.ndarray
+    enrolment: np.ndarray
+
+
+@dataclass(frozen=True)
+class Story:
+    """One answer to a ``text`` step: the qualitative side of the report."""
+
+    answered_at: datetime
+    group_id: int
+    pseudonym: str
+    step_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """All the raw material of one report, for one flow and period (every group)."""
+
+    measures: dict[str, MeasureAnswers]
+    checkins: CheckinCounts
+    population: Population
+    group_names: dict[int, str]
+    stories: list[Story]
+
+
+# --------------------------------------------------------------------------- SQL helpers
+
+
+def _in_period(column: Any, start: datetime | None, end: datetime | None) -> list[Any]:
+    """Conditions putting ``column`` in ``[start, end)``."""
+    conditions = []
+    if start is not None:
+        conditions.append(column >= start)
+    if end is not None:
+        conditions.append(column < end)
+    return conditions
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _measure_answers(
+    session: Session,
+    flow: Flow,
+    start: datetime | None,
+    end: datetime | None,
+    groups: tuple[np.ndarray, np.ndarray],
+) -> dict[str, MeasureAnswers]:
+    """Scored answers to each of the flow's measures in the period, with participants' groups.
+
+    One query for all measures (one pass over the table), each row tagged with its
+    measure's position in the flow, then split in numpy.
+    """
+    names = list(flow.measures)
+    if not names:
+        return {}
+    code = case(*((Answer.measure == name, i) for i, name in enumerate(names)), else_=-1)
+    statement = select(code, Answer.participant_id, Answer.answered_at, Answer.score).where(
+        Answer.flow_id == flow.id,
+        Answer.measure.in_(names),
+        Answer.score.is_not(None),
+        *_in_period(Answer.answered_at, start, end),
+    )
+    codes, pid, at, score = read_columns(session, statement, ("int", "int", "time", "float"))
+    group = _lookup_group(pid, *groups)
+    out = {}
+    for i, name in enumerate(names):
+        rows = codes == i
+        out[name] = MeasureAnswers(pid[rows], group[rows], at[rows], score[rows])
+    return out
+
+
+def _lookup_group(pid: np.ndarray, ids: np.ndarray, group_ids: np.ndarray) -> np.ndarray:
+    """Each participant's group, from the sorted participant ids and their groups."""
+    if ids.size == 0:
+        return np.full(pid.shape, NO_GROUP, dtype=_I64)
+    at = np.clip(np.searchsorted(ids, pid), 0, ids.size - 1)
+    return np.where(ids[at] == pid, group_ids[at], NO_GROUP).astype(_I64)
+
+
+def _all_participant_groups(session: Session) -> tuple[np.ndarray, np.ndarray]:
+    """Every participant's id (sorted) and group id (``NO_GROUP`` for none)."""
+    statement = select(Participant.id, func.coalesce(Participant.group_id, NO_GROUP))
+    ids, groups = read_columns(session, statement, ("int", "int"))
+    order = np.argsort(ids, kind="stable")
+    return ids[order], groups[order]
+
+
+def _checkins(
+    session: Session, flow_id: str, start: datetime | None, end: datetime | None
+) -> CheckinCounts:
+    """Check-ins of the flow started in the period, sent and completed per participant."""
+    statement = (
+        select(
+            Checkin.participant_id,
+            func.count(),
+            func.sum(case((Checkin.status == "completed", 1), else_=0)),
+        )
+        .where(Checkin.flow_id == flow_id, *_in_period(Checkin.started_at, start, end))
+        .group_by(Checkin.participant_id)
+    )
+    pid, sent, completed = read_columns(session, statement, ("int", "int", "int"))
+    return CheckinCounts(pid, sent, completed)
+
+
+def _enrolled(session: Session, flow_id: str, end: datetime | None) -> np.ndarray:
+    """Participants with an enrolment in the flow made before the end of the period."""
+    statement = (
+        select(Enrolment.participant_id)
+        .where(Enrolment.flow_id == flow_id, *_in_period(Enrolment.enrolled_at, None, end))
+        .distinct()
+    )
+    (pid,) = read_columns(session, statement, ("int",))
+    return pid
+
+
+def _stories(
+    session: Session,
+    flow: Flow,
+    start: datetime | None,
+    end: datetime | None,
+) -> list[Story]:
+    """Answers to the flow's ``text`` steps in the period, oldest first.
+
+    Stories of participants who asked to be forgotten are left out: free text can identify
+    someone even when the numbers kept about them cannot.
+    """
+    text_steps = [step.id for step in flow.steps if step.type == "text"]
+    if not text_steps:
+        return []
+    statement = (
+        select(
+            Answer.answered_at,
+            func.coalesce(Participant.group_id, NO_GROUP),
+            Participant.pseudonym,
+            Answer.step_id,
+            Answer.value,
+        )
+        .join(Participant, Participant.id == Answer.participant_id)
+        .where(
+            Answer.flow_id == flow.id,
+            Answer.measure.is_(None),  # text steps have none; lets the index serve the query
+            Answer.step_id.in_(text_steps),
+            Answer.value.is_not(None),
+            Participant.forgotten_at.is_(None),
+            *_in_period(Answer.answered_at, start, end),
+        )
+        .order_by(Answer.answered_at, Participant.pseudonym, Answer.id)
+    )
+    stories = []
+    for answered_at, group_id, pseudonym, step_id, value in session.execute(statement):
+        text = value if isinstance(value, str) else str(value)
+        if text.strip():
+            stories.append(Story(answered_at, int(group_id), pseudonym, step_id, text))
+    return stories
+
+
+def _population(
+    enrolled: np.ndarray,
+    checkins: CheckinCounts,
+    measures: dict[str, MeasureAnswers],
+    groups: tuple[np.ndarray, np.ndarray],
+) -> Population:
+    """The union of the enrolled, the people sent check-ins and the people who answered."""
+    ids = np.unique(
+        np.concatenate(
+            [enrolled, checkins.participant_id, *(m.participant_id for m in measures.values())]
+        ).astype(_I64)
+    )
+    return Population(
+        id=ids,
+        group_id=_lookup_group(ids, *groups),
+        enrolment=np.isin(ids, enrolled),
+    )
+
+
+def load_report_data(
+    session: Session, flow: Flow, *, start: datetime | None, end: datetime | None
+) -> ReportData:
+    """Everything a report on ``flow`` over ``[start, end)`` needs, for all groups at once.
+
+    Groups are not filtered here: suppression must weigh every group even when a report
+    shows one, so that a group's report cannot undo another group's protection.
+    """
+    groups = _all_participant_groups(session)
+    measures = _measure_answers(session, flow, start, end, groups)
+    checkins = _checkins(session, flow.id, start, end)
+    enrolled = _enrolled(session, flow.id, end)
+    group_names = {
+        int(gid): str(name) for gid, name in session.execute(select(Group.id, Group.name))
+    }
+    return ReportData(
+        measures=measures,
+        checkins=checkins,
+        population=_population(enrolled, checkins, measures, groups),
+        group_names=group_names,
+        stories=_stories(session, flow, start, end),
+    )

@@ -1,0 +1,5 @@
+"""Output formats of a change summary: text, JSON, CSV and HTML, all drawn from one report.
+
+Each module has ``render(report, ...)``, taking the dict that ``reports.build.build_report``
+returns, so every format shows exactly the same (already suppressed) figures.
+"""

@@ -1,0 +1,119 @@
+"""The report's figures as CSV: one row per measure per scope (``all`` or a group name).
+
+Every published figure has a column, including the scope's participation counts (repeated
+on each of its rows), so the file can be filtered and pivoted without the JSON. Suppressed
+figures are empty cells with ``suppressed`` true.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from typing import Any
+
+from reports.formats.cells import cell
+
+__all__ = ["COLUMNS", "render", "rows"]
+
+COLUMNS = [
+    "scope",
+    "measure",
+    "label",
+    "higher_is_better",
+    "suppressed",
+    "n_paired",
+    "baseline_mean",
+    "latest_mean",
+    "mean_change",
+    "ci95_low",
+    "ci95_high",
+    "median_change",
+    "wilcoxon_p",
+    "effect_size_dz",
+    "reliable_change_method",
+    "improved",
+    "no_change",
+    "deteriorated",
+    "reliable_change_threshold",
+    "reliability",
+    "meaningful_change",
+    "participants_suppressed",
+    "enrolled",
+    "prompted",
+    "responded",
+    "paired",
+    "checkins_sent",
+    "checkins_completed",
+    "response_rate",
+    "flow",
+    "since",
+    "until",
+]
+
+
+def _row(
+    report: dict[str, Any], scope: str, participants: dict[str, Any], name: str, m: dict[str, Any]
+) -> dict[str, Any]:
+    """One measure of one scope as a flat dict of the columns."""
+    rc = m["reliable_change"]
+    ci = m["ci95"] or [None, None]
+    return {
+        "scope": scope,
+        "measure": name,
+        "label": m["label"],
+        "higher_is_better": m["higher_is_better"],
+        "suppressed": m["suppressed"],
+        "n_paired": m["n_paired"],
+        "baseline_mean": m["baseline_mean"],
+        "latest_mean": m["latest_mean"],
+        "mean_change": m["mean_change"],
+        "ci95_low": ci[0],
+        "ci95_high": ci[1],
+        "median_change": m["median_change"],
+        "wilcoxon_p": m["wilcoxon_p"],
+        "effect_size_dz": m["effect_size_dz"],
+        "reliable_change_method": rc["method"],
+        "improved": rc["improved"],
+        "no_change": rc["no_change"],
+        "deteriorated": rc["deteriorated"],
+        "reliable_change_threshold": rc.get("threshold"),
+        "reliability": m.get("reliability"),
+        "meaningful_change": m.get("meaningful_change"),
+        "participants_suppressed": participants["suppressed"],
+        "enrolled": participants["enrolled"],
+        "prompted": participants["prompted"],
+        "responded": participants["responded"],
+        "paired": participants["paired"],
+        "checkins_sent": participants["checkins_sent"],
+        "checkins_completed": participants["checkins_completed"],
+        "response_rate": participants["response_rate"],
+        "flow": report["flow"]["id"],
+        "since": report["period"]["since"],
+        "until": report["period"]["until"],
+    }
+
+
+def rows(report: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The rows as dicts (raw values): the report's own scope first, then each group.
+
+    A one-group report has only that group's rows.
+    """
+    scope = report["scope"]
+    for name, m in report["measures"].items():
+        yield _row(report, scope, report["participants"], name, m)
+    if scope != "all":
+        return
+    for group, body in report["groups"].items():
+        for name, m in body["measures"].items():
+            yield _row(report, group, body["participants"], name, m)
+
+
+def render(report: dict[str, Any]) -> str:
+    """The CSV text, with a header row."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for row in rows(report):
+        writer.writerow([cell(row[column]) for column in COLUMNS])
+    return buffer.getvalue()

@@ -1,0 +1,132 @@
+"""The report as plain text, for a terminal or an email: figures in plain words.
+
+Built from the JSON report alone. Resident text (stories) has control characters removed
+so a story cannot move the cursor or recolour the terminal.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Any
+
+from reports.formats.wording import (
+    attrition_sentence,
+    change_sentence,
+    clean_text,
+    effect_words,
+    hidden_phrase,
+    number,
+    p_value,
+    period_words,
+    reliable_sentence,
+    response_sentence,
+    signed,
+)
+
+__all__ = ["render"]
+
+WIDTH = 88
+
+
+def _wrap(text: str, indent: int = 2) -> list[str]:
+    pad = " " * indent
+    return textwrap.wrap(text, WIDTH, initial_indent=pad, subsequent_indent=pad) or [pad]
+
+
+def _measure_lines(m: dict[str, Any], threshold: int, indent: int) -> list[str]:
+    """A measure's figures as a few wrapped sentences."""
+    if m["suppressed"]:
+        return _wrap(f"{hidden_phrase(threshold).capitalize()}.", indent)
+    if not m["n_paired"]:
+        return _wrap("Nobody answered at the start and again later.", indent)
+    lines = _wrap(
+        f"{m['n_paired']} people answered at the start and again later. Their mean went "
+        f"from {number(m['baseline_mean'])} to {number(m['latest_mean'])}.",
+        indent,
+    )
+    lines += _wrap(change_sentence(m), indent)
+    median = m["median_change"]
+    lines += _wrap(
+        f"Median change {signed(median)}; Wilcoxon signed-rank {p_value(m['wilcoxon_p'])}; "
+        f"{effect_words(m['effect_size_dz'])}.",
+        indent,
+    )
+    lines += _wrap(reliable_sentence(m), indent)
+    return lines
+
+
+def _weekly_lines(weeks: list[dict[str, Any]]) -> list[str]:
+    """One short line per week."""
+    lines = ["  Week by week (Monday start; mean, 95% interval, people):"]
+    for w in weeks:
+        if w["suppressed"]:
+            lines.append(f"    {w['week_start']}  not shown (too few people)")
+        elif w["ci95"] is None:
+            lines.append(f"    {w['week_start']}  {number(w['mean'])}  ({w['n']} people)")
+        else:
+            low, high = w["ci95"]
+            lines.append(
+                f"    {w['week_start']}  {number(w['mean'])}  "
+                f"({number(low)} to {number(high)}; {w['n']} people)"
+            )
+    return lines
+
+
+def render(report: dict[str, Any]) -> str:
+    """The whole report as plain text (ends with a newline)."""
+    threshold = report["method"]["suppression_threshold"]
+    flow = report["flow"]
+    scope = "all groups" if report["scope"] == "all" else f"group {report['scope']}"
+    out = [
+        f"{flow['title']} ({flow['id']}): change summary",
+        f"Period: {period_words(report['period'])}. Scope: {scope}.",
+        f"Generated {report['generated_at']}.",
+        "",
+        "WHO ANSWERED",
+    ]
+    p = report["participants"]
+    if p["suppressed"]:
+        out += _wrap(f"Counts {hidden_phrase(threshold)}.")
+    else:
+        out += _wrap(attrition_sentence(p))
+        out += _wrap(response_sentence(p))
+
+    for name, m in report["measures"].items():
+        better = "higher is better" if m["higher_is_better"] else "lower is better"
+        out += ["", f"{m['label'].upper()} ({name}; {better})"]
+        out += _measure_lines(m, threshold, 2)
+        if report["scope"] == "all" and report["groups"]:
+            out.append("  By group:")
+            for group, body in report["groups"].items():
+                lines = _measure_lines(body["measures"][name], threshold, 6)
+                out.append(f"    {group}:")
+                out += lines
+        if m.get("weekly"):
+            out += _weekly_lines(m["weekly"])
+
+    if report["scope"] == "all" and report["groups"]:
+        out += ["", "WHO ANSWERED, BY GROUP"]
+        for group, body in report["groups"].items():
+            gp = body["participants"]
+            if gp["suppressed"]:
+                out += _wrap(f"{group}: counts {hidden_phrase(threshold)}.")
+            else:
+                out += _wrap(f"{group}: {attrition_sentence(gp)} {response_sentence(gp)}")
+
+    out += ["", "STORIES"]
+    if not report["stories"]:
+        out += _wrap("No stories in this period.")
+    for story in report["stories"]:
+        where = f", {story['group']}" if story["group"] else ""
+        out += textwrap.wrap(
+            f"{story['date']}{where}, {story['participant']}: “{clean_text(story['text'])}”",
+            WIDTH,
+            initial_indent="  ",
+            subsequent_indent="    ",
+        )
+
+    out += ["", "HOW THESE FIGURES WERE MADE"]
+    for paragraph in report["method"]["paragraphs"]:
+        out += _wrap(paragraph)
+        out.append("")
+    return "\n".join(out).rstrip("\n") + "\n"
