@@ -17,7 +17,7 @@ from bot.quiet_hours import release_time
 from bot.settings import Settings
 from reports.summary import coordinator_summary
 from storage.database import transaction
-from storage.models import Coordinator, Group
+from storage.models import Coordinator
 from survey_flows.due_times import latest_due, next_due
 from survey_flows.loading import FlowLibrary
 from survey_flows.model import Schedule
@@ -59,9 +59,13 @@ def send_due(
             _, coordinator.next_summary_at = latest_due(
                 schedule, coordinator.next_summary_at, now, zone
             )
-            group = session.get_one(Group, coordinator.group_id)
             text, chart = coordinator_summary(
-                session, library, group, now, channel=coordinator.channel
+                sessions,
+                library,
+                coordinator.group_id,
+                now,
+                channel=coordinator.channel,
+                threshold=settings.suppression_threshold,
             )
             enqueue_text(
                 session,

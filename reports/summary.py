@@ -1,37 +1,163 @@
 """The coordinator's weekly summary: short, true, and readable in ten seconds.
 
-For now it states the week's counts per group (check-ins sent and answered). It never
-states a change in a measure: that needs the intervals of the full change report.
+It leads with the measure whose change is clearest (the largest effect among those whose
+95% interval excludes no change), states every change with its interval, and calls a
+change "no clear change" whenever the interval includes zero. By SMS it fits in three
+segments of GSM-7 text; on Telegram it comes with a chart of the leading measure.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from storage.models import Checkin, Group, Participant
-from survey_flows.loading import FlowLibrary
+from reports.build import analyse
+from reports.charts import report_charts
+from storage.database import transaction
+from storage.models import Checkin, Enrolment, Group, Participant
+from survey_flows.loading import FlowError, FlowLibrary
+from survey_flows.model import Flow
 
 WEEK = timedelta(days=7)
+PERIOD = timedelta(weeks=12)
+SMS_SEGMENTS = 3
+GSM7_SINGLE, GSM7_PART = 160, 153
+# The GSM 03.38 basic character set, and the extension table (each costs two places).
+_GSM7 = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+_GSM7_EXTENDED = set("^{}\\[~]|€")
+
+
+def gsm7_length(text: str) -> int | None:
+    """Places the text takes in GSM-7, or None when it needs UCS-2 (emoji, most accents)."""
+    length = 0
+    for ch in text:
+        if ch in _GSM7:
+            length += 1
+        elif ch in _GSM7_EXTENDED:
+            length += 2
+        else:
+            return None
+    return length
+
+
+def sms_segments(text: str) -> int:
+    """How many SMS segments the text is sent as."""
+    length = gsm7_length(text)
+    single, part = (GSM7_SINGLE, GSM7_PART) if length is not None else (70, 67)
+    length = length if length is not None else len(text.encode("utf-16-le")) // 2
+    return 1 if length <= single else -(-length // part)
 
 
 def coordinator_summary(
-    session: Session, library: FlowLibrary, group: Group, now: datetime, *, channel: str
+    sessions: sessionmaker[Session],
+    library: FlowLibrary,
+    group_id: int,
+    now: datetime,
+    *,
+    channel: str,
+    threshold: int,
 ) -> tuple[str, bytes | None]:
-    """The summary text for one group's coordinator, and a chart (None when there is none)."""
-    since = now - WEEK
+    """The summary for one group's coordinator, and a chart for Telegram (else None)."""
+    with transaction(sessions, readonly=True) as session:
+        group = session.get_one(Group, group_id)
+        name = group.name
+        sent, answered = _week_counts(session, group_id, now)
+        flow_ids = _flows_of(session, group)
+    sentences = [f"Groundswell weekly summary, {name}."]
+    chart: bytes | None = None
+    for flow in _resolved(library, flow_ids):
+        report = analyse(
+            sessions, flow, since=now - PERIOD, until=now, group=name, threshold=threshold
+        )
+        sentences += _measure_sentences(report.data, flow)
+        if chart is None and channel == "telegram":
+            chart = _leading_chart(report)
+    sentences.append(f"This week: {sent} check-ins sent, {answered} answered in full.")
+    text = _fit(sentences) if channel == "sms" else " ".join(sentences)
+    return text, chart
+
+
+def _measure_sentences(report: dict[str, Any], flow: Flow) -> list[str]:
+    """One sentence per measure, the clearest change first, never beyond its interval."""
+    rows = []
+    for key, figures in report["measures"].items():
+        label = figures.get("label") or flow.measure_label(key)
+        if figures.get("suppressed"):
+            rows.append((-1.0, f"{label}: too few people answered twice to show."))
+            continue
+        low_high = figures.get("ci95")
+        change = figures.get("mean_change")
+        n = figures.get("n_paired") or 0
+        if change is None or not low_high:
+            rows.append((-1.0, f"{label}: not enough answers yet to see a change."))
+            continue
+        low, high = low_high
+        interval = f"95% CI {_signed(low)} to {_signed(high)}; {n} people"
+        if low > 0 or high < 0:
+            direction = "rose" if change > 0 else "fell"
+            better = (change > 0) == bool(figures.get("higher_is_better", True))
+            verdict = "better" if better else "worse"
+            size = abs(figures.get("effect_size_dz") or 0.0)
+            rows.append(
+                (size, f"{label} {direction} by {abs(change):.1f} ({verdict}; {interval}).")
+            )
+        else:
+            rows.append((-0.5, f"{label}: no clear change ({_signed(change)}, {interval})."))
+    rows.sort(key=lambda row: -row[0])
+    return [sentence for _, sentence in rows]
+
+
+def _leading_chart(report: Any) -> bytes | None:
+    charts = report_charts(report)
+    return charts[0].png if charts else None
+
+
+def _fit(sentences: list[str]) -> str:
+    """As many whole sentences as fit in three SMS segments, in order of importance."""
+    kept: list[str] = []
+    for sentence in sentences:
+        candidate = " ".join([*kept, sentence])
+        if sms_segments(candidate) <= SMS_SEGMENTS:
+            kept.append(sentence)
+    return " ".join(kept)
+
+
+def _signed(value: float) -> str:
+    return f"{value:+.1f}"
+
+
+def _week_counts(session: Session, group_id: int, now: datetime) -> tuple[int, int]:
     sent, answered = session.execute(
         select(
             func.count(Checkin.id),
             func.count(Checkin.id).filter(Checkin.status == "completed"),
         )
         .join(Participant, Participant.id == Checkin.participant_id)
-        .where(Participant.group_id == group.id, Checkin.started_at >= since)
+        .where(Participant.group_id == group_id, Checkin.started_at >= now - WEEK)
     ).one()
-    text = (
-        f"Groundswell weekly summary, {group.name}: {sent} check-ins sent in the last 7 days, "
-        f"{answered} answered in full."
-    )
-    return text, None
+    return sent, answered
+
+
+def _flows_of(session: Session, group: Group) -> list[str]:
+    """The flows this group's participants are enrolled in (its default flow first)."""
+    enrolled = session.scalars(
+        select(Enrolment.flow_id).where(Enrolment.group_id == group.id).distinct()
+    ).all()
+    ordered = [group.default_flow] if group.default_flow else []
+    return ordered + sorted(set(enrolled) - set(ordered))
+
+
+def _resolved(library: FlowLibrary, flow_ids: list[str]) -> list[Flow]:
+    flows = []
+    for flow_id in flow_ids:
+        try:
+            flows.append(library.resolve(flow_id))
+        except FlowError:
+            continue  # a flow removed from the folder: `flows check` reports it
+    return flows

@@ -1,0 +1,107 @@
+"""The coordinator's weekly summary: leads with the clearest change, never overstates one."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.flow_versions import remember
+from reports.summary import coordinator_summary, gsm7_length, sms_segments
+from storage.database import transaction
+from storage.models import Answer, Checkin, Enrolment, Group, Participant
+from survey_flows.loading import FlowLibrary
+
+NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+LIBRARY = FlowLibrary()
+WEEKLY = LIBRARY.resolve("weekly-wellbeing")
+
+
+def add_group(sessions: sessionmaker[Session], name: str, changes: dict[str, list[float]]) -> int:
+    """People who answered twice: baseline 5 (or 2 for loneliness), then baseline + change."""
+    with transaction(sessions) as session:
+        remember(session, WEEKLY)
+        group = Group(name=name, default_flow="weekly-wellbeing")
+        session.add(group)
+        session.flush()
+        people = len(next(iter(changes.values())))
+        for n in range(people):
+            person = Participant(name=f"{name} {n}", group_id=group.id)
+            session.add(person)
+            session.flush()
+            session.add(Enrolment(participant_id=person.id, group_id=group.id, flow_id=WEEKLY.id))
+            for week, at in enumerate((NOW - timedelta(weeks=6), NOW - timedelta(days=2))):
+                checkin = Checkin(
+                    participant_id=person.id, flow_id=WEEKLY.id, flow_version=WEEKLY.version,
+                    channel="sim", status="completed", state={}, started_at=at,
+                )  # fmt: skip
+                session.add(checkin)
+                session.flush()
+                for measure, deltas in changes.items():
+                    base = 2.0 if measure == "loneliness" else 5.0
+                    score = base + (deltas[n] if week else 0.0)
+                    session.add(
+                        Answer(
+                            checkin_id=checkin.id, participant_id=person.id, flow_id=WEEKLY.id,
+                            flow_version=WEEKLY.version, step_id=measure, value=score,
+                            score=score, measure=measure, answered_at=at, channel="sim",
+                        )
+                    )  # fmt: skip
+        return group.id
+
+
+def test_summary_leads_with_the_clearest_change_and_states_its_interval(
+    sessions: sessionmaker[Session],
+) -> None:
+    group = add_group(
+        sessions,
+        "Riverside",
+        {
+            "life_satisfaction": [2, 2, 1, 3, 2, 1, 2, 2],
+            "loneliness": [1, -1, 0, 1, -1, 0, 1, -1],
+        },
+    )
+    text, chart = coordinator_summary(sessions, LIBRARY, group, NOW, channel="sms", threshold=5)
+    sentences = text.split(". ")
+    assert sentences[0] == "Groundswell weekly summary, Riverside"
+    assert sentences[1].startswith("Life satisfaction rose by 1.9 (better; 95% CI +")
+    assert "Loneliness: no clear change (+0.0, 95% CI" in text
+    assert chart is None
+    assert gsm7_length(text) is not None
+    assert sms_segments(text) <= 3
+
+
+def test_a_fall_in_a_lower_is_better_measure_reads_as_better(
+    sessions: sessionmaker[Session],
+) -> None:
+    group = add_group(sessions, "Northgate", {"loneliness": [-1, -1, -2, -1, -1, -2]})
+    text, _ = coordinator_summary(sessions, LIBRARY, group, NOW, channel="sms", threshold=5)
+    assert "Loneliness fell by 1.3 (better; 95% CI" in text
+
+
+def test_small_groups_are_not_shown_even_through_a_neighbour(
+    sessions: sessionmaker[Session],
+) -> None:
+    small = add_group(sessions, "Tiny Close", {"life_satisfaction": [1, 2, 3]})
+    big = add_group(sessions, "Big Road", {"life_satisfaction": [1, 2, 1, 2, 1, 2]})
+    for group in (small, big):  # Big Road alone would give Tiny Close away by subtraction
+        text, _ = coordinator_summary(sessions, LIBRARY, group, NOW, channel="sms", threshold=5)
+        assert "Life satisfaction: too few people answered twice to show." in text
+        assert "rose" not in text
+
+
+def test_telegram_gets_a_chart(sessions: sessionmaker[Session]) -> None:
+    big = add_group(sessions, "Big Road", {"life_satisfaction": [1, 2, 1, 2, 1, 2]})
+    text, chart = coordinator_summary(sessions, LIBRARY, big, NOW, channel="telegram", threshold=5)
+    assert "Life satisfaction rose by 1.5" in text
+    assert chart is not None and chart.startswith(b"\x89PNG")
+
+
+def test_segment_counting() -> None:
+    assert sms_segments("a" * 160) == 1
+    assert sms_segments("a" * 161) == 2
+    assert sms_segments("a" * 459) == 3
+    assert sms_segments("🌍" * 35) == 1
+    assert sms_segments("🌍" * 36) == 2
+    assert gsm7_length("{}") == 4
+    assert gsm7_length("naïve 🌍") is None
