@@ -38,6 +38,12 @@ DIRECTIONS = ("in", "out")
 CHECKIN_STATUSES = ("active", "completed", "expired", "stopped", "superseded")
 MESSAGE_STATUSES = ("queued", "sending", "sent", "delivered", "undelivered", "failed", "cancelled")
 OUTBOX_STATUSES = ("queued", "sending", "sent", "failed", "cancelled")
+# "message": a message to a person (has a `messages` row); "callback_answer": Telegram's
+# answerCallbackQuery for a button press (`body` holds the callback_query_id, no message).
+OUTBOX_KINDS = ("message", "callback_answer")
+# The predicate of the partial index of rows still to send; a query must spell it exactly
+# so (with literals, not parameters) for the databases to use that index.
+OUTBOX_PENDING_SQL = "status IN ('queued', 'sending')"
 ROLES = ("staff", "coordinator")
 
 NAMING_CONVENTION = {
@@ -257,18 +263,33 @@ class Message(Base):
 
 
 class OutboxItem(Base):
-    """A send waiting for a worker: claimed with a lease, retried with backoff, sent once."""
+    """A send waiting for a worker: claimed with a lease, retried with backoff, sent once.
+
+    `kind` "callback_answer" rows acknowledge a Telegram button press; they have no
+    `message_id`. `ix_outbox_pending` holds only rows still to send, so a claim costs the
+    same however long the history; the (channel, address, status) index serves the claim's
+    "no earlier pending row for this address" check.
+    """
 
     __tablename__ = "outbox"
     __table_args__ = (
-        Index("ix_outbox_status_not_before", "status", "not_before"),
+        # Pending rows in queue order: the claim walks this and stops after a batch.
+        Index(
+            "ix_outbox_pending",
+            "id",
+            sqlite_where=text(OUTBOX_PENDING_SQL),
+            postgresql_where=text(OUTBOX_PENDING_SQL),
+        ),
+        Index("ix_outbox_channel_address_status", "channel", "address", "status"),
         one_of("status", OUTBOX_STATUSES),
         one_of("channel", CHANNELS),
+        one_of("kind", OUTBOX_KINDS),
         CheckConstraint("attempts >= 0", name="attempts_nonnegative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(24), default="message", server_default="message")
     channel: Mapped[str] = mapped_column(String(16))
     address: Mapped[str] = mapped_column(String(64))
     body: Mapped[str] = mapped_column(Text)
@@ -285,7 +306,7 @@ class OutboxItem(Base):
     sent_at: Mapped[datetime | None]
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
 
-    message: Mapped[Message] = relationship()
+    message: Mapped[Message | None] = relationship()
 
 
 class Alert(Base):

@@ -1,0 +1,290 @@
+"""Outbox worker throughput, and proof that the default rate limits hold.
+
+1. Throughput: fill the outbox with N messages (default 20,000 over 2,000 addresses on SMS,
+   Telegram and the simulator), then time one worker draining it with providers that answer
+   instantly (in-process senders) and no rate limits. Each row costs a claim share, a send
+   and its own "mark" transaction, as in production. Median of 3 rounds; goal >= 1,000/s.
+2. The same through the real twilio and python-telegram-bot clients against the local fake
+   providers over HTTP on loopback (smaller N): what the HTTP round trip adds.
+3. Limits: with the default limits (SMS 1/s, Telegram 30/s overall and 1/s per chat) and a
+   real clock, run the worker for a short window and report the achieved rate per sender
+   and the most sends seen in any one-second window; it must never exceed the limit.
+
+Run: python bench/worker_send.py [--postgres postgresql+psycopg://postgres@127.0.0.1/test]
+The PostgreSQL URL is an admin connection: scratch databases are created and dropped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import itertools
+import os
+import secrets
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.fakes
+
+from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+from bot.channels.base import OutboundMessage, Sender, SendResult
+from bot.channels.simulator import SimulatorSender
+from bot.outbox import Recipient, Send, enqueue_many
+from bot.rate_limits import RateLimits
+from bot.worker import Worker
+from storage import migrate
+from storage.database import make_engine, normalise_url, session_factory, transaction
+
+CHANNELS = ("sms", "telegram", "sim")
+
+
+class Instant:
+    """A provider that accepts every message at once, recording when (monotonic seconds)."""
+
+    def __init__(self, channel: str) -> None:
+        self.channel = channel
+        self.sent: list[tuple[float, str]] = []
+        self._ids = itertools.count(1)
+
+    def send(self, message: OutboundMessage) -> SendResult:
+        self.sent.append((time.monotonic(), message.address))
+        return SendResult(f"{self.channel}-{next(self._ids)}")
+
+    def find_sent(self, message: OutboundMessage, since: datetime) -> str | None:
+        return None
+
+    def close(self) -> None:
+        pass
+
+
+def address(channel: str, n: int) -> str:
+    return {"sms": f"+1555{n:07d}", "telegram": str(100_000 + n), "sim": f"sim-{n}"}[channel]
+
+
+def fill(url: str, per_channel: Mapping[str, tuple[int, int]]) -> int:
+    """Queue `per_channel[channel] = (addresses, messages each)`; returns the row count."""
+    engine = make_engine(url)
+    sessions = session_factory(engine)
+    now = datetime.now(UTC)
+    sends = []
+    for channel, (addresses, each) in per_channel.items():
+        for k in range(each):
+            for n in range(addresses):
+                to = Recipient(channel, address(channel, n))
+                sends.append(Send(to, f"Check-in question {k} of {each}", now))
+    for start in range(0, len(sends), 5_000):
+        with transaction(sessions) as session:
+            enqueue_many(session, sends[start : start + 5_000], now=now)
+    engine.dispose()
+    return len(sends)
+
+
+class Databases:
+    """Fresh migrated databases, one per round: SQLite files or PostgreSQL scratch DBs."""
+
+    def __init__(self, postgres: str | None) -> None:
+        self.postgres = postgres
+        self._dir = Path(tempfile.mkdtemp(prefix="gs-bench-"))
+        self._count = itertools.count(1)
+        self._prefix = f"gs_bench_{os.getpid()}_{secrets.token_hex(3)}"
+        if postgres:
+            self._admin = create_engine(
+                normalise_url(postgres), isolation_level="AUTOCOMMIT", poolclass=NullPool
+            )
+            self._sql(f'CREATE DATABASE "{self._prefix}" TEMPLATE template0')
+            migrate.upgrade(self._url(self._prefix))
+        else:
+            self._template = self._dir / "template.db"
+            migrate.upgrade(f"sqlite:///{self._template}")
+
+    @property
+    def name(self) -> str:
+        return "PostgreSQL" if self.postgres else "SQLite"
+
+    def _url(self, database: str) -> str:
+        assert self.postgres
+        url = make_url(normalise_url(self.postgres)).set(database=database)
+        return url.render_as_string(hide_password=False)
+
+    def _sql(self, statement: str) -> None:
+        with self._admin.connect() as connection:
+            connection.exec_driver_sql(statement)
+
+    @contextmanager
+    def fresh(self) -> Iterator[str]:
+        number = next(self._count)
+        if not self.postgres:
+            path = self._dir / f"round{number}.db"
+            shutil.copyfile(self._template, path)
+            try:
+                yield f"sqlite:///{path}"
+            finally:
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{path}{suffix}").unlink(missing_ok=True)
+            return
+        name = f"{self._prefix}_{number}"
+        self._sql(f'CREATE DATABASE "{name}" TEMPLATE "{self._prefix}"')
+        try:
+            yield self._url(name)
+        finally:
+            self._sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def close(self) -> None:
+        if self.postgres:
+            self._sql(f'DROP DATABASE IF EXISTS "{self._prefix}" WITH (FORCE)')
+            self._admin.dispose()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
+def drain_rate(url: str, senders: Mapping[str, Sender], expected: int) -> tuple[float, float]:
+    """(messages per wall-clock second, per CPU second of this process) for one worker
+    draining everything due. The CPU figure is what the worker costs when it does not
+    share the machine (it leaves out the PostgreSQL server's own work)."""
+    engine = make_engine(url)
+    worker = Worker(session_factory(engine), senders, limits=RateLimits.unlimited())
+    began, cpu = time.perf_counter(), time.process_time()
+    report = worker.run_once()
+    seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
+    engine.dispose()
+    assert report.sent == expected, (report, expected)
+    return expected / seconds, expected / cpu
+
+
+def throughput(dbs: Databases, messages: int, addresses: int, rounds: int) -> None:
+    per = addresses // len(CHANNELS)
+    each = max(1, messages // (per * len(CHANNELS)))
+    rates, cpu_rates = [], []
+    for _ in range(rounds):
+        with dbs.fresh() as url:
+            n = fill(url, {c: (per, each) for c in CHANNELS})
+            wall, cpu = drain_rate(url, {c: Instant(c) for c in CHANNELS}, n)
+            rates.append(wall)
+            cpu_rates.append(cpu)
+    print(
+        f"{dbs.name}: {n:,} messages to {per * len(CHANNELS):,} addresses, instant providers, "
+        f"no limits: median {statistics.median(rates):,.0f} msg/s "
+        f"(min {min(rates):,.0f}, max {max(rates):,.0f}; {rounds} rounds); "
+        f"{statistics.median(cpu_rates):,.0f} msg per CPU-second of the worker"
+    )
+
+
+def through_http(dbs: Databases, messages: int) -> None:
+    from bot.channels.telegram import TelegramSender, TelegramSettings
+    from bot.channels.twilio import TwilioSender, TwilioSettings
+    from tests.fakes import FakeTwilio
+    from tests.fakes.telegram_api import FakeTelegram
+    from tests.fakes.twilio_api import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
+
+    half = messages // 2
+    with FakeTwilio() as twilio, FakeTelegram() as telegram, dbs.fresh() as url:
+        n = fill(url, {"sms": (half // 5, 5), "telegram": (half // 5, 5)})
+        sms = TwilioSender(
+            TwilioSettings(
+                account_sid=DEFAULT_ACCOUNT_SID,
+                auth_token=DEFAULT_AUTH_TOKEN,
+                from_number="+15557650000",
+                api_url=twilio.base_url,
+            )
+        )
+        tg = TelegramSender(TelegramSettings(token=telegram.token, api_url=telegram.base_url))
+        try:
+            rate, _ = drain_rate(url, {"sms": sms, "telegram": tg}, n)
+        finally:
+            sms.close()
+            tg.close()
+        assert len(twilio.messages) + len(telegram.sent) == n
+    print(
+        f"{dbs.name}: {n:,} messages through the real twilio/PTB clients to the fake "
+        f"providers over loopback HTTP, no limits: {rate:,.0f} msg/s"
+    )
+
+
+def most_in_a_second(times: list[float]) -> int:
+    """The most events in any half-open window [t, t + 1 s) starting at an event."""
+    times = sorted(times)
+    return max((bisect.bisect_left(times, t + 1.0) - i for i, t in enumerate(times)), default=0)
+
+
+def limits_hold(dbs: Databases, window: float) -> None:
+    limits = RateLimits()
+    with dbs.fresh() as url:
+        # More than the limits can carry in the window on every sender.
+        fill(url, {"sms": (200, 1), "telegram": (60, 20), "sim": (500, 1)})
+        senders: dict[str, Instant] = {c: Instant(c) for c in ("sms", "telegram")}
+        engine = make_engine(url)
+        worker = Worker(
+            session_factory(engine),
+            {**senders, "sim": SimulatorSender()},
+            limits=limits,
+            name=f"bench-{uuid.uuid4().hex[:6]}",
+        )
+        stop = threading.Event()
+        thread = threading.Thread(target=worker.run_forever, args=(stop, 0.05))
+        began = time.monotonic()
+        thread.start()
+        stop.wait(window)
+        stop.set()
+        thread.join()
+        engine.dispose()
+    print(f"{dbs.name}: default limits, {window:.0f} s window (per worker process):")
+    rows: list[tuple[str, list[float], float]] = [
+        ("sms (Twilio)", [t for t, _ in senders["sms"].sent], limits.sms),
+        ("telegram overall", [t for t, _ in senders["telegram"].sent], limits.telegram),
+    ]
+    by_chat: dict[str, list[float]] = defaultdict(list)
+    for t, chat in senders["telegram"].sent:
+        by_chat[chat].append(t)
+    worst_chat = max(by_chat.values(), key=most_in_a_second, default=[])
+    rows.append(("telegram busiest chat", worst_chat, limits.telegram_chat))
+    ok = True
+    for label, times, limit in rows:
+        peak = most_in_a_second(times)
+        span = (max(times) - began) if times else 0.0
+        achieved = len(times) / window
+        ok &= peak <= limit
+        print(
+            f"  {label:22} limit {limit:>4g}/s  sent {len(times):4d}  achieved {achieved:5.1f}/s  "
+            f"most in any 1 s {peak:3d}  ({'ok' if peak <= limit else 'EXCEEDED'}; "
+            f"last send at {span:.1f} s)"
+        )
+    if not ok:
+        raise SystemExit("a rate limit was exceeded")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument("--addresses", type=int, default=2_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--http-messages", type=int, default=2_000)
+    parser.add_argument("--window", type=float, default=10.0, help="seconds for the limit run")
+    parser.add_argument("--postgres", metavar="URL", help="also run on this PostgreSQL server")
+    args = parser.parse_args(argv)
+    runs: list[Callable[[], Databases]] = [lambda: Databases(None)]
+    if args.postgres:
+        runs.append(lambda: Databases(args.postgres))
+    for make in runs:
+        dbs = make()
+        try:
+            throughput(dbs, args.messages, args.addresses, args.rounds)
+            through_http(dbs, args.http_messages)
+            limits_hold(dbs, args.window)
+        finally:
+            dbs.close()
+
+
+if __name__ == "__main__":
+    main()
