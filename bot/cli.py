@@ -27,6 +27,7 @@ COMMANDS = {
     "export": "bot.commands.export:export",
     "answers": "bot.commands.answers:answers",
     "demo": "bot.commands.demo:demo",
+    "users": "bot.commands.users:users",
 }
 
 

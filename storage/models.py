@@ -410,3 +410,40 @@ class ClockTick(Base):
     reminded: Mapped[int] = mapped_column(Integer, default=0)
     expired: Mapped[int] = mapped_column(Integer, default=0)
     released: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class WebSession(Base):
+    """A browser's session with the web app; the cookie holds a random token, this row its
+    SHA-256, so a copy of the database cannot be replayed as a cookie.
+
+    `user_id` is NULL before sign-in (the row then only carries the sign-in form's CSRF
+    token); signing in replaces the row with a new one, so a token planted before sign-in
+    is worth nothing after it. Signing out deletes the row.
+    """
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class SignInFailure(Base):
+    """One failed sign-in: counted per email and per client address to slow down guessing."""
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (
+        Index("ix_sign_in_failures_email_at", "email", "at"),
+        Index("ix_sign_in_failures_client_at", "client", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    email: Mapped[str] = mapped_column(String(254))
+    client: Mapped[str] = mapped_column(String(64))

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.channels.telegram import TelegramSettings
 from bot.channels.twilio import TwilioSettings
 from bot.settings import Settings
-from bot.web import errors, health, webhooks
+from bot.web import errors, health, staff, webhooks
 from bot.web.context import EXTENSION, WebContext
 from storage.database import make_engine, normalise_url, session_factory
 from survey_flows.loading import FlowLibrary
@@ -68,6 +68,7 @@ def create_app(
     app.register_blueprint(webhooks.blueprint)
     app.register_blueprint(health.blueprint)
     errors.register(app)
+    staff.register(app)
     return app
 
 
