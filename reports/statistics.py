@@ -417,7 +417,7 @@ def _summarise_pairs(
                 "has nothing to test."
             )
         else:
-            p = float(stats.wilcoxon(changes, zero_method="zsplit").pvalue)
+            p = wilcoxon_zsplit_p(changes)
             wilcoxon_p = p if math.isfinite(p) else None
 
     return MeasureSummary(
@@ -587,3 +587,33 @@ def participation(sent: Any, completed: Any, paired: Any) -> Participation:
             ("answered baseline and a later check-in", n_paired),
         ],
     )
+
+
+PERMUTATION_LIMIT = 13  # scipy's own limit for its permutation version of the test
+
+
+def wilcoxon_zsplit_p(changes: np.ndarray) -> float:
+    """Two-sided Wilcoxon signed-rank p-value, zero differences split (scipy's zsplit).
+
+    The same p-value scipy gives, quicker where scipy is slow: for up to 13 changes with
+    ties or zeros, scipy runs a generic permutation test (seconds per call); here the
+    exact null distribution comes from enumerating every sign pattern at once (2^13 at
+    most), which gives the identical figure in well under a millisecond. Elsewhere scipy
+    computes it (exact without ties or zeros up to 50, else the normal approximation).
+    """
+    d = np.asarray(changes, dtype=float)
+    magnitudes = np.abs(d)
+    tied = np.unique(magnitudes).size < d.size
+    if d.size > PERMUTATION_LIMIT or not (tied or np.any(d == 0)):
+        return float(stats.wilcoxon(d, zero_method="zsplit").pvalue)
+    ranks = stats.rankdata(magnitudes)
+    zeros = d == 0
+    half_zero_ranks = 0.5 * ranks[zeros].sum()  # a zero counts half up, half down
+    free = ranks[~zeros]
+    patterns = (np.arange(2**free.size)[:, None] >> np.arange(free.size)) & 1
+    null = patterns @ free + half_zero_ranks
+    observed = ranks[d > 0].sum() + half_zero_ranks
+    slack = abs(np.finfo(float).eps * observed) * 10  # as scipy compares, allowing rounding
+    below = np.mean(null <= observed + slack)
+    above = np.mean(null >= observed - slack)
+    return float(min(1.0, 2 * min(below, above)))

@@ -505,3 +505,28 @@ def test_method_note_covers_the_essentials() -> None:
         "Small numbers",
     ):
         assert phrase in text, phrase
+
+
+# scipy's own permutation version takes seconds for a dozen changes: keep these small.
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(st.integers(min_value=-3, max_value=3), min_size=2, max_size=8).filter(
+        lambda d: any(d)
+    )
+)
+def test_fast_wilcoxon_p_is_scipys_p(changes: list[int]) -> None:
+    from reports.statistics import wilcoxon_zsplit_p
+
+    d = np.array(changes, dtype=float)
+    assert wilcoxon_zsplit_p(d) == pytest.approx(
+        float(stats.wilcoxon(d, zero_method="zsplit").pvalue), abs=1e-12
+    )
+
+
+def test_fast_wilcoxon_p_at_scipys_permutation_limit() -> None:
+    from reports.statistics import wilcoxon_zsplit_p
+
+    d = np.array([2, -1, 0, 1, 1, 2, -2, 3, 0, 1, 1, -1, 2], dtype=float)  # 13, ties, zeros
+    assert wilcoxon_zsplit_p(d) == pytest.approx(
+        float(stats.wilcoxon(d, zero_method="zsplit").pvalue), abs=1e-12
+    )
