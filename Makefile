@@ -18,7 +18,14 @@ run: $(STAMP)
 	$(BIN)/groundswell demo --if-empty
 	$(BIN)/groundswell run
 
-test: $(STAMP)
+# The browser tests drive Debian's Chromium through Playwright (no browser downloads).
+CHROMIUM := /usr/bin/chromium
+
+$(CHROMIUM):
+	@echo "Installing Chromium from Debian's packages for the browser tests"
+	apt-get update -qq && apt-get install -y -qq chromium
+
+test: $(STAMP) $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(BIN)/groundswell flows check
 	$(BIN)/pytest
