@@ -133,7 +133,9 @@ def welcome(url: str, senders: dict[str, Sender]) -> str:
         [
             f"Groundswell is running at {url} (health check: {url}/healthz).",
             f"SMS: {sms}. Telegram: {telegram}. The local simulator is always on.",
-            f"Next: open {url}, or add a group residents can join:",
+            f"Next: open {url} and sign in. No account yet? Make one in another terminal:",
+            "  groundswell users add you@example.org --role staff",
+            "Then try the Simulator page, or add a group residents can join:",
             '  groundswell groups add "Elm Street" --join-code ELM --flow weekly-wellbeing',
             "then text JOIN ELM to your Twilio number, or send /start ELM to your Telegram bot.",
             "Stop with Ctrl-C.",
