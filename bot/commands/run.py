@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import signal
 import threading
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from types import FrameType
 
 import click
 from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.serving import BaseWSGIServer, make_server
 
@@ -33,7 +35,10 @@ from bot.commands.serve import DEFAULT_HOST, default_port
 from bot.rate_limits import RateLimits
 from bot.settings import Settings, SettingsError
 from bot.web import create_app
+from bot.web.staff.accounts import add_user
 from bot.worker import Worker, senders_from_env
+from storage.database import transaction
+from storage.models import User
 from survey_flows.loading import FlowLibrary
 
 log = logging.getLogger(__name__)
@@ -83,6 +88,8 @@ def run(host: str, port: int | None) -> None:
             thread.start()
         threads += start_background_jobs(sessions, library, config, stop)
         click.echo(welcome(f"http://{_shown_host(host)}:{server.server_port}", senders))
+        if _shown_host(host) in LOOPBACK:
+            click.echo(first_account(sessions))
         while not stop.wait(WAKE):
             pass
         click.echo("Stopping...")
@@ -123,6 +130,25 @@ def start_background_jobs(
     return [thread]
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+FIRST_ACCOUNT = "staff@groundswell.local"
+
+
+def first_account(sessions: sessionmaker[Session]) -> str:
+    """On this computer only, with nobody able to sign in yet: make a staff account with a
+    fresh random password, so a newcomer can open the web app straight away."""
+    with transaction(sessions) as session:
+        if session.scalar(select(func.count()).select_from(User)):
+            return ""
+        password = secrets.token_urlsafe(12)
+        add_user(session, FIRST_ACCOUNT, "staff", password, (), now=datetime.now(UTC), actor="run")
+    return (
+        f"First run: sign in as {FIRST_ACCOUNT} with password {password}\n"
+        "(this computer only; make your own account with `groundswell users add` and remove "
+        f"this one with `groundswell users remove {FIRST_ACCOUNT}`)."
+    )
+
+
 def welcome(url: str, senders: dict[str, Sender]) -> str:
     """What `run` prints once it is serving: where it is, and what to do next."""
     sms = (
@@ -133,9 +159,8 @@ def welcome(url: str, senders: dict[str, Sender]) -> str:
         [
             f"Groundswell is running at {url} (health check: {url}/healthz).",
             f"SMS: {sms}. Telegram: {telegram}. The local simulator is always on.",
-            f"Next: open {url} and sign in. No account yet? Make one in another terminal:",
-            "  groundswell users add you@example.org --role staff",
-            "Then try the Simulator page, or add a group residents can join:",
+            f"Next: open {url}, sign in and try the Simulator page, or add a group residents"
+            " can join:",
             '  groundswell groups add "Elm Street" --join-code ELM --flow weekly-wellbeing',
             "then text JOIN ELM to your Twilio number, or send /start ELM to your Telegram bot.",
             "Stop with Ctrl-C.",

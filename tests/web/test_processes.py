@@ -88,6 +88,7 @@ def test_run_serves_and_stops_cleanly(tmp_path: Path, spawn: list[subprocess.Pop
     assert f"http://127.0.0.1:{port}" in output
     assert "JOIN" in output
     assert "Stopped." in output
+    assert "First run: sign in as staff@groundswell.local with password " in output
     assert (tmp_path / "groundswell.db").exists()
     with sqlite3.connect(tmp_path / "groundswell.db") as db:  # the clock ticked on start
         assert db.execute("SELECT count(*) FROM clock_ticks").fetchone()[0] >= 1
