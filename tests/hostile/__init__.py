@@ -1,0 +1,1 @@
+"""Hostile input: fuzzed webhooks, forged and replayed requests, hostile flow files."""
