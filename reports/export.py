@@ -1,29 +1,48 @@
-"""Export every answer, one row each: the raw material behind every figure in a report.
+"""Export answers, check-ins and enrolments, one row each: the raw material of a report.
 
-A funder or council can recompute each figure of the JSON report from this file alone
-(a test does exactly that), so the export names participants only by pseudonym and gives
-each answer's group, flow version, check-in, step, value, score, measure, time and channel.
+A funder or council can recompute each figure of the JSON report from these three files
+alone (a test does exactly that): the measure figures and stories from the answers, the
+participation counts and attrition from the check-ins and enrolments with them. The
+exports name participants only by pseudonym; a participant who asked to be forgotten
+appears as the report counts them, under their pseudonym (their name is erased and, unless
+their answers were kept, their answers and check-ins are gone). Each row's ``group`` is the
+participant's current group, the one the report counts them in.
 
 Rows are streamed (``yield_per``, a server-side cursor on PostgreSQL), so exporting a
-million answers holds one batch in memory, not the whole table.
+million rows holds one batch in memory, not the whole table.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from reports.formats.cells import cell
 from storage.database import transaction
-from storage.models import Answer, Group, Participant
+from storage.models import Answer, Checkin, Enrolment, Group, Participant
 
-__all__ = ["ANSWER_COLUMNS", "answer_cells", "export_answers", "iso_utc", "write_answers_csv"]
+__all__ = [
+    "ANSWER_COLUMNS",
+    "CHECKIN_COLUMNS",
+    "ENROLMENT_COLUMNS",
+    "answer_cells",
+    "checkin_cells",
+    "enrolment_cells",
+    "export_answers",
+    "export_checkins",
+    "export_enrolments",
+    "iso_utc",
+    "write_answers_csv",
+    "write_checkins_csv",
+    "write_csv",
+    "write_enrolments_csv",
+]
 
 ANSWER_COLUMNS = [
     "participant",
@@ -39,7 +58,36 @@ ANSWER_COLUMNS = [
     "channel",
 ]
 
+CHECKIN_COLUMNS = [
+    "participant",
+    "group",
+    "flow",
+    "flow_version",
+    "checkin",
+    "status",
+    "started_at",
+    "finished_at",
+    "channel",
+    "scheduled_for",
+]
+
+ENROLMENT_COLUMNS = ["participant", "group", "flow", "enrolled_at", "active"]
+
 _BATCH = 5_000
+
+
+def _stream(
+    sessions: sessionmaker[Session], statement: Select[Any], columns: list[str], batch: int
+) -> Iterator[dict[str, Any]]:
+    """The rows of ``statement`` as dicts keyed by ``columns``, fetched ``batch`` at a time.
+
+    The read-only transaction stays open while the rows are consumed, so an export is one
+    consistent snapshot.
+    """
+    with transaction(sessions, readonly=True) as session:
+        result = session.execute(statement.execution_options(yield_per=batch))
+        for row in result:
+            yield dict(zip(columns, row, strict=True))
 
 
 def export_answers(
@@ -71,15 +119,74 @@ def export_answers(
     )
     if flow is not None:
         statement = statement.where(Answer.flow_id == flow)
-    with transaction(sessions, readonly=True) as session:
-        result = session.execute(statement.execution_options(yield_per=batch))
-        for row in result:
-            yield dict(zip(ANSWER_COLUMNS, row, strict=True))
+    return _stream(sessions, statement, ANSWER_COLUMNS, batch)
+
+
+def export_checkins(
+    sessions: sessionmaker[Session], flow: str | None = None, *, batch: int = _BATCH
+) -> Iterator[dict[str, Any]]:
+    """Every check-in (of flow ``flow``, or all flows), oldest id first, as a dict per row.
+
+    Keys are ``CHECKIN_COLUMNS``; times are aware UTC datetimes (``finished_at`` and
+    ``scheduled_for`` may be None). Check-ins with no answers are here too: the report
+    counts every check-in started as sent, and the completed ones as completed.
+    """
+    statement = (
+        select(
+            Participant.pseudonym,
+            Group.name,
+            Checkin.flow_id,
+            Checkin.flow_version,
+            Checkin.id,
+            Checkin.status,
+            Checkin.started_at,
+            Checkin.finished_at,
+            Checkin.channel,
+            Checkin.scheduled_for,
+        )
+        .join(Participant, Participant.id == Checkin.participant_id)
+        .outerjoin(Group, Group.id == Participant.group_id)
+        .order_by(Checkin.id)
+    )
+    if flow is not None:
+        statement = statement.where(Checkin.flow_id == flow)
+    return _stream(sessions, statement, CHECKIN_COLUMNS, batch)
+
+
+def export_enrolments(
+    sessions: sessionmaker[Session], flow: str | None = None, *, batch: int = _BATCH
+) -> Iterator[dict[str, Any]]:
+    """Every enrolment (in flow ``flow``, or all flows), oldest id first, as a dict per row.
+
+    Keys are ``ENROLMENT_COLUMNS``; ``enrolled_at`` is an aware UTC datetime, ``active`` a
+    bool. ``group`` is the participant's current group (as in the report), not the group
+    recorded when they enrolled.
+    """
+    statement = (
+        select(
+            Participant.pseudonym,
+            Group.name,
+            Enrolment.flow_id,
+            Enrolment.enrolled_at,
+            Enrolment.active,
+        )
+        .join(Participant, Participant.id == Enrolment.participant_id)
+        .outerjoin(Group, Group.id == Participant.group_id)
+        .order_by(Enrolment.id)
+    )
+    if flow is not None:
+        statement = statement.where(Enrolment.flow_id == flow)
+    return _stream(sessions, statement, ENROLMENT_COLUMNS, batch)
 
 
 def iso_utc(at: datetime) -> str:
     """An aware datetime as ISO 8601 in UTC with microseconds and ``Z``."""
     return at.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _time_cell(at: datetime | None) -> str:
+    """An optional time as a cell: ``iso_utc``, or empty for None."""
+    return "" if at is None else iso_utc(at)
 
 
 def _value_cell(value: Any) -> str:
@@ -108,12 +215,59 @@ def answer_cells(row: dict[str, Any]) -> list[str]:
     ]
 
 
-def write_answers_csv(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
-    """Write a header and the rows as CSV to ``out``; returns the number of answers."""
+def checkin_cells(row: dict[str, Any]) -> list[str]:
+    """One exported check-in as CSV cells in ``CHECKIN_COLUMNS`` order."""
+    return [
+        cell(row["participant"]),
+        cell(row["group"]),
+        cell(row["flow"]),
+        cell(row["flow_version"]),
+        cell(row["checkin"]),
+        cell(row["status"]),
+        iso_utc(row["started_at"]),
+        _time_cell(row["finished_at"]),
+        cell(row["channel"]),
+        _time_cell(row["scheduled_for"]),
+    ]
+
+
+def enrolment_cells(row: dict[str, Any]) -> list[str]:
+    """One exported enrolment as CSV cells in ``ENROLMENT_COLUMNS`` order."""
+    return [
+        cell(row["participant"]),
+        cell(row["group"]),
+        cell(row["flow"]),
+        iso_utc(row["enrolled_at"]),
+        cell(bool(row["active"])),
+    ]
+
+
+def write_csv(
+    rows: Iterable[dict[str, Any]],
+    out: TextIO,
+    columns: list[str],
+    cells: Callable[[dict[str, Any]], list[str]],
+) -> int:
+    """Write the header ``columns`` and each row's ``cells`` as CSV; returns the row count."""
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(ANSWER_COLUMNS)
+    writer.writerow(columns)
     count = 0
     for row in rows:
-        writer.writerow(answer_cells(row))
+        writer.writerow(cells(row))
         count += 1
     return count
+
+
+def write_answers_csv(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
+    """Write a header and the answers as CSV to ``out``; returns the number of answers."""
+    return write_csv(rows, out, ANSWER_COLUMNS, answer_cells)
+
+
+def write_checkins_csv(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
+    """Write a header and the check-ins as CSV to ``out``; returns the number of check-ins."""
+    return write_csv(rows, out, CHECKIN_COLUMNS, checkin_cells)
+
+
+def write_enrolments_csv(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
+    """Write a header and the enrolments as CSV to ``out``; returns the number of enrolments."""
+    return write_csv(rows, out, ENROLMENT_COLUMNS, enrolment_cells)

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any, TextIO
 
 import click
 
 from bot.commands.common import database
-from reports.export import export_answers, write_answers_csv
+from reports.export import (
+    export_answers,
+    export_checkins,
+    export_enrolments,
+    write_answers_csv,
+    write_checkins_csv,
+    write_enrolments_csv,
+)
 
 
 @click.group()
@@ -16,36 +25,82 @@ def export() -> None:
     """Export raw data (pseudonymous) for checking figures or further analysis."""
 
 
+def _options(what: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """The options every export takes: --flow, --format and --out."""
+
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        command = click.option(
+            "--out",
+            type=click.Path(dir_okay=False, writable=True, path_type=Path),
+            help="Write to this file instead of standard output.",
+        )(command)
+        command = click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(["csv"]),
+            default="csv",
+            show_default=True,
+            help="File format.",
+        )(command)
+        return click.option("--flow", help=f"Only {what} of this flow (a flow id).")(command)
+
+    return decorate
+
+
+def _write(
+    rows: Iterator[dict[str, Any]],
+    write: Callable[[Iterable[dict[str, Any]], TextIO], int],
+    out: Path | None,
+    flow: str | None,
+    noun: str,
+    none: str,
+) -> None:
+    """Write ``rows`` with ``write`` to ``out`` (or standard output) and say how many."""
+    if out is None:
+        count = write(rows, sys.stdout)
+        sys.stdout.flush()
+    else:
+        with out.open("w", encoding="utf-8", newline="") as handle:
+            count = write(rows, handle)
+    where = "" if out is None else f" to {out}"
+    click.echo(f"{count} {noun}(s) exported{where}.", err=True)
+    if count == 0 and flow is not None:
+        click.echo(f"No {none} {flow!r}: check the flow id.", err=True)
+
+
 @export.command("answers")
-@click.option("--flow", help="Only answers to this flow (a flow id).")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["csv"]),
-    default="csv",
-    show_default=True,
-    help="File format.",
-)
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    help="Write to this file instead of standard output.",
-)
+@_options("answers")
 def answers(flow: str | None, fmt: str, out: Path | None) -> None:
     """One row per answer: participant (pseudonym), group, flow, flow version, check-in,
     step, value, score, measure, answered_at (UTC) and channel.
 
-    Every figure in `groundswell report FLOW --format json` can be worked out from this file.
+    With `export checkins` and `export enrolments`, every figure in
+    `groundswell report FLOW --format json` can be worked out from these files.
     """
-    sessions = database()
-    rows = export_answers(sessions, flow)
-    if out is None:
-        count = write_answers_csv(rows, sys.stdout)
-        sys.stdout.flush()
-    else:
-        with out.open("w", encoding="utf-8", newline="") as handle:
-            count = write_answers_csv(rows, handle)
-    where = "" if out is None else f" to {out}"
-    click.echo(f"{count} answer(s) exported{where}.", err=True)
-    if count == 0 and flow is not None:
-        click.echo(f"No answers to flow {flow!r}: check the flow id.", err=True)
+    _write(
+        export_answers(database(), flow), write_answers_csv, out, flow, "answer", "answers to flow"
+    )
+
+
+@export.command("checkins")
+@_options("check-ins")
+def checkins(flow: str | None, fmt: str, out: Path | None) -> None:
+    """One row per check-in, answered or not: participant (pseudonym), group, flow, flow
+    version, check-in, status, started_at, finished_at (UTC), channel and scheduled_for.
+
+    The report's check-ins sent, completed, prompted and response rate come from this file.
+    """
+    rows = export_checkins(database(), flow)
+    _write(rows, write_checkins_csv, out, flow, "check-in", "check-ins of flow")
+
+
+@export.command("enrolments")
+@_options("enrolments")
+def enrolments(flow: str | None, fmt: str, out: Path | None) -> None:
+    """One row per enrolment: participant (pseudonym), group (their group now), flow,
+    enrolled_at (UTC) and active.
+
+    The report's enrolled count comes from this file, with the check-ins and answers.
+    """
+    rows = export_enrolments(database(), flow)
+    _write(rows, write_enrolments_csv, out, flow, "enrolment", "enrolments in flow")

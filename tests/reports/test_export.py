@@ -1,23 +1,42 @@
-"""The answers export, and the traceability test: the JSON report recomputed from it alone."""
+"""The answers, check-ins and enrolments exports, and the traceability test: the JSON report
+recomputed from those three files alone."""
 
 from __future__ import annotations
 
 import csv
 import io
 import types
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from pathlib import Path
+from typing import Any, TextIO
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.commands.export import export
+from bot.privacy import forget_participant
 from reports.build import SMALL_GROUP, build_report
-from reports.export import ANSWER_COLUMNS, export_answers, iso_utc, write_answers_csv
+from reports.export import (
+    ANSWER_COLUMNS,
+    CHECKIN_COLUMNS,
+    ENROLMENT_COLUMNS,
+    export_answers,
+    export_checkins,
+    export_enrolments,
+    iso_utc,
+    write_answers_csv,
+    write_checkins_csv,
+    write_enrolments_csv,
+)
 from reports.suppression import suppress
 from storage.database import transaction
-from storage.models import Answer, Checkin
+from storage.models import Answer, Checkin, Enrolment, Group, Participant
 from tests.reports.dataset import (
+    FLOW_YAML,
+    T0,
     Dataset,
     assert_close,
     insert_dataset,
@@ -43,13 +62,26 @@ def data(sessions: sessionmaker[Session]) -> Dataset:
     return insert_dataset(sessions)
 
 
-def exported(sessions: sessionmaker[Session], flow: str | None = None) -> list[dict[str, str]]:
-    """The export as CSV text, read back as rows of strings."""
+Exporter = Callable[..., Iterator[dict[str, Any]]]
+Writer = Callable[[Iterable[dict[str, Any]], TextIO], int]
+
+EXPORTS: dict[str, tuple[Exporter, Writer, list[str]]] = {
+    "answers": (export_answers, write_answers_csv, ANSWER_COLUMNS),
+    "checkins": (export_checkins, write_checkins_csv, CHECKIN_COLUMNS),
+    "enrolments": (export_enrolments, write_enrolments_csv, ENROLMENT_COLUMNS),
+}
+
+
+def exported(
+    sessions: sessionmaker[Session], flow: str | None = None, kind: str = "answers"
+) -> list[dict[str, str]]:
+    """An export as CSV text, read back as rows of strings."""
+    rows, write, columns = EXPORTS[kind]
     buffer = io.StringIO()
-    write_answers_csv(export_answers(sessions, flow), buffer)
+    write(rows(sessions, flow), buffer)
     buffer.seek(0)
     reader = csv.DictReader(buffer)
-    assert reader.fieldnames == ANSWER_COLUMNS
+    assert reader.fieldnames == columns
     return list(reader)
 
 
@@ -71,12 +103,101 @@ def test_one_row_per_answer(sessions: sessionmaker[Session], data: Dataset) -> N
     assert first["channel"] in ("sms", "import")
 
 
-def test_export_streams(sessions: sessionmaker[Session], data: Dataset) -> None:
-    rows = export_answers(sessions, batch=7)
+def test_one_row_per_checkin_answered_or_not(
+    sessions: sessionmaker[Session], data: Dataset
+) -> None:
+    rows = exported(sessions, kind="checkins")
+    assert len(rows) == len(data.checkins)
+    assert exported(sessions, "town-pulse", kind="checkins") == rows
+    assert exported(sessions, "another-flow", kind="checkins") == []
+    answered = {r["checkin"] for r in exported(sessions)}
+    assert any(r["checkin"] not in answered for r in rows)  # sent, never answered
+    for row, source in zip(rows, data.checkins, strict=True):
+        assert row["participant"] == source["participant"]
+        assert row["status"] == source["status"]
+        assert row["started_at"] == iso_utc(source["started_at"])
+        assert row["flow"] == "town-pulse" and row["flow_version"] == data.flow.version
+        assert row["channel"] in ("sms", "import")
+        assert row["finished_at"] == ""
+        assert row["scheduled_for"] in ("", row["started_at"])
+    with transaction(sessions) as session:
+        first = session.scalars(select(Checkin).order_by(Checkin.id).limit(1)).one()
+        first.finished_at = first.started_at + timedelta(minutes=7)
+        expected_finish = iso_utc(first.finished_at)
+        first_group = session.scalar(
+            select(Group.name)
+            .join(Participant, Participant.group_id == Group.id)
+            .where(Participant.id == first.participant_id)
+        )
+    first_row = exported(sessions, kind="checkins")[0]
+    assert first_row["finished_at"] == expected_finish and first_row["finished_at"].endswith("Z")
+    assert first_row["checkin"] == str(first.id)
+    assert first_row["group"] == (first_group or "")
+
+
+def test_one_row_per_enrolment(sessions: sessionmaker[Session], data: Dataset) -> None:
+    rows = exported(sessions, kind="enrolments")
+    assert {r["participant"] for r in rows} == data.enrolled
+    assert len(rows) == len(data.enrolled)
+    assert exported(sessions, "town-pulse", kind="enrolments") == rows
+    assert exported(sessions, "another-flow", kind="enrolments") == []
+    assert {r["flow"] for r in rows} == {"town-pulse"}
+    assert {r["enrolled_at"] for r in rows} == {iso_utc(T0)}
+    assert {r["active"] for r in rows} == {"true"}
+    groups = {a["participant"]: a["group"] or "" for a in data.answers}
+    assert all(r["group"] == groups[r["participant"]] for r in rows if r["participant"] in groups)
+
+
+@pytest.mark.parametrize("kind", list(EXPORTS))
+def test_exports_stream(sessions: sessionmaker[Session], data: Dataset, kind: str) -> None:
+    export_rows, _, columns = EXPORTS[kind]
+    rows = export_rows(sessions, batch=7)
     assert isinstance(rows, types.GeneratorType)
-    assert set(next(rows)) == set(ANSWER_COLUMNS)
+    assert set(next(rows)) == set(columns)
     rows.close()  # abandoning the export ends its read-only transaction cleanly
-    assert sum(1 for _ in export_answers(sessions, batch=7)) == len(data.answers)
+    total = {"answers": data.answers, "checkins": data.checkins, "enrolments": data.enrolled}
+    assert sum(1 for _ in export_rows(sessions, batch=7)) == len(total[kind])
+
+
+def test_forgotten_participants_stay_under_their_pseudonym(
+    sessions: sessionmaker[Session], data: Dataset
+) -> None:
+    """As in the answers export: a forgotten person's kept records, by pseudonym only."""
+    who = sorted(data.enrolled)[0]
+    before = {kind: exported(sessions, kind=kind) for kind in EXPORTS}
+    with transaction(sessions) as session:
+        forget_participant(session, who, keep_answers=True, now=T0 + timedelta(weeks=10))
+    after = {kind: exported(sessions, kind=kind) for kind in EXPORTS}
+    assert after["checkins"] == before["checkins"]
+    assert len(after["answers"]) == len(before["answers"])
+    for row_before, row_after in zip(before["enrolments"], after["enrolments"], strict=True):
+        if row_after["participant"] == who:
+            assert row_after == row_before | {"active": "false"}  # forgetting stops contact
+        else:
+            assert row_after == row_before
+
+
+def test_export_commands(
+    database_url: str, data: Dataset, tmp_path: Path, sessions: sessionmaker[Session]
+) -> None:
+    folder = tmp_path / "flows"
+    folder.mkdir()
+    (folder / "town-pulse.yaml").write_text(FLOW_YAML, encoding="utf-8")
+    env = {"DATABASE_URL": database_url, "GROUNDSWELL_FLOWS": str(folder)}
+    for kind, noun in (("checkins", "check-in"), ("enrolments", "enrolment")):
+        expected = exported(sessions, "town-pulse", kind=kind)
+        result = CliRunner().invoke(
+            export, [kind, "--flow", "town-pulse", "--format", "csv"], env=env
+        )
+        assert result.exit_code == 0, result.output
+        assert list(csv.DictReader(io.StringIO(result.stdout))) == expected
+        assert f"{len(expected)} {noun}(s) exported" in result.stderr
+        out = tmp_path / f"{kind}.csv"
+        result = CliRunner().invoke(export, [kind, "--out", str(out)], env=env)
+        assert result.exit_code == 0, result.output
+        assert list(csv.DictReader(out.open(encoding="utf-8"))) == expected
+        result = CliRunner().invoke(export, [kind, "--flow", "nope"], env=env)
+        assert "No " in result.stderr and "'nope'" in result.stderr
 
 
 def test_values_are_written_safely(sessions: sessionmaker[Session], data: Dataset) -> None:
@@ -139,21 +260,153 @@ def _assert_hidden(figures: dict[str, Any]) -> None:
     assert figures["reliable_change"]["improved"] is None
 
 
+ATTRITION_STAGES = [
+    "enrolled",
+    "prompted",
+    "responded",
+    "answered baseline and a later check-in",
+]
+
+#: A period whose first day starts a few minutes after some people's check-in started (so
+#: their answer falls inside it but the check-in does not), as aware datetimes.
+PERIOD = (T0 + timedelta(weeks=1, minutes=3), datetime(2025, 1, 21, tzinfo=UTC))
+
+
+def _add_edge_cases(sessions: sessionmaker[Session], data: Dataset) -> None:
+    """People the answers file cannot show: enrolled and never sent anything (in a group of
+    their own, and in no group), enrolled after the period, enrolled in another flow only."""
+    with transaction(sessions) as session:
+        quiet = Group(name="Quiet")
+        session.add(quiet)
+        session.flush()
+        north = session.scalars(select(Group.id).where(Group.name == "North")).one()
+        people = [
+            (Participant(group_id=quiet.id), data.flow.id, T0),
+            (Participant(), data.flow.id, T0),
+            (Participant(group_id=north), data.flow.id, T0 + timedelta(weeks=3)),
+            (Participant(group_id=north), "another-flow", T0),
+        ]
+        session.add_all([person for person, _, _ in people])
+        session.flush()
+        for person, flow_id, at in people:
+            session.add(Enrolment(participant_id=person.id, flow_id=flow_id, enrolled_at=at))
+
+
+def _when(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _participation_from_csv(
+    answers: list[dict[str, str]],
+    checkins: list[dict[str, str]],
+    enrolments: list[dict[str, str]],
+    flow: str,
+    measures: Iterable[str],
+    start: datetime | None,
+    end: datetime | None,
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """Participation for everyone and per group, by the definitions in reports/build.py.
+
+    Population: enrolled in the flow before the end of the period, or sent a check-in of it
+    in the period, or answering one of its measures in the period. Sent: check-ins started
+    in the period; completed: those with status completed. Paired: two or more answer times
+    to one measure in the period, and sent two or more check-ins in the period. Responded:
+    completed one or paired. Groups: the participant's group now (every file gives it).
+    """
+
+    def in_period(at: datetime) -> bool:
+        return (start is None or at >= start) and (end is None or at < end)
+
+    group: dict[str, str | None] = {}
+    enrolled: set[str] = set()
+    for e in enrolments:
+        if e["flow"] == flow and (end is None or _when(e["enrolled_at"]) < end):
+            enrolled.add(e["participant"])
+            group[e["participant"]] = e["group"] or None
+    sent: dict[str, int] = {}
+    completed: dict[str, int] = {}
+    for c in checkins:
+        if c["flow"] == flow and in_period(_when(c["started_at"])):
+            who = c["participant"]
+            sent[who] = sent.get(who, 0) + 1
+            completed[who] = completed.get(who, 0) + (c["status"] == "completed")
+            group[who] = c["group"] or None
+    times: dict[tuple[str, str], set[datetime]] = {}
+    for a in answers:
+        if (
+            a["flow"] == flow
+            and a["measure"] in measures
+            and a["score"] != ""
+            and in_period(_when(a["answered_at"]))
+        ):
+            times.setdefault((a["participant"], a["measure"]), set()).add(_when(a["answered_at"]))
+            group[a["participant"]] = a["group"] or None
+    population = enrolled | set(sent) | {who for who, _ in times}
+    paired = {who for (who, _), t in times.items() if len(t) >= 2 and sent.get(who, 0) >= 2}
+
+    def figures(people: set[str]) -> dict[str, Any]:
+        n_sent = sum(sent.get(p, 0) for p in people)
+        n_completed = sum(completed.get(p, 0) for p in people)
+        return {
+            "enrolled": len(people),
+            "prompted": sum(1 for p in people if sent.get(p, 0) >= 1),
+            "responded": sum(1 for p in people if completed.get(p, 0) >= 1 or p in paired),
+            "paired": len(people & paired),
+            "checkins_sent": n_sent,
+            "checkins_completed": n_completed,
+            "response_rate": n_completed / n_sent if n_sent else None,
+        }
+
+    names = sorted({group[p] for p in population if group[p] is not None})
+    by_group = {g: figures({p for p in population if group[p] == g}) for g in names}
+    return figures(population), by_group
+
+
+def _assert_participation(
+    published: dict[str, Any], expected: dict[str, Any], hidden: bool
+) -> None:
+    """A report's (or group's) participants and attrition against the recomputed figures."""
+    participants, attrition = published["participants"], published["attrition"]
+    assert [a["stage"] for a in attrition] == ATTRITION_STAGES
+    if hidden:
+        assert participants == dict.fromkeys(expected, None) | {"suppressed": True}
+        assert all(a["count"] is None for a in attrition)
+        return
+    assert participants == expected | {"suppressed": False}
+    stages = ("enrolled", "prompted", "responded", "paired")
+    assert [a["count"] for a in attrition] == [expected[k] for k in stages]
+
+
+@pytest.mark.parametrize("period", [None, PERIOD], ids=["all-time", "period"])
 @pytest.mark.parametrize("threshold", [1, 5])
 def test_every_report_figure_can_be_recomputed_from_the_export(
-    sessions: sessionmaker[Session], data: Dataset, threshold: int
+    sessions: sessionmaker[Session],
+    data: Dataset,
+    threshold: int,
+    period: tuple[datetime, datetime] | None,
 ) -> None:
     """THE TRACEABILITY TEST.
 
-    Build the JSON report, export the answers to CSV, then recompute, from the CSV text
-    alone with numpy/scipy, every figure the report derives from answers: each measure's
-    paired figures for everyone and each group, which of them are suppressed (by the
-    published rule in reports.suppression), the weekly means, the participation count of
-    paired people and the stories. Counts of check-ins sent and completed, and of
-    enrolments, come from check-in and enrolment records, which this file does not hold.
+    Build the JSON report, export answers, check-ins and enrolments to CSV (every flow),
+    then recompute, from the CSV text alone with numpy/scipy, every figure in the report:
+    each measure's paired figures for everyone and each group, which of them are suppressed
+    (by the published rule in reports.suppression), the weekly means, the stories, and the
+    participation figures and attrition for everyone and each group (suppressed by the
+    number of people who responded), by the definitions in reports/build.py.
     """
-    report = build_report(sessions, data.flow, threshold=threshold)
-    rows = exported(sessions, data.flow.id)
+    start, end = period or (None, None)
+    _add_edge_cases(sessions, data)
+    report = build_report(sessions, data.flow, since=start, until=end, threshold=threshold)
+    all_answers = exported(sessions)
+    checkins = exported(sessions, kind="checkins")
+    enrolments = exported(sessions, kind="enrolments")
+    rows = [
+        r
+        for r in all_answers
+        if r["flow"] == data.flow.id
+        and (start is None or _when(r["answered_at"]) >= start)
+        and (end is None or _when(r["answered_at"]) < end)
+    ]
 
     for name, published in report["measures"].items():
         answers = _scored(rows, name)
@@ -201,14 +454,23 @@ def test_every_report_figure_can_be_recomputed_from_the_export(
             else:
                 assert_close(w, {"n": n, "mean": mean, "ci95": ci, "suppressed": False})
 
-    # Paired people in the attrition flow: a baseline and a later answer to any measure.
-    times: dict[tuple[str, str], set[str]] = {}
-    for r in rows:
-        if r["measure"] and r["score"]:
-            times.setdefault((r["participant"], r["measure"]), set()).add(r["answered_at"])
-    paired = len({p for (p, _), t in times.items() if len(t) >= 2})
-    if not report["participants"]["suppressed"]:
-        assert report["participants"]["paired"] == paired
+    # Participation and attrition, everyone and per group, from the three files.
+    overall, by_group = _participation_from_csv(
+        all_answers, checkins, enrolments, data.flow.id, report["measures"], start, end
+    )
+    assert set(report["groups"]) == set(by_group)
+    decision = suppress(
+        {g: f["responded"] for g, f in by_group.items() if f["responded"]},
+        overall["responded"],
+        threshold=threshold,
+    )
+    hidden = decision.suppressed_groups | {g for g, f in by_group.items() if not f["responded"]}
+    _assert_participation(report, overall, decision.total_suppressed)
+    for g, expected in by_group.items():
+        _assert_participation(report["groups"][g], expected, g in hidden)
+    if period is not None:  # the edges the period exercises are really there
+        assert overall["enrolled"] != len({e["participant"] for e in enrolments})
+    assert by_group["Quiet"]["enrolled"] == 1 and by_group["Quiet"]["responded"] == 0
 
     # Stories: every free-text answer, dated, under its pseudonym, its group or hidden.
     stories = [r for r in rows if r["step"] == "story" and r["value"]]
