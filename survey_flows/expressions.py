@@ -54,8 +54,14 @@ MISSING = Missing()
 
 
 def _display(value: Any) -> Any:
-    """How an answer reads inside a message: yes/no, whole numbers without `.0`."""
+    """How an answer reads inside a message: yes/no, whole numbers without `.0`.
+
+    Only plain values ever reach a message: anything else (an object a template found a
+    way to name) shows as nothing rather than as its Python description.
+    """
     if value is None or isinstance(value, Undefined):
+        return ""
+    if not isinstance(value, str | int | float | bool):
         return ""
     if value is True:
         return "yes"
@@ -66,7 +72,25 @@ def _display(value: Any) -> Any:
     return value
 
 
-_env = SandboxedEnvironment(undefined=Missing, autoescape=False, finalize=_display)
+MAX_REPEAT = 1000  # the largest constant a flow text may multiply by
+
+
+class _Sandbox(SandboxedEnvironment):
+    """Jinja's sandbox with no globals (range, cycler, lipsum, ...) and no repetition:
+    `*` and `**` refuse text and lists, so a reply cannot be blown up to gigabytes."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if isinstance(left, str | list | tuple) or isinstance(right, str | list | tuple):
+            raise ValueError("repeating text or lists is not allowed")
+        if operator == "**":
+            raise ValueError("powers are not allowed")
+        return super().call_binop(context, operator, left, right)
+
+
+_env = _Sandbox(undefined=Missing, autoescape=False, finalize=_display)
+_env.globals.clear()
 
 
 def _filled(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -125,6 +149,11 @@ def _problems(
                 "(use answers.STEP, previous.STEP or participant.name)"
             )
             return
+        if isinstance(n, nodes.Mul) and _repeats(n):
+            found.append(
+                f"multiplying text or lists, or by more than {MAX_REPEAT:,}, is not allowed"
+            )
+            return
         if isinstance(n, nodes.Filter):
             if n.name not in SAFE_FILTERS:
                 found.append(f"filter '{n.name}' is not allowed")
@@ -139,6 +168,19 @@ def _problems(
 
     visit(node)
     return list(dict.fromkeys(found))
+
+
+def _repeats(node: nodes.Mul) -> bool:
+    """A `*` that could build something huge: text or a list on either side, or a big number."""
+    for side in (node.left, node.right):
+        if isinstance(side, nodes.List | nodes.Tuple | nodes.Concat):
+            return True
+        if isinstance(side, nodes.Const):
+            if isinstance(side.value, str):
+                return True
+            if isinstance(side.value, int | float) and abs(side.value) > MAX_REPEAT:
+                return True
+    return False
 
 
 def check_template(

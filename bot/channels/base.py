@@ -40,6 +40,14 @@ class InboundMessage:
     callback_query_id: str | None = None
     callback_message_id: int | None = None
 
+    def __post_init__(self) -> None:
+        # No database text column takes U+0000 (PostgreSQL refuses it outright), and it
+        # means nothing in a reply: drop it here, where every channel's messages pass.
+        for name in ("text", "address", "display_name", "button", "provider_id"):
+            value = getattr(self, name)
+            if isinstance(value, str) and "\x00" in value:
+                object.__setattr__(self, name, value.replace("\x00", ""))
+
 
 @dataclass(frozen=True)
 class OutboundMessage:

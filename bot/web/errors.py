@@ -48,7 +48,12 @@ def _http_error(error: HTTPException) -> Response:
 
 
 def _unexpected(error: Exception) -> Response:
-    """Database unreachable -> 503 (retry later); anything else -> 500. Logged without values."""
+    """Database unreachable -> 503 (retry later); a body that cannot be read (malformed
+    chunked encoding from the server, JSON nested past Python's recursion limit) -> 400;
+    anything else -> 500. Logged without values."""
+    if isinstance(error, RecursionError) or type(error).__module__.startswith("gunicorn.http"):
+        log.info("unreadable request body on %s %s", request.method, request.path)
+        return plain(400, "malformed request body")
     if database_unavailable(error):
         log.warning(
             "database unavailable during %s %s: %s",
