@@ -19,7 +19,12 @@ PostgreSQL database):
 Prints messages/s, latency p50/p90/p99/max, the floor's rate and latency, and the ratio of
 the floor's rate to the end-to-end rate (how many times dearer a message is end to end).
 Flat out (the default) measures the most the server takes; `--rate R` sends R messages/s
-and measures latency at that steady load.
+and measures latency at that steady load. On Linux it also prints the web processes' CPU
+time per message.
+
+`--in-process` measures the app alone instead: the same signed webhooks through Flask's
+test client in this process, one after another, and prints the CPU time per message
+(`time.process_time`; the test client's own share included), with no HTTP server.
 Example:
     python bench/webhooks.py --participants 2000 --workers 3 \
         --postgres postgresql+psycopg://postgres@127.0.0.1:5432/test
@@ -155,6 +160,29 @@ def start_server(url: str, port: int, workers: int, threads: int) -> subprocess.
             time.sleep(0.1)
     server.kill()
     raise SystemExit("groundswell serve did not come up within 60 s")
+
+
+def tree_cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) used so far by process `pid` and its descendants, from
+    /proc (Linux); None elsewhere. Exited descendants count too (cutime, cstime)."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            line = entry.read_text()
+        except OSError:
+            continue
+        fields = line[line.rindex(")") + 2 :].split()
+        # After the name: state, ppid, ..., utime (14th field), stime, cutime, cstime.
+        stats[int(entry.parent.name)] = (int(fields[1]), sum(int(f) for f in fields[11:15]) / tick)
+    if pid not in stats:
+        return None
+    total, family = 0.0, {pid}
+    for _ in range(3):  # gunicorn: master, workers (no deeper)
+        family |= {child for child, (parent, _) in stats.items() if parent in family}
+    for member in family:
+        total += stats[member][1]
+    return total
 
 
 def stop_server(server: subprocess.Popen[bytes]) -> None:
@@ -325,6 +353,44 @@ def warm_up(port: int, participants: int, requests: int) -> None:
         thread.join()
 
 
+# --- in process ------------------------------------------------------------------------
+
+
+def in_process(url: str, label: str, args: argparse.Namespace) -> None:
+    """CPU time per message of the app alone: Flask's test client, no HTTP, no threads."""
+    from bot.channels.twilio import TwilioSettings
+    from bot.web import create_app
+
+    print(f"{label}: setting up {args.participants:,} residents with an open weekly check-in")
+    populate(url, args.participants + WARM_UP)
+    app = create_app(
+        Settings(database_url=url, public_url=PUBLIC_URL),
+        twilio=TwilioSettings(auth_token=TOKEN),
+    )
+    client = app.test_client()
+    for k in range(WARM_UP):
+        body, headers = signed_request(args.participants + k, "hello", f"SMWARM{k:08d}")
+        client.post(PATH, data=body, headers=headers)
+    requests = [
+        signed_request(n, ANSWERS[r % len(ANSWERS)], f"SM{r:02d}{n:08d}")
+        for r in range(args.rounds)
+        for n in range(args.participants)
+    ]
+    began_cpu, began = time.process_time(), time.perf_counter()
+    for body, headers in requests:
+        response = client.post(PATH, data=body, headers=headers)
+        if response.status_code != 200:
+            raise SystemExit(f"webhook answered {response.status_code}")
+    cpu, seconds = time.process_time() - began_cpu, time.perf_counter() - began
+    app.extensions["groundswell"].sessions.kw["bind"].dispose()
+    verify(url, args.participants, args.rounds)
+    print(
+        f"  {label} in process: {cpu / len(requests) * 1000:.2f} ms CPU per message, "
+        f"{seconds / len(requests) * 1000:.2f} ms elapsed ({len(requests):,} messages, "
+        f"one at a time); load average {os.getloadavg()[0]:.1f}"
+    )
+
+
 # --- the floor -------------------------------------------------------------------------
 
 
@@ -445,6 +511,7 @@ class Figures:
     floor_p99_ms: float
     ratio: float | None  # floor rate / end-to-end rate; None when paced
     paced: float | None
+    server_cpu_ms: float | None  # CPU of the web processes per message (Linux only)
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -480,6 +547,7 @@ def measure(url: str, label: str, args: argparse.Namespace) -> Figures:
             f"{f'paced at {args.rate:g}/s' if args.rate else 'flat out'}; "
             f"load average before: {os.getloadavg()[0]:.1f}"
         )
+        cpu_before = tree_cpu_seconds(server.pid)
         result = load(
             port,
             args.participants,
@@ -488,6 +556,7 @@ def measure(url: str, label: str, args: argparse.Namespace) -> Figures:
             args.client_processes,
             args.rate,
         )
+        cpu_after = tree_cpu_seconds(server.pid)
     finally:
         stop_server(server)
     verify(url, args.participants, args.rounds)
@@ -511,6 +580,11 @@ def measure(url: str, label: str, args: argparse.Namespace) -> Figures:
         floor_p99_ms=percentile(base["latencies"], 0.99),
         ratio=None if args.rate else floor_rate / rate,
         paced=args.rate,
+        server_cpu_ms=(
+            (cpu_after - cpu_before) / sent * 1000
+            if cpu_before is not None and cpu_after is not None
+            else None
+        ),
     )
 
 
@@ -521,11 +595,16 @@ def show(figures: Figures) -> None:
         if figures.ratio is not None
         else "(no ratio when paced)"
     )
+    cpu = (
+        f"; web processes' CPU {figures.server_cpu_ms:.2f} ms/message"
+        if figures.server_cpu_ms is not None
+        else ""
+    )
     print(
         f"  {figures.database} ({mode}): {figures.rate:,.0f} messages/s "
         f"({figures.messages:,} messages, {figures.errors} errors); latency "
         f"p50 {figures.p50_ms:.1f} ms, p90 {figures.p90_ms:.1f} ms, "
-        f"p99 {figures.p99_ms:.1f} ms, max {figures.max_ms:.0f} ms\n"
+        f"p99 {figures.p99_ms:.1f} ms, max {figures.max_ms:.0f} ms{cpu}\n"
         f"  floor (bare SQLAlchemy transaction, same rows): {figures.floor_rate:,.0f}/s, "
         f"p50 {figures.floor_p50_ms:.1f} ms, p99 {figures.floor_p99_ms:.1f} ms; {ratio}"
     )
@@ -558,14 +637,26 @@ def main() -> None:
     parser.add_argument("--postgres", help="admin URL of a PostgreSQL server to test as well")
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="CPU per message of the app alone (Flask test client, no HTTP server)",
+    )
     args = parser.parse_args()
     if args.rounds > len(ANSWERS):
         parser.error(f"--rounds is at most {len(ANSWERS)}")
     results = []
+
+    def run(url: str, label: str) -> None:
+        if args.in_process:
+            in_process(url, label, args)
+        else:
+            results.append(measure(url, label, args))
+            show(results[-1])
+
     if not args.no_sqlite:
         with tempfile.TemporaryDirectory() as folder:
-            results.append(measure(f"sqlite:///{folder}/bench.db", "SQLite", args))
-            show(results[-1])
+            run(f"sqlite:///{folder}/bench.db", "SQLite")
     if args.postgres:
         admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT", poolclass=NullPool)
         name = f"gs_bench_{secrets.token_hex(4)}"
@@ -573,8 +664,7 @@ def main() -> None:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
         try:
             url = make_url(args.postgres).set(database=name).render_as_string(hide_password=False)
-            results.append(measure(url, "PostgreSQL", args))
-            show(results[-1])
+            run(url, "PostgreSQL")
         finally:
             with admin.connect() as connection:
                 connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

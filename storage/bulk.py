@@ -5,13 +5,18 @@ than INSERT .. RETURNING row by row for the thousands of rows a clock tick write
 PostgreSQL the ids come from the table's sequence and the rows go in with COPY. On SQLite
 every write transaction holds the database's single write lock from its start (BEGIN
 IMMEDIATE, see storage.database), so the next ids after the current maximum are ours.
+
+At the other end, `Prepared` runs the few small statements every inbound message needs
+with as little Python around them as SQLAlchemy's own types and errors allow.
 """
 
 from __future__ import annotations
 
+from collections import namedtuple
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import JSON, Table, func, insert, select, text
+from sqlalchemy import JSON, Connection, Dialect, Insert, Table, func, insert, select, text
 from sqlalchemy.orm import Session
 
 SMALL = 20  # up to this many rows, a plain INSERT .. RETURNING is the quicker way
@@ -22,10 +27,10 @@ def insert_many(session: Session, table: Table, rows: list[dict[str, Any]]) -> l
     if not rows:
         return []
     if len(rows) <= SMALL:
-        returned = session.scalars(
-            insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
-        )
-        return list(returned)
+        connection = session.connection()
+        if len(rows) == 1:  # the inbound path's usual case: no executemany machinery
+            return [connection.execute(_returning_id(table), rows[0]).scalar_one()]
+        return list(connection.execute(_returning_id(table), rows).scalars())
     if session.get_bind().dialect.name != "postgresql":
         first = (session.scalar(select(func.max(table.c.id))) or 0) + 1
         ids = list(range(first, first + len(rows)))
@@ -50,7 +55,29 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     if len(rows) > SMALL and session.get_bind().dialect.name == "postgresql":
         copy_rows(session, table, rows)
     else:
-        session.execute(insert(table), rows)
+        session.connection().execute(_insert(table), rows[0] if len(rows) == 1 else rows)
+
+
+# Statements built once per table: a statement built per call costs SQLAlchemy more to
+# build and to find in its compiled cache than the database takes to run it.
+_INSERTS: dict[Table, Insert] = {}
+_RETURNING_ID: dict[Table, Insert] = {}
+
+
+def _insert(table: Table) -> Insert:
+    statement = _INSERTS.get(table)
+    if statement is None:
+        statement = _INSERTS[table] = insert(table)
+    return statement
+
+
+def _returning_id(table: Table) -> Insert:
+    statement = _RETURNING_ID.get(table)
+    if statement is None:
+        statement = _RETURNING_ID[table] = insert(table).returning(
+            table.c.id, sort_by_parameter_order=True
+        )
+    return statement
 
 
 def copy_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -81,3 +108,114 @@ def _default(column: Any) -> Any:
     """A column's Python-side default, as SQLAlchemy would have applied it."""
     value = column.default.arg
     return value(None) if callable(value) else value
+
+
+# --- statements run straight on the DBAPI cursor ---------------------------------------
+
+
+class Prepared:
+    """A Core statement compiled once per dialect and run straight on the DBAPI cursor.
+
+    For the handful of small statements every inbound message runs: SQLAlchemy's
+    `Connection.execute` spends more time in Python (execution context, cache lookup,
+    result set-up) than SQLite or PostgreSQL take to run them. Nothing else changes:
+    parameters go through the column types' bind processors and Python-side defaults,
+    results through the types' result processors, and database errors come out as
+    SQLAlchemy's (`IntegrityError`, ...), statement parameters hidden as the engine says.
+
+    `keys`: for an INSERT or UPDATE without `.values()`, the column names it is executed
+    with (as `Connection.execute(insert(table), {...})` would take them from the dict).
+    Returned rows are named tuples of the statement's RETURNING or selected columns.
+    """
+
+    def __init__(self, statement: Any, keys: Iterable[str] = ()) -> None:
+        self.statement = statement
+        self.keys = tuple(keys)
+        self._plans: dict[tuple[type, str], _Plan] = {}
+
+    def rows(self, connection: Connection, params: dict[str, Any]) -> list[Any]:
+        """Run the statement once with `params`; its rows (none unless it returns rows)."""
+        dialect = connection.dialect
+        plan = self._plans.get((type(dialect), dialect.paramstyle))
+        if plan is None:
+            plan = self._plans[type(dialect), dialect.paramstyle] = _Plan(self, dialect)
+        values = plan.fixed | params
+        for name, default in plan.generated:
+            if name not in values:
+                values[name] = default()
+        for name, process in plan.processors:
+            values[name] = process(values[name])
+        args: Any = tuple(values[n] for n in plan.positions) if plan.positional else values
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(plan.sql, args)
+            fetched = cursor.fetchall() if plan.row is not None else []
+        except Exception as error:
+            # SQLAlchemy's own handling (a private method, stable since 1.x): the same
+            # exception classes, a lost connection invalidated, parameters hidden when
+            # the engine hides them. It raises.
+            connection._handle_dbapi_exception(error, plan.sql, args, cursor, None)
+        finally:
+            cursor.close()
+        if not fetched:
+            return []
+        row, results = plan.row, plan.results
+        return [
+            row._make([v if p is None else p(v) for v, p in zip(raw, results, strict=True)])
+            for raw in fetched
+        ]
+
+    def first(self, connection: Connection, params: dict[str, Any]) -> Any:
+        """The first row, or None."""
+        found = self.rows(connection, params)
+        return found[0] if found else None
+
+    def scalar(self, connection: Connection, params: dict[str, Any]) -> Any:
+        """The first column of the first row, or None."""
+        found = self.rows(connection, params)
+        return found[0][0] if found else None
+
+
+class _Plan:
+    """One statement compiled for one dialect: SQL, parameter order and processors."""
+
+    def __init__(self, prepared: Prepared, dialect: Dialect) -> None:
+        statement = prepared.statement
+        columns = list(getattr(statement, "exported_columns", ()))
+        if isinstance(statement, Insert) and not columns:
+            statement = statement.inline()  # no implicit RETURNING of a key nobody reads
+        compiled = statement.compile(dialect=dialect, column_keys=list(prepared.keys))
+        if "POSTCOMPILE" in compiled.string or compiled.escaped_bind_names:
+            raise ValueError("statements with expanding or escaped parameters are not supported")
+        self.sql = compiled.string
+        self.positional = compiled.positional
+        self.positions = tuple(compiled.positiontup or ())
+        # Every parameter of the statement, by the name it has in the SQL.
+        binds = {name: bind for bind, name in compiled.bind_names.items()}
+        # Python-side column defaults (e.g. `created_at`), when no value is given.
+        prefetch = [*compiled.insert_prefetch, *compiled.update_prefetch]
+        self.generated = [(column.key, _default_maker(column)) for column in prefetch]
+        generated = {column.key for column in prefetch}
+        # Values written into the statement (`status == "active"`).
+        self.fixed = {
+            name: bind.effective_value
+            for name, bind in binds.items()
+            if not bind.required and name not in prepared.keys and name not in generated
+        }
+        self.processors = [
+            (name, process)
+            for name, bind in binds.items()
+            if (process := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+        ]
+        if not columns:
+            self.row = None
+            self.results: list[Any] = []
+        else:
+            self.row = namedtuple("Row", [c.key for c in columns])  # type: ignore[misc]
+            self.results = [
+                c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns
+            ]
+
+
+def _default_maker(column: Any) -> Callable[[], Any]:
+    return lambda: _default(column)

@@ -3,11 +3,48 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import Connection, Insert
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from storage.database import dialect_insert
+from storage.bulk import Prepared
 from storage.models import Message
+
+_MESSAGES = Message.__table__
+
+
+def _record(insert: Any, *returning: Any) -> Insert:
+    """INSERT .. ON CONFLICT (channel, direction, provider_id) DO NOTHING RETURNING .."""
+    return (
+        insert(_MESSAGES)
+        .on_conflict_do_nothing(
+            index_elements=[_MESSAGES.c.channel, _MESSAGES.c.direction, _MESSAGES.c.provider_id]
+        )
+        .returning(*returning)
+    )
+
+
+_KEYS = (
+    "direction",
+    "channel",
+    "provider_id",
+    "address",
+    "body",
+    "participant_id",
+    "created_at",
+    "checkin_id",
+)
+# Built once per dialect, run on the DBAPI cursor (every inbound message runs one).
+_RECORD_ID = {
+    "postgresql": Prepared(_record(postgresql.insert, _MESSAGES.c.id), _KEYS),
+    "sqlite": Prepared(_record(sqlite.insert, _MESSAGES.c.id), _KEYS),
+}
+_RECORD_ROW = {
+    "postgresql": Prepared(_record(postgresql.insert, *_MESSAGES.c), _KEYS),
+    "sqlite": Prepared(_record(sqlite.insert, *_MESSAGES.c), _KEYS),
+}
 
 
 def record_inbound(
@@ -20,30 +57,62 @@ def record_inbound(
     participant_id: int | None,
     created_at: datetime,
     checkin_id: int | None = None,
-) -> Message | None:
+) -> Any | None:
     """Store an inbound message once; None if this provider id was already recorded.
 
     Providers retry webhooks (Twilio after 15 s, Telegram on any non-2xx), so the caller
-    processes the message only when this returns a row. INSERT .. ON CONFLICT DO NOTHING on
-    (channel, direction, provider_id) makes concurrent deliveries safe, not just sequential
-    ones. A None `provider_id` (e.g. the simulator) is never treated as a duplicate.
+    processes the message only when this returns a row (all of the `messages` columns).
+    INSERT .. ON CONFLICT DO NOTHING on (channel, direction, provider_id) makes concurrent
+    deliveries safe, not just sequential ones. A None `provider_id` (e.g. the simulator)
+    is never treated as a duplicate.
     """
-    insert = dialect_insert(session)
-    statement = (
-        insert(Message)
-        .values(
-            direction="in",
-            channel=channel,
-            provider_id=provider_id,
-            address=address,
-            body=body,
-            participant_id=participant_id,
-            created_at=created_at,
-            checkin_id=checkin_id,
-        )
-        .on_conflict_do_nothing(
-            index_elements=[Message.channel, Message.direction, Message.provider_id]
-        )
-        .returning(Message)
-    )
-    return session.scalars(statement).one_or_none()
+    session.flush()  # as an ORM statement would: the caller's pending rows first
+    values = _values(channel, provider_id, address, body, participant_id, created_at, checkin_id)
+    return _insert(session.connection(), _RECORD_ROW, values)
+
+
+def record_inbound_id(
+    connection: Connection,
+    *,
+    channel: str,
+    provider_id: str | None,
+    address: str,
+    body: str | None,
+    participant_id: int | None,
+    created_at: datetime,
+    checkin_id: int | None = None,
+) -> int | None:
+    """`record_inbound` on the session's connection, returning only the new row's id
+    (all the inbound path needs); None if this provider id was already recorded."""
+    values = _values(channel, provider_id, address, body, participant_id, created_at, checkin_id)
+    row = _insert(connection, _RECORD_ID, values)
+    return row.id if row is not None else None
+
+
+def _values(
+    channel: str,
+    provider_id: str | None,
+    address: str,
+    body: str | None,
+    participant_id: int | None,
+    created_at: datetime,
+    checkin_id: int | None,
+) -> dict[str, Any]:
+    return {
+        "direction": "in",
+        "channel": channel,
+        "provider_id": provider_id,
+        "address": address,
+        "body": body,
+        "participant_id": participant_id,
+        "created_at": created_at,
+        "checkin_id": checkin_id,
+    }
+
+
+def _insert(connection: Connection, statements: dict[str, Prepared], values: dict[str, Any]) -> Any:
+    """The new row, or None when this provider id was recorded before."""
+    statement = statements.get(connection.dialect.name)
+    if statement is None:
+        raise NotImplementedError(f"no upsert support for dialect {connection.dialect.name!r}")
+    return statement.first(connection, values)

@@ -16,12 +16,17 @@ Logs carry provider ids and pseudonyms only, never phone numbers or message text
 
 from __future__ import annotations
 
+import hmac
 import logging
 from datetime import datetime
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlparse
 
 from flask import Blueprint, Response, abort, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from twilio.request_validator import RequestValidator, remove_port
 
 from bot.channels.base import BadWebhook, InboundMessage
 from bot.channels.telegram import parse_update, secret_ok
@@ -104,7 +109,7 @@ def _verify_twilio(ctx: WebContext) -> None:
     if missing:
         abort(plain(404, "SMS webhooks are not configured here: set " + " and ".join(missing)))
     signature = request.headers.get(SIGNATURE_HEADER, "")
-    if not verify_signature(ctx.twilio.auth_token, _public_url(ctx), request.form, signature):
+    if not _signed(ctx.twilio.auth_token, _public_url(ctx), request.form, signature):
         log.warning("rejected %s: Twilio signature missing or wrong", request.path)
         abort(plain(403, "forbidden: invalid Twilio signature"))
 
@@ -118,6 +123,32 @@ def _public_url(ctx: WebContext) -> str:
     url = f"{ctx.settings.public_url}{request.path}"
     query = request.query_string.decode("utf-8", "replace")
     return f"{url}?{query}" if query else url
+
+
+def _signed(auth_token: str, url: str, params: Any, signature: str) -> bool:
+    """`verify_signature`, computing one signature instead of two when it matches.
+
+    Twilio's `RequestValidator.validate` always signs the URL twice, without and with the
+    default port, and accepts either. Here the usual one (as configured, no port) is tried
+    first and the other only if it fails: the same requests pass, at half the cost.
+    """
+    if not auth_token or not signature:
+        return False
+    computed = _validator(auth_token).compute_signature(_without_port(url), params)
+    if hmac.compare_digest(computed.encode(), signature.encode()):
+        return True
+    return verify_signature(auth_token, url, params, signature)
+
+
+@lru_cache(maxsize=64)
+def _validator(auth_token: str) -> RequestValidator:
+    return RequestValidator(auth_token)
+
+
+@lru_cache(maxsize=64)
+def _without_port(url: str) -> str:
+    """The URL without its port, exactly as `RequestValidator.validate` signs it."""
+    return remove_port(urlparse(url))
 
 
 def record_status(
@@ -188,4 +219,5 @@ def _handle(ctx: WebContext, inbound: InboundMessage) -> None:
     received = handle(
         ctx.sessions, inbound, library=ctx.library, settings=ctx.settings, clock=ctx.clock
     )
-    log.info(describe(inbound, received))
+    if log.isEnabledFor(logging.INFO):
+        log.info(describe(inbound, received))
