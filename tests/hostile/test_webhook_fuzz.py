@@ -48,7 +48,7 @@ TWILIO_FIELDS = (
     "MediaUrl0",
 )
 FUZZ = settings(
-    max_examples=60,
+    max_examples=40,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
