@@ -248,24 +248,19 @@ def enqueue_callback_answer(
     return item
 
 
-def cancel_pending(
-    session: Session, participant_id: int, reason: str, *, worker: str | None = None
-) -> int:
+def cancel_pending(session: Session, participant_id: int, reason: str) -> int:
     """Cancel everything still waiting for a participant (they opted out or were forgotten).
 
-    `worker`: also cancel the rows that worker holds (claimed, not yet sent), so a worker
-    that learns of an opt-out mid-batch can drop the rest of that person's rows.
+    Rows a worker has claimed are cancelled too: the worker checks that it still holds a
+    row just before sending it (`holds`), so a STOP stops what was already on its way to
+    the provider's door, not only what was still in the queue.
     """
     message_ids = select(Message.id).where(
         Message.participant_id == participant_id, Message.direction == "out"
     )
-    waiting = OutboxItem.status == "queued"
-    if worker is not None:
-        held = (OutboxItem.status == "sending") & (OutboxItem.claimed_by == worker)
-        waiting = or_(waiting, held)
     result = session.execute(
         update(OutboxItem)
-        .where(OutboxItem.message_id.in_(message_ids), waiting)
+        .where(OutboxItem.message_id.in_(message_ids), OutboxItem.status.in_(PENDING))
         .values(status="cancelled", last_error=reason, claimed_until=None)
         .execution_options(synchronize_session=False)
     )
@@ -381,13 +376,15 @@ _MARK_FAILED = (
     .where(*_HELD)
     .values(status="failed", claimed_until=None, last_error=bindparam("error"))
 )
+_HOLDS = select(_OUTBOX.c.id).where(*_HELD)
 _MESSAGE_FAILED = (
     update(_MESSAGES).where(_ITS_MESSAGE).values(status="failed", error_code=bindparam("code"))
 )
 
 
 def mark_sent(session: Session, item_id: int, worker: str, provider_id: str, now: datetime) -> bool:
-    """Record a send; False if the lease was lost to another worker meanwhile."""
+    """Record a send; False if the row was taken over by another worker (our lease ran
+    out) or cancelled (an opt-out) while it was being sent."""
     done = session.execute(
         _MARK_SENT, {"item_id": item_id, "worker": worker, "sid": provider_id, "at": now}
     )
@@ -421,6 +418,14 @@ def release(session: Session, item_ids: list[int], worker: str) -> None:
         )
         .execution_options(synchronize_session=False)
     )
+
+
+def holds(session: Session, item_id: int, worker: str) -> bool:
+    """Whether `worker` still holds the row: claimed by it, not cancelled or taken over.
+
+    Asked just before each send, so an opt-out committed meanwhile stops it.
+    """
+    return session.execute(_HOLDS, {"item_id": item_id, "worker": worker}).first() is not None
 
 
 def renew(session: Session, item_ids: list[int], worker: str, until: datetime) -> set[int]:
@@ -478,7 +483,7 @@ def mark_opted_out(
     session: Session, item_id: int, worker: str, error: str, code: str | None, now: datetime
 ) -> set[int]:
     """The recipient unsubscribed or blocked us: fail the row, mark the participant behind
-    it opted out, and cancel everything queued for them (and what `worker` holds for them).
+    it opted out, and cancel everything pending for them, claimed rows included.
 
     Returns the ids of the other rows `worker` held for them: it must not send those.
     """
@@ -505,7 +510,7 @@ def mark_opted_out(
             )
         )
     )
-    cancel_pending(session, participant_id, f"opted out (error {code})", worker=worker)
+    cancel_pending(session, participant_id, f"opted out (error {code})")
     return held
 
 

@@ -331,15 +331,23 @@ class Worker:
                 soonest = (delay, job)
         return soonest
 
-    def _hold(self, batch: _Batch, job: _Job, drain: _Drain) -> bool:
+    def _hold(self, batch: _Batch, job: _Job, drain: _Drain, *, verify: bool = False) -> bool:
         """Make sure the lease on `job` and the rest of its batch outlasts the next send.
 
         Renews it when less than a quarter is left; False when `job` was lost (another
-        worker took it over after our lease ran out): it must not be sent by us.
+        worker took it over after our lease ran out, or an opt-out cancelled it): it must
+        not be sent by us. `verify` asks the database even when the lease is fresh: done
+        just before each send, so a STOP that lands while the row waits its turn counts.
         """
         now = self.clock()
         if batch.deadline - now > self.lease / 4:
-            return True
+            if not verify:
+                return True
+            with transaction(self.sessions, readonly=True) as session:
+                held = outbox.holds(session, job.id, self.name)
+            if not held:
+                drain.dropped.add(job.id)
+            return held
         ids = [j.id for j in (job, *batch.jobs) if j.id not in drain.dropped]
         with transaction(self.sessions) as session:
             held = outbox.renew(session, ids, self.name, now + self.lease)
@@ -382,7 +390,7 @@ class Worker:
             if not self._hold(batch, job, drain):
                 return
         self.limiter.wait(job.channel, job.address)
-        if not self._hold(batch, job, drain):
+        if not self._hold(batch, job, drain, verify=True):
             return
         try:
             result = sender.send(message)
@@ -395,7 +403,9 @@ class Worker:
         with transaction(self.sessions) as session:
             kept = outbox.mark_sent(session, job.id, self.name, result.provider_id, self.clock())
         if not kept:
-            log.warning("outbox %d (%s): sent after our lease was lost", job.id, job.channel)
+            log.warning(
+                "outbox %d (%s): sent, but taken over or cancelled meanwhile", job.id, job.channel
+            )
         log.debug("outbox %d (%s): sent", job.id, job.channel)
         report.sent += 1
 

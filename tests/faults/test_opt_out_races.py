@@ -1,11 +1,12 @@
 """STOP while a message to the resident is already claimed by a worker.
 
-The fault week showed (and these tests pin down) that an opt-out cancels only the rows
-still `queued`: a row a worker has claimed (`sending`) survives it, and is sent after the
-STOP, either because the worker was about to send it, or because its attempt failed in a
-way that might have delivered it (a timeout) and the retry goes out minutes later.
-Telegram is where this reaches the resident: Twilio refuses sends to a number that texted
-STOP (error 21610), Telegram does not.
+The fault week found that an opt-out used to cancel only the rows still `queued`: a row a
+worker had claimed (`sending`) survived it and was sent after the STOP, either because
+the worker was about to send it, or because its attempt failed in a way that might have
+delivered it (a timeout) and the retry went out minutes later. Telegram is where this
+reached the resident: Twilio refuses sends to a number that texted STOP (error 21610),
+Telegram does not. Now a STOP cancels claimed rows too and the worker checks it still
+holds a row just before sending it.
 """
 
 from __future__ import annotations
@@ -33,12 +34,6 @@ from tests.fakes.telegram_api import FakeTelegram
 
 CHAT = "4242"
 OPTED_OUT = system_text("opted_out", None)
-BUG = (
-    "bot/outbox.py:cancel_pending cancels only queued rows (and the calling worker's): a "
-    "row another worker has claimed stays 'sending', and bot/worker.py:Worker._process "
-    "sends it (or mark_retry puts it back in the queue after an ambiguous failure) after "
-    "the participant opted out"
-)
 
 
 class Clock:
@@ -97,7 +92,6 @@ def _opted_out(sessions: sessionmaker[Session], person: int) -> bool:
         return bool(session.scalar(select(Participant.opted_out).where(Participant.id == person)))
 
 
-@pytest.mark.xfail(strict=True, reason=BUG)
 def test_a_claimed_message_is_not_sent_after_stop(
     sessions: sessionmaker[Session], telegram: FakeTelegram
 ) -> None:
@@ -131,7 +125,6 @@ def test_a_claimed_message_is_not_sent_after_stop(
     assert _after(telegram, seen[0]) == []
 
 
-@pytest.mark.xfail(strict=True, reason=BUG)
 def test_a_send_in_doubt_is_not_retried_after_stop(
     sessions: sessionmaker[Session], telegram: FakeTelegram
 ) -> None:
