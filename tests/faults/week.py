@@ -162,7 +162,7 @@ KILLS = (
     "kill outbox workers mid-send telegram",
 )
 #: How long a mid-send kill waits for a send to hang on (there may be nothing to send).
-MID_SEND_WAIT = 10.0
+MID_SEND_WAIT = 20.0
 
 
 def default_deck() -> dict[str, int]:
