@@ -202,16 +202,20 @@ class TwilioSender:
         return str(created.sid)
 
     def find_sent(self, message: OutboundMessage, since: datetime) -> str | None:
-        """The sid of a message to this number with this (first) body, created at or after
-        `since`, if Twilio holds one; else None.
+        """The sid of the message's first part if Twilio holds every part of it, sent to
+        this number at or after `since`; else None.
 
-        Lists up to 200 messages by recipient and compares `date_created` and the body. A
-        `DateSent` filter would miss messages still queued, which are exactly the ones a
+        Lists up to 200 messages by recipient and compares `date_created` and the bodies.
+        A `DateSent` filter would miss messages still queued, which are exactly the ones a
         crashed send leaves behind. `since` is compared to the second (Twilio's precision);
         a naive `since` is taken as UTC. Pass a moment a little before the send started.
+
+        A long text split into parts may have got only partway before the crash: then the
+        parts found are remembered, None is returned, and the next `send` of the message
+        sends only the parts that are missing.
         """
-        bodies = render_sms(message)
-        if not bodies:
+        parts = tuple(render_sms(message))
+        if not parts:
             return None
         if since.tzinfo is None:
             since = since.replace(tzinfo=UTC)
@@ -219,6 +223,7 @@ class TwilioSender:
         filters: dict[str, Any] = {"to": message.address}
         if self.settings.from_number and not self.settings.messaging_service_sid:
             filters["from_"] = self.settings.from_number
+        sids: dict[str, str] = {}  # body -> sid of the earliest-listed match
         try:
             for record in self._client.messages.stream(
                 **filters, limit=FIND_SENT_SCAN, page_size=50
@@ -226,13 +231,21 @@ class TwilioSender:
                 created = record.date_created
                 if created is None or created < since:
                     continue  # no early stop: Twilio's order for queued messages is unclear
-                direction = record.direction or ""
-                body = (record.body or "").strip()
-                if body == bodies[0].strip() and not direction.startswith("inbound"):
-                    return str(record.sid)
+                if (record.direction or "").startswith("inbound"):
+                    continue
+                sids.setdefault((record.body or "").strip(), str(record.sid))
         except Exception as exc:
             raise self._error(exc) from exc
-        return None
+        found = 0
+        while found < len(parts) and parts[found].strip() in sids:
+            found += 1
+        if found == 0:
+            return None
+        first = sids[parts[0].strip()]
+        if found < len(parts):
+            self._progress.record(message.key, parts, first, found)
+            return None
+        return first
 
     def close(self) -> None:
         """Close the HTTP connection pool."""

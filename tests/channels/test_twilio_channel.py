@@ -330,6 +330,30 @@ def test_find_sent_recovers_a_message_whose_connection_dropped(
     assert found == fake.messages[-1]["sid"]
 
 
+def test_find_sent_after_a_crash_partway_through_a_split_message_sends_only_the_rest(
+    fake: FakeTwilio,
+) -> None:
+    """The worker died after part 1 of several went out: a fresh worker's sender must neither
+    mark the row sent (the other parts would be lost) nor send part 1 again."""
+    since = datetime.now(UTC)
+    body = " ".join(f"word{i}" for i in range(700))  # over 1,600 characters
+    parts = sms.render_sms(sms_message(body))
+    assert len(parts) > 2
+    crashed = TwilioSender(settings_for(fake), timeout=5)
+    crashed._create(RESIDENT, parts[0])  # what got out before the process died
+    crashed.close()
+
+    fresh = TwilioSender(settings_for(fake), timeout=5)
+    try:
+        assert fresh.find_sent(sms_message(body), since) is None
+        result = fresh.send(sms_message(body))
+        assert [m["body"] for m in fake.messages] == parts  # each part once, in order
+        assert result.provider_id == fake.messages[0]["sid"]
+        assert fresh.find_sent(sms_message(body), since) == fake.messages[0]["sid"]
+    finally:
+        fresh.close()
+
+
 def test_find_sent_is_none_when_nothing_was_sent(fake: FakeTwilio, sender: TwilioSender) -> None:
     since = datetime.now(UTC) - timedelta(minutes=5)
     assert sender.find_sent(sms_message(), since) is None
