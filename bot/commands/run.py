@@ -161,8 +161,8 @@ def welcome(url: str, senders: dict[str, Sender]) -> str:
             f"SMS: {sms}. Telegram: {telegram}. The local simulator is always on.",
             f"Next: open {url}, sign in and try the Simulator page, or add a group residents"
             " can join:",
-            '  groundswell groups add "Elm Street" --join-code ELM --flow weekly-wellbeing',
-            "then text JOIN ELM to your Twilio number, or send /start ELM to your Telegram bot.",
+            '  groundswell groups add "Mill Lane" --join-code MILL --flow weekly-wellbeing',
+            "then text JOIN MILL to your Twilio number, or send /start MILL to your Telegram bot.",
             "Stop with Ctrl-C.",
         ]
     )
