@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 from reports.formats.cells import cell
 from storage.database import transaction
@@ -90,6 +90,26 @@ def _stream(
             yield dict(zip(columns, row, strict=True))
 
 
+def _export(
+    sessions: sessionmaker[Session],
+    model: type[Answer | Checkin | Enrolment],
+    columns: Sequence[InstrumentedAttribute[Any]],
+    names: list[str],
+    flow: str | None,
+    batch: int,
+) -> Iterator[dict[str, Any]]:
+    """Stream ``model`` rows as pseudonym, group, then ``columns``: the one export query."""
+    statement = (
+        select(Participant.pseudonym, Group.name, *columns)
+        .join(Participant, Participant.id == model.participant_id)
+        .outerjoin(Group, Group.id == Participant.group_id)
+        .order_by(model.id)
+    )
+    if flow is not None:
+        statement = statement.where(model.flow_id == flow)
+    return _stream(sessions, statement, names, batch)
+
+
 def export_answers(
     sessions: sessionmaker[Session], flow: str | None = None, *, batch: int = _BATCH
 ) -> Iterator[dict[str, Any]]:
@@ -99,27 +119,18 @@ def export_answers(
     datetime, ``value`` a str / number / bool / None). The read-only transaction stays open
     while the rows are consumed, so the export is one consistent snapshot.
     """
-    statement = (
-        select(
-            Participant.pseudonym,
-            Group.name,
-            Answer.flow_id,
-            Answer.flow_version,
-            Answer.checkin_id,
-            Answer.step_id,
-            Answer.value,
-            Answer.score,
-            Answer.measure,
-            Answer.answered_at,
-            Answer.channel,
-        )
-        .join(Participant, Participant.id == Answer.participant_id)
-        .outerjoin(Group, Group.id == Participant.group_id)
-        .order_by(Answer.id)
+    columns = (
+        Answer.flow_id,
+        Answer.flow_version,
+        Answer.checkin_id,
+        Answer.step_id,
+        Answer.value,
+        Answer.score,
+        Answer.measure,
+        Answer.answered_at,
+        Answer.channel,
     )
-    if flow is not None:
-        statement = statement.where(Answer.flow_id == flow)
-    return _stream(sessions, statement, ANSWER_COLUMNS, batch)
+    return _export(sessions, Answer, columns, ANSWER_COLUMNS, flow, batch)
 
 
 def export_checkins(
@@ -131,26 +142,17 @@ def export_checkins(
     ``scheduled_for`` may be None). Check-ins with no answers are here too: the report
     counts every check-in started as sent, and the completed ones as completed.
     """
-    statement = (
-        select(
-            Participant.pseudonym,
-            Group.name,
-            Checkin.flow_id,
-            Checkin.flow_version,
-            Checkin.id,
-            Checkin.status,
-            Checkin.started_at,
-            Checkin.finished_at,
-            Checkin.channel,
-            Checkin.scheduled_for,
-        )
-        .join(Participant, Participant.id == Checkin.participant_id)
-        .outerjoin(Group, Group.id == Participant.group_id)
-        .order_by(Checkin.id)
+    columns = (
+        Checkin.flow_id,
+        Checkin.flow_version,
+        Checkin.id,
+        Checkin.status,
+        Checkin.started_at,
+        Checkin.finished_at,
+        Checkin.channel,
+        Checkin.scheduled_for,
     )
-    if flow is not None:
-        statement = statement.where(Checkin.flow_id == flow)
-    return _stream(sessions, statement, CHECKIN_COLUMNS, batch)
+    return _export(sessions, Checkin, columns, CHECKIN_COLUMNS, flow, batch)
 
 
 def export_enrolments(
@@ -162,21 +164,8 @@ def export_enrolments(
     bool. ``group`` is the participant's current group (as in the report), not the group
     recorded when they enrolled.
     """
-    statement = (
-        select(
-            Participant.pseudonym,
-            Group.name,
-            Enrolment.flow_id,
-            Enrolment.enrolled_at,
-            Enrolment.active,
-        )
-        .join(Participant, Participant.id == Enrolment.participant_id)
-        .outerjoin(Group, Group.id == Participant.group_id)
-        .order_by(Enrolment.id)
-    )
-    if flow is not None:
-        statement = statement.where(Enrolment.flow_id == flow)
-    return _stream(sessions, statement, ENROLMENT_COLUMNS, batch)
+    columns = (Enrolment.flow_id, Enrolment.enrolled_at, Enrolment.active)
+    return _export(sessions, Enrolment, columns, ENROLMENT_COLUMNS, flow, batch)
 
 
 def iso_utc(at: datetime) -> str:
