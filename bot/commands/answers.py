@@ -6,35 +6,17 @@ import sys
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import click
 
 from bot.commands.common import database
 from bot.commands.participants import actor
+from bot.commands.progress import ProgressBar
 from reports.importing import AnswerImportError, import_answers
 from survey_flows.loading import FlowLibrary
 from survey_flows.loading import default_flows_folder as flows_folder
 
 LONG_FILE = 1000  # rows from which the import shows a progress bar
-
-
-class _ProgressBar:
-    """A progress bar on stderr, opened on the first report once the total is known."""
-
-    def __init__(self, stack: ExitStack) -> None:
-        self.stack = stack
-        self.bar: Any = None
-        self.done = 0
-
-    def __call__(self, done: int, total: int) -> None:
-        if total < LONG_FILE:
-            return
-        if self.bar is None:
-            bar = click.progressbar(length=total, label="Checking answers", file=sys.stderr)
-            self.bar = self.stack.enter_context(bar)
-        self.bar.update(done - self.done)
-        self.done = done
 
 
 @click.group()
@@ -63,7 +45,7 @@ def import_command(file: Path) -> None:
                 file,
                 library,
                 datetime.now(UTC),
-                progress=_ProgressBar(stack),
+                progress=ProgressBar(stack, "Checking answers", LONG_FILE),
                 actor=actor(),
             )
     except AnswerImportError as error:

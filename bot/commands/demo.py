@@ -5,31 +5,15 @@ from __future__ import annotations
 import sys
 from contextlib import ExitStack
 from datetime import UTC, datetime
-from typing import Any
 
 import click
 from sqlalchemy.engine import make_url
 
 from bot.commands.common import database, settings
 from bot.commands.participants import actor
+from bot.commands.progress import ProgressBar
 from reports.demo import DemoRefused, make_demo
 from survey_flows.loading import FlowError, FlowLibrary
-
-
-class _ProgressBar:
-    """A progress bar on stderr over the people being made up."""
-
-    def __init__(self, stack: ExitStack) -> None:
-        self.stack = stack
-        self.bar: Any = None
-        self.done = 0
-
-    def __call__(self, done: int, total: int) -> None:
-        if self.bar is None:
-            bar = click.progressbar(length=total, label="Making up residents", file=sys.stderr)
-            self.bar = self.stack.enter_context(bar)
-        self.bar.update(done - self.done)
-        self.done = done
 
 
 def _day(moment: datetime) -> str:
@@ -79,7 +63,7 @@ def demo(people: int, weeks: int, seed: int, force: bool, if_empty: bool) -> Non
                 seed=seed,
                 force=force,
                 timezone=config.default_timezone,
-                progress=_ProgressBar(stack),
+                progress=ProgressBar(stack, "Making up residents"),
                 actor=actor(),
             )
     except DemoRefused as error:

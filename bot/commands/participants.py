@@ -9,11 +9,11 @@ import sys
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import click
 
 from bot.commands.common import database, settings
+from bot.commands.progress import ProgressBar
 from bot.privacy import UnknownParticipant, export_participant, find_participant
 from bot.privacy import forget_participant as forget_person
 from bot.roster import RosterError, import_participants
@@ -48,24 +48,6 @@ def resolve_flow(name: str) -> Flow:
         sys.exit(1)
 
 
-class _ProgressBar:
-    """A progress bar on stderr, opened on the first report once the total is known."""
-
-    def __init__(self, stack: ExitStack) -> None:
-        self.stack = stack
-        self.bar: Any = None
-        self.done = 0
-
-    def __call__(self, done: int, total: int) -> None:
-        if total < LONG_FILE:
-            return
-        if self.bar is None:
-            bar = click.progressbar(length=total, label="Importing participants", file=sys.stderr)
-            self.bar = self.stack.enter_context(bar)
-        self.bar.update(done - self.done)
-        self.done = done
-
-
 @click.group()
 def participants() -> None:
     """Import participants from a CSV file; export or forget one participant."""
@@ -89,7 +71,13 @@ def import_command(file: Path, flow_name: str) -> None:
     try:
         with ExitStack() as stack:
             result = import_participants(
-                sessions, file, flow, config, _now(), progress=_ProgressBar(stack), actor=actor()
+                sessions,
+                file,
+                flow,
+                config,
+                _now(),
+                progress=ProgressBar(stack, "Importing participants", LONG_FILE),
+                actor=actor(),
             )
     except RosterError as error:
         for problem in error.problems:
