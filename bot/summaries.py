@@ -7,6 +7,7 @@ next-summary time per coordinator, in their local time) and respects quiet hours
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.outbox import Recipient, enqueue_text
 from bot.quiet_hours import release_time
 from bot.settings import Settings
+from reports.data import ReportData
 from reports.summary import coordinator_summary
 from storage.database import transaction
 from storage.models import Coordinator
@@ -41,39 +43,87 @@ def zone_of(coordinator: Coordinator, settings: Settings) -> ZoneInfo:
 def send_due(
     sessions: sessionmaker[Session], library: FlowLibrary, settings: Settings, now: datetime
 ) -> int:
-    """Queue every summary that has fallen due; returns how many were queued."""
-    sent = 0
-    with transaction(sessions) as session:
-        coordinators = session.scalars(
-            select(Coordinator)
-            .where((Coordinator.next_summary_at <= now) | Coordinator.next_summary_at.is_(None))
+    """Queue every summary that has fallen due; returns how many were queued.
+
+    Each summary is worked out before its write transaction opens, so that building
+    reports never holds the database's write lock (SQLite has one writer); the write then
+    claims the coordinator only if no other clock moved its calendar on meanwhile. The
+    summaries of one call share what they read (`loaded`): each flow's answers are read
+    once however many groups there are.
+    """
+    with transaction(sessions, readonly=True) as session:
+        waiting = session.execute(
+            select(Coordinator.id, Coordinator.next_summary_at)
+            .where(_due_now(now))
             .order_by(Coordinator.id)
-            .with_for_update(skip_locked=True)
         ).all()
-        for coordinator in coordinators:
-            zone = zone_of(coordinator, settings)
-            schedule = summary_schedule(coordinator)
-            if coordinator.next_summary_at is None:
-                coordinator.next_summary_at = next_due(schedule, now, zone)
-                continue
-            _, coordinator.next_summary_at = latest_due(
-                schedule, coordinator.next_summary_at, now, zone
-            )
-            text, chart = coordinator_summary(
-                sessions,
-                library,
-                coordinator.group_id,
-                now,
-                channel=coordinator.channel,
-                threshold=settings.suppression_threshold,
-            )
-            enqueue_text(
-                session,
-                Recipient(coordinator.channel, coordinator.address),
-                text,
-                now=now,
-                not_before=release_time(now, zone, settings.quiet_start, settings.quiet_end),
-                photo=chart,
-            )
-            sent += 1
-    return sent
+    loaded: dict[tuple[Any, ...], ReportData] = {}
+    return sum(
+        _send_one(sessions, library, settings, now, coordinator_id, expected, loaded)
+        for coordinator_id, expected in waiting
+    )
+
+
+def _due_now(now: datetime) -> Any:
+    """SQL condition: the coordinator's summary is due (or its calendar not started)."""
+    return (Coordinator.next_summary_at <= now) | Coordinator.next_summary_at.is_(None)
+
+
+def _send_one(
+    sessions: sessionmaker[Session],
+    library: FlowLibrary,
+    settings: Settings,
+    now: datetime,
+    coordinator_id: int,
+    expected: datetime | None,
+    loaded: dict[tuple[Any, ...], ReportData],
+) -> int:
+    """Queue one coordinator's summary (or start their calendar); 1 if a summary went."""
+    summary: tuple[str, bytes | None] | None = None
+    if expected is not None:
+        with transaction(sessions, readonly=True) as session:
+            group_id, channel = session.execute(
+                select(Coordinator.group_id, Coordinator.channel).where(
+                    Coordinator.id == coordinator_id
+                )
+            ).one()
+        summary = coordinator_summary(
+            sessions,
+            library,
+            group_id,
+            now,
+            channel=channel,
+            threshold=settings.suppression_threshold,
+            loaded=loaded,
+        )
+    unchanged = (
+        Coordinator.next_summary_at.is_(None)
+        if expected is None
+        else Coordinator.next_summary_at == expected
+    )
+    with transaction(sessions) as session:
+        coordinator = session.scalars(
+            select(Coordinator)
+            .where(Coordinator.id == coordinator_id, unchanged)
+            .with_for_update(skip_locked=True)
+        ).one_or_none()
+        if coordinator is None:  # another clock has it, or has already sent it
+            return 0
+        zone = zone_of(coordinator, settings)
+        schedule = summary_schedule(coordinator)
+        if summary is None or coordinator.next_summary_at is None:
+            coordinator.next_summary_at = next_due(schedule, now, zone)
+            return 0
+        _, coordinator.next_summary_at = latest_due(
+            schedule, coordinator.next_summary_at, now, zone
+        )
+        text, chart = summary
+        enqueue_text(
+            session,
+            Recipient(coordinator.channel, coordinator.address),
+            text,
+            now=now,
+            not_before=release_time(now, zone, settings.quiet_start, settings.quiet_end),
+            photo=chart,
+        )
+    return 1

@@ -357,17 +357,25 @@ def analyse(
     threshold: int = DEFAULT_THRESHOLD,
     generated_at: datetime | None = None,
     progress: Callable[[str], None] | None = None,
+    loaded: dict[tuple[Any, ...], ReportData] | None = None,
 ) -> Report:
     """Build the report and keep the per-person changes that charts need.
 
-    See ``build_report`` for the arguments. Raises ``UnknownGroupError`` for a group that
-    does not exist and ``ValueError`` for a period that ends before it starts.
+    See ``build_report`` for the arguments. ``loaded`` is a cache of what was read, kept
+    by a caller that builds several groups' reports of one flow and period (the data
+    covers every group, so one read serves them all). Raises ``UnknownGroupError`` for a
+    group that does not exist and ``ValueError`` for a period that ends before it starts.
     """
     say = progress or (lambda _message: None)
     start, end = period_bounds(since, until)
-    say("Reading answers and check-ins")
-    with transaction(sessions, readonly=True) as session:
-        data = load_report_data(session, flow, start=start, end=end)
+    key = (flow.id, flow.version, start, end)
+    data = loaded.get(key) if loaded is not None else None
+    if data is None:
+        say("Reading answers and check-ins")
+        with transaction(sessions, readonly=True) as session:
+            data = load_report_data(session, flow, start=start, end=end)
+        if loaded is not None:
+            loaded[key] = data
     scope = _resolve_group(data, group)
 
     say("Working out who answered")

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from reports.build import analyse
 from reports.charts import report_charts
+from reports.data import ReportData
 from storage.database import transaction
 from storage.models import Checkin, Enrolment, Group, Participant
 from survey_flows.loading import FlowError, FlowLibrary
@@ -62,8 +63,13 @@ def coordinator_summary(
     *,
     channel: str,
     threshold: int,
+    loaded: dict[tuple[Any, ...], ReportData] | None = None,
 ) -> tuple[str, bytes | None]:
-    """The summary for one group's coordinator, and a chart for Telegram (else None)."""
+    """The summary for one group's coordinator, and a chart for Telegram (else None).
+
+    `loaded`: a cache shared by the summaries of one moment (see `analyse`), so that many
+    groups' summaries read each flow's answers once.
+    """
     with transaction(sessions, readonly=True) as session:
         group = session.get_one(Group, group_id)
         name = group.name
@@ -73,7 +79,13 @@ def coordinator_summary(
     chart: bytes | None = None
     for flow in _resolved(library, flow_ids):
         report = analyse(
-            sessions, flow, since=now - PERIOD, until=now, group=name, threshold=threshold
+            sessions,
+            flow,
+            since=now - PERIOD,
+            until=now,
+            group=name,
+            threshold=threshold,
+            loaded=loaded,
         )
         sentences += _measure_sentences(report.data, flow)
         if chart is None and channel == "telegram":

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import summaries
 from bot.channels.base import InboundMessage
 from bot.clock import tick
 from bot.conversations import enrol, receive
@@ -329,6 +331,36 @@ def test_weekly_summary_goes_out_monday_at_nine_local_time(
         assert session.scalar(select(func.count()).select_from(ClockTick)) == 5
     assert "Elm Street" in summary.body
     assert "2 check-ins sent" in summary.body
+
+
+def test_a_summary_another_clock_sent_meanwhile_is_not_sent_again(
+    sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Summaries are worked out before their write: a clock that finds the calendar moved
+    on by then (another clock sent it) queues nothing."""
+    library = FlowLibrary()
+    add_people(sessions, 2)
+    with transaction(sessions) as session:
+        group = session.scalars(select(Group)).one()
+        session.add(
+            Coordinator(name="Ann", channel="sms", address="+447700900009", group_id=group.id)
+        )
+    tick(sessions, library, SETTINGS, TUESDAY)  # starts Ann's calendar
+    monday = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    real = summaries.coordinator_summary
+
+    def racing(*args: Any, **kwargs: Any) -> tuple[str, bytes | None]:
+        if not started:  # while this clock builds its text, another clock sends the summary
+            started.append(True)
+            raced.append(summaries.send_due(sessions, library, SETTINGS, monday))
+        return real(*args, **kwargs)
+
+    started: list[bool] = []
+    raced: list[int] = []
+    monkeypatch.setattr(summaries, "coordinator_summary", racing)
+    assert summaries.send_due(sessions, library, SETTINGS, monday) == 0
+    assert raced == [1]
+    assert count(sessions, select(OutboxItem).where(OutboxItem.address == "+447700900009")) == 1
 
 
 def test_messages_to_residents_never_carry_phone_numbers_into_logs(

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.flow_versions import remember
+from reports import build
 from reports.summary import coordinator_summary, gsm7_length, sms_segments
 from storage.database import transaction
 from storage.models import Answer, Checkin, Enrolment, Group, Participant
@@ -105,3 +107,26 @@ def test_segment_counting() -> None:
     assert sms_segments("🌍" * 36) == 2
     assert gsm7_length("{}") == 4
     assert gsm7_length("naïve 🌍") is None
+
+
+def test_summaries_sharing_a_cache_read_the_answers_once_and_say_the_same(
+    sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    groups = [
+        add_group(sessions, "Big Road", {"life_satisfaction": [1, 2, 1, 2, 1, 2]}),
+        add_group(sessions, "Riverside", {"life_satisfaction": [2, 2, 1, 3, 2, 1]}),
+    ]
+    alone = [
+        coordinator_summary(sessions, LIBRARY, g, NOW, channel="sms", threshold=5)[0]
+        for g in groups
+    ]
+    reads = []
+    real = build.load_report_data
+    monkeypatch.setattr(build, "load_report_data", lambda *a, **k: reads.append(1) or real(*a, **k))
+    loaded: dict = {}
+    shared = [
+        coordinator_summary(sessions, LIBRARY, g, NOW, channel="sms", threshold=5, loaded=loaded)[0]
+        for g in groups
+    ]
+    assert shared == alone
+    assert len(reads) == 1
