@@ -13,10 +13,8 @@ creates new people, so a typo cannot silently attach someone to another person's
 
 from __future__ import annotations
 
-import csv
 import difflib
 import functools
-import io
 import logging
 import re
 import zoneinfo
@@ -30,6 +28,14 @@ import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.csv_input import (
+    CsvError,
+    CsvProblem,
+    csv_records,
+    header_problems,
+    layout_problems,
+    read_csv_text,
+)
 from bot.settings import Settings
 from storage.database import transaction
 from storage.models import AuditEntry, ChannelAddress, Enrolment, Group, Participant
@@ -58,24 +64,11 @@ _HINTS = {
 Progress = Callable[[int, int], None]
 
 
-@dataclass(frozen=True)
-class RosterProblem:
-    """One thing wrong with a roster file, at the file's own 1-based line (header = 1)."""
-
-    path: str
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.message}"
+RosterProblem = CsvProblem  # one thing wrong with a roster file, as FILE:LINE: message
 
 
-class RosterError(Exception):
+class RosterError(CsvError):
     """The roster cannot be imported; `problems` lists every reason, not just the first."""
-
-    def __init__(self, problems: Sequence[RosterProblem]) -> None:
-        self.problems: list[RosterProblem] = list(problems)
-        super().__init__("\n".join(str(problem) for problem in self.problems))
 
 
 @dataclass(frozen=True)
@@ -103,80 +96,11 @@ class ImportResult:
 # --- reading the file --------------------------------------------------------------------
 
 
-def read_csv_text(path: Path, name: str, header_example: str = HEADER_EXAMPLE) -> str:
-    """The file as text, or a RosterError saying why it is not a UTF-8 CSV file.
-
-    Shared with the answers import (`reports.importing`), which passes its own header.
-    """
-
-    def fail(message: str, line: int = 1) -> RosterError:
-        return RosterError([RosterProblem(name, line, message)])
-
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise fail("there is no such file; check the file name and folder") from None
-    except IsADirectoryError:
-        raise fail("this is a folder, not a CSV file") from None
-    except OSError as error:
-        raise fail(f"the file cannot be read: {error.strerror or error}") from None
-    save_as = 'in your spreadsheet choose Save As (or Download) > "CSV UTF-8" and import that file'
-    if data.startswith(b"PK\x03\x04"):
-        raise fail(f"this is a spreadsheet file (.xlsx or .ods), not a CSV file; {save_as}")
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        raise fail(f'this file is saved as UTF-16 ("Unicode text"), not CSV UTF-8; {save_as}')
-    if b"\x00" in data:
-        raise fail(
-            "this looks like a binary file, not a CSV text file; check you chose the right file"
-        )
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        raise fail(
-            'the file is not UTF-8 text (plain "CSV" from Excel uses another encoding); ' + save_as,
-            line,
-        ) from None
-    if not text.strip():
-        raise fail(f"the file is empty; the first line must be the header, e.g. {header_example}")
-    return text
-
-
-def _delimiter(text: str, columns: Sequence[str] = COLUMNS) -> str:
-    """Comma, or the semicolon/tab some spreadsheets write, judged by the header line."""
-    first = text.splitlines()[0]
-
-    def known(separator: str) -> int:
-        return sum(cell.strip().strip('"').lower() in columns for cell in first.split(separator))
-
-    return max((",", ";", "\t"), key=known)  # max keeps the first (the comma) on a tie
-
-
-def _suggest(column: str) -> str:
-    hint = _HINTS.get(column) or next(iter(difflib.get_close_matches(column, COLUMNS, 1)), None)
-    return f" (did you mean '{hint}'?)" if hint else ""
-
-
 def _header(cells: list[str], name: str) -> list[str]:
     """Column names by position ('' for blank header cells), or RosterError."""
     columns = [" ".join(cell.split()).lower() for cell in cells]
-    problems: list[str] = []
-    if not any(columns):
-        problems.append(f"the first line is empty; it must be the header, e.g. {HEADER_EXAMPLE}")
-    unknown = [column for column in columns if column and column not in COLUMNS]
-    if unknown:
-        listed = ", ".join(f"'{column}'{_suggest(column)}" for column in unknown)
-        problems.append(
-            f"unknown column(s) {listed} in the header; the columns are {', '.join(COLUMNS)}: "
-            "rename or delete the others (the first line must be the header)"
-        )
-    for column in COLUMNS:
-        if columns.count(column) > 1:
-            positions = [str(i + 1) for i, c in enumerate(columns) if c == column]
-            problems.append(
-                f"column '{column}' appears more than once in the header "
-                f"(columns {', '.join(positions)}); keep one"
-            )
+    problems = header_problems(columns, COLUMNS, _HINTS, HEADER_EXAMPLE)
+    unknown = any(column and column not in COLUMNS for column in columns)
     if any(columns) and not unknown and "phone" not in columns and "telegram" not in columns:
         problems.append(
             "the header has neither a 'phone' nor a 'telegram' column; add at least one, "
@@ -185,40 +109,6 @@ def _header(cells: list[str], name: str) -> list[str]:
     if problems:
         raise RosterError([RosterProblem(name, 1, problem) for problem in problems])
     return columns
-
-
-def csv_records(
-    text: str, name: str, columns: Sequence[str] = COLUMNS
-) -> Iterator[tuple[int, list[str]]]:
-    """(first line of the record, cells) for every CSV record, the header included.
-
-    The line is where the record starts, counted from `line_num`, so a quoted value running
-    over several lines shifts the numbers of the rows after it exactly as an editor shows them.
-    """
-    delimiter = _delimiter(text, columns)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    previous = 0
-    while True:
-        start = previous + 1
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as error:
-            if "end of data" in str(error) or "EOF" in str(error):
-                message = (
-                    'a double quote (") that starts a value on this line is never closed, so '
-                    "the rest of the file would be one value; close the quote or remove it"
-                )
-            else:
-                message = (
-                    f"this line cannot be read as CSV ({error}); wrap a value that contains "
-                    "commas, quotes or line breaks in double quotes, and write a quote inside "
-                    'it twice ("")'
-                )
-            raise RosterError([RosterProblem(name, start, message)]) from None
-        previous = reader.line_num
-        yield start, cells
 
 
 # --- checking values ---------------------------------------------------------------------
@@ -359,20 +249,19 @@ def read_roster(path: str | PathLike[str], settings: Settings) -> list[RosterRow
     checked by `import_participants`, inside the transaction that stores the rows.
     """
     name = str(path)
-    text = read_csv_text(Path(path), name)
-    records = csv_records(text, name)
     problems: list[RosterProblem] = []
     rows: list[RosterRow] = []
     seen: dict[tuple[str, str], int] = {}
     columns: list[str] | None = None
     try:
-        for line, cells in records:
+        text = read_csv_text(Path(path), name, HEADER_EXAMPLE)
+        for line, cells in csv_records(text, name, COLUMNS):
             if columns is None:
                 columns = _header(cells, name)
                 continue
             if not any(cell.strip() for cell in cells):
                 continue  # blank lines and rows of empty cells, as spreadsheets leave them
-            row_problems = layout_problems(cells, columns)
+            row_problems = layout_problems(cells, columns, COLUMNS)
             values = {column: "" for column in COLUMNS}
             for column, cell in zip(columns, cells, strict=False):
                 if column:
@@ -391,7 +280,7 @@ def read_roster(path: str | PathLike[str], settings: Settings) -> list[RosterRow
             problems += [RosterProblem(name, line, problem) for problem in row_problems]
             if not row_problems:
                 rows.append(row)
-    except RosterError as error:  # unreadable CSV: stop, but keep what was found before
+    except CsvError as error:  # unreadable CSV: stop, but keep what was found before
         raise RosterError(problems + error.problems) from None
     if problems:
         raise RosterError(problems)
@@ -400,26 +289,6 @@ def read_roster(path: str | PathLike[str], settings: Settings) -> list[RosterRow
             [RosterProblem(name, 1, "the file has a header but no participants below it")]
         )
     return rows
-
-
-def layout_problems(
-    cells: list[str], columns: list[str], known: Sequence[str] = COLUMNS
-) -> list[str]:
-    """Values in no column: more cells than the header has, or under a blank header cell."""
-    problems = []
-    extra = [cell for cell in cells[len(columns) :] if cell.strip()]
-    if extra:
-        problems.append(
-            f"this row has {len(cells)} values but the header names {len(columns)} columns; "
-            "wrap a value that contains a comma in double quotes, or remove the extra values"
-        )
-    for position, (column, cell) in enumerate(zip(columns, cells, strict=False), start=1):
-        if not column and cell.strip():
-            problems.append(
-                f"column {position} has a value but no name in the header; "
-                f"name the column ({', '.join(known)}) or delete the value"
-            )
-    return problems
 
 
 # --- storing -----------------------------------------------------------------------------

@@ -32,14 +32,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import flow_versions
-from bot.roster import (
-    RosterError,
-    RosterProblem,
+from bot.csv_input import (
+    CsvError,
+    CsvProblem,
     csv_records,
-    fresh_pseudonyms,
+    header_problems,
     layout_problems,
     read_csv_text,
 )
+from bot.roster import fresh_pseudonyms
 from storage.bulk import insert_many, insert_rows
 from storage.database import transaction
 from storage.models import Answer, AuditEntry, Checkin, Group, Participant
@@ -78,16 +79,12 @@ _HINTS = {
     "when": "answered_at", "answered": "answered_at", "answer_date": "answered_at",
 }  # fmt: skip
 
-ImportProblem = RosterProblem  # a FILE:LINE: message, the same as the roster import's
+ImportProblem = CsvProblem  # a FILE:LINE: message, the same as the roster import's
 Progress = Callable[[int, int], None]
 
 
-class AnswerImportError(Exception):
+class AnswerImportError(CsvError):
     """The file cannot be imported; `problems` lists every reason, not just the first."""
-
-    def __init__(self, problems: Sequence[ImportProblem]) -> None:
-        self.problems: list[ImportProblem] = list(problems)
-        super().__init__("\n".join(str(problem) for problem in self.problems))
 
 
 @dataclass(frozen=True)
@@ -125,31 +122,10 @@ def _column_name(cell: str) -> str:
     return re.sub(r"[\s-]+", "_", cell.strip().lower())
 
 
-def _suggest(column: str) -> str:
-    hint = _HINTS.get(column) or next(iter(difflib.get_close_matches(column, COLUMNS, 1)), None)
-    return f" (did you mean '{hint}'?)" if hint else ""
-
-
 def _header(cells: list[str], name: str) -> list[str]:
     """Column names by position ('' for blank cells), or AnswerImportError."""
     columns = [_column_name(cell) for cell in cells]
-    problems: list[str] = []
-    if not any(columns):
-        problems.append(f"the first line is empty; it must be the header, e.g. {HEADER_EXAMPLE}")
-    unknown = [column for column in columns if column and column not in COLUMNS]
-    if unknown:
-        listed = ", ".join(f"'{column}'{_suggest(column)}" for column in unknown)
-        problems.append(
-            f"unknown column(s) {listed} in the header; the columns are {', '.join(COLUMNS)}: "
-            "rename or delete the others (the first line must be the header)"
-        )
-    for column in COLUMNS:
-        if columns.count(column) > 1:
-            positions = [str(i + 1) for i, c in enumerate(columns) if c == column]
-            problems.append(
-                f"column '{column}' appears more than once in the header "
-                f"(columns {', '.join(positions)}); keep one"
-            )
+    problems = header_problems(columns, COLUMNS, _HINTS, HEADER_EXAMPLE)
     missing = [column for column in REQUIRED if column not in columns]
     if any(columns) and missing:
         problems.append(
@@ -417,7 +393,7 @@ def read_answers(
         text = read_csv_text(Path(path), name, HEADER_EXAMPLE)
         records = csv_records(text, name, COLUMNS)
         columns, records_read = _cells(records, name)
-    except RosterError as error:
+    except CsvError as error:
         raise AnswerImportError(error.problems) from None
     checker = _Checker(name, library, now)
     problems: list[ImportProblem] = []
