@@ -15,7 +15,12 @@ import pytest
 from jsonschema import Draft202012Validator
 from ruamel.yaml import YAML
 
-from survey_flows import loading
+from survey_flows.checking import TOP_KEYS
+from survey_flows.choice_checks import CHOICE_KEYS
+from survey_flows.loading import parse_flow
+from survey_flows.measure_checks import MEASURE_KEYS
+from survey_flows.schedule_checks import SCHEDULE_KEYS
+from survey_flows.step_checks import STEP_KEYS
 
 ROOT = Path(__file__).parents[2]
 SCHEMA_PATH = ROOT / "survey_flows" / "schema.json"
@@ -71,11 +76,11 @@ def test_every_property_has_a_description_and_objects_are_closed() -> None:
 @pytest.mark.parametrize(
     ("pointer", "keys"),
     [
-        ("", loading.TOP_KEYS),
-        ("$defs/schedule", loading.SCHEDULE_KEYS),
-        ("$defs/step", loading.STEP_KEYS),
-        ("$defs/choice", loading.CHOICE_KEYS),
-        ("$defs/measure", loading.MEASURE_KEYS),
+        ("", TOP_KEYS),
+        ("$defs/schedule", SCHEDULE_KEYS),
+        ("$defs/step", STEP_KEYS),
+        ("$defs/choice", CHOICE_KEYS),
+        ("$defs/measure", MEASURE_KEYS),
     ],
 )
 def test_the_schema_knows_exactly_the_keys_the_loader_knows(
@@ -90,7 +95,7 @@ def test_the_schema_knows_exactly_the_keys_the_loader_knows(
 @pytest.mark.parametrize("path", GOOD_FILES, ids=lambda path: path.name)
 def test_the_schema_accepts_every_shipped_and_sample_flow(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
-    loading.parse_flow(text, str(path))  # the loader agrees it is a valid flow
+    parse_flow(text, str(path))  # the loader agrees it is a valid flow
     assert errors(data_of(text)) == []
 
 
