@@ -30,8 +30,9 @@ from bot.settings import Settings
 from storage.database import transaction
 from storage.models import Checkin, ClockTick, Enrolment, OutboxItem, Participant
 from survey_flows.due_times import latest_due, next_due
-from survey_flows.loading import FlowError, FlowLibrary
+from survey_flows.flow_folder import FlowLibrary
 from survey_flows.model import Flow, Schedule
+from survey_flows.problems import FlowError
 
 log = logging.getLogger(__name__)
 BATCH = 2000

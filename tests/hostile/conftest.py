@@ -19,7 +19,7 @@ from bot.channels.telegram import TelegramSettings
 from bot.channels.twilio import TwilioSettings
 from bot.settings import Settings
 from bot.web import create_app
-from survey_flows.loading import FlowLibrary
+from survey_flows.flow_folder import FlowLibrary
 from tests.fakes.twilio_api import DEFAULT_ACCOUNT_SID
 from tests.web.conftest import (
     AUTH_TOKEN,

@@ -29,7 +29,8 @@ from survey_flows.conversation import (
     Start,
 )
 from survey_flows.engine import advance, new_conversation
-from survey_flows.loading import FlowLibrary, load_flow
+from survey_flows.flow_folder import FlowLibrary
+from survey_flows.loading import load_flow
 
 HERE = Path(__file__).parent
 START_TIME = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
