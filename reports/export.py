@@ -187,48 +187,40 @@ def _value_cell(value: Any) -> str:
     return cell(value)
 
 
+def _bool_cell(value: Any) -> str:
+    """A stored flag as a cell: ``true`` or ``false`` (never empty)."""
+    return cell(bool(value))
+
+
+_ANSWER_CELLS: dict[str, Callable[[Any], str]] = {"value": _value_cell, "answered_at": iso_utc}
+_CHECKIN_CELLS: dict[str, Callable[[Any], str]] = {
+    "started_at": iso_utc,
+    "finished_at": _time_cell,
+    "scheduled_for": _time_cell,
+}
+_ENROLMENT_CELLS: dict[str, Callable[[Any], str]] = {"enrolled_at": iso_utc, "active": _bool_cell}
+
+
+def _cells(
+    row: dict[str, Any], columns: list[str], special: dict[str, Callable[[Any], str]]
+) -> list[str]:
+    """``row`` as CSV cells in ``columns`` order, by ``cell`` unless ``special`` names another."""
+    return [special.get(column, cell)(row[column]) for column in columns]
+
+
 def answer_cells(row: dict[str, Any]) -> list[str]:
     """One exported answer as CSV cells in ``ANSWER_COLUMNS`` order."""
-    return [
-        cell(row["participant"]),
-        cell(row["group"]),
-        cell(row["flow"]),
-        cell(row["flow_version"]),
-        cell(row["checkin"]),
-        cell(row["step"]),
-        _value_cell(row["value"]),
-        cell(row["score"]),
-        cell(row["measure"]),
-        iso_utc(row["answered_at"]),
-        cell(row["channel"]),
-    ]
+    return _cells(row, ANSWER_COLUMNS, _ANSWER_CELLS)
 
 
 def checkin_cells(row: dict[str, Any]) -> list[str]:
     """One exported check-in as CSV cells in ``CHECKIN_COLUMNS`` order."""
-    return [
-        cell(row["participant"]),
-        cell(row["group"]),
-        cell(row["flow"]),
-        cell(row["flow_version"]),
-        cell(row["checkin"]),
-        cell(row["status"]),
-        iso_utc(row["started_at"]),
-        _time_cell(row["finished_at"]),
-        cell(row["channel"]),
-        _time_cell(row["scheduled_for"]),
-    ]
+    return _cells(row, CHECKIN_COLUMNS, _CHECKIN_CELLS)
 
 
 def enrolment_cells(row: dict[str, Any]) -> list[str]:
     """One exported enrolment as CSV cells in ``ENROLMENT_COLUMNS`` order."""
-    return [
-        cell(row["participant"]),
-        cell(row["group"]),
-        cell(row["flow"]),
-        iso_utc(row["enrolled_at"]),
-        cell(bool(row["active"])),
-    ]
+    return _cells(row, ENROLMENT_COLUMNS, _ENROLMENT_CELLS)
 
 
 def write_csv(
