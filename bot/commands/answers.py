@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
-from bot.commands.common import database
+from bot.commands.common import database, refuse_import
 from bot.commands.participants import actor
 from bot.commands.progress import ProgressBar
 from reports.importing import AnswerImportError, import_answers
@@ -49,10 +48,7 @@ def import_command(file: Path) -> None:
                 actor=actor(),
             )
     except AnswerImportError as error:
-        for problem in error.problems:
-            click.echo(str(problem))
-        click.echo("Nothing was imported. Fix the rows above and run the import again.", err=True)
-        sys.exit(1)
+        refuse_import(error)
     groups = ", ".join(result.groups_created) or "none"
     click.echo(
         f"Imported {result.answers} answer(s) in {result.checkins} check-in(s) of "

@@ -1,11 +1,15 @@
-"""What every command that touches the database shares: settings and one sessionmaker."""
+"""What the commands share: settings, one sessionmaker, and how a refused import is told."""
 
 from __future__ import annotations
+
+import sys
+from typing import NoReturn
 
 import click
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.csv_input import CsvError
 from bot.settings import Settings, SettingsError
 from storage import migrate
 from storage.database import make_engine, normalise_url, session_factory
@@ -39,3 +43,11 @@ def database(config: Settings | None = None) -> sessionmaker[Session]:
                 "the database schema is not up to date: run `groundswell db upgrade` first"
             )
     return session_factory(make_engine(url))
+
+
+def refuse_import(error: CsvError) -> NoReturn:
+    """Print every problem of a refused import file and exit 1, the same way for each import."""
+    for problem in error.problems:
+        click.echo(str(problem))
+    click.echo("Nothing was imported. Fix the rows above and run the import again.", err=True)
+    sys.exit(1)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from bot.commands.common import database, settings
+from bot.commands.common import database, refuse_import, settings
 from bot.commands.progress import ProgressBar
 from bot.privacy import UnknownParticipant, export_participant, find_participant
 from bot.privacy import forget_participant as forget_person
@@ -80,10 +80,7 @@ def import_command(file: Path, flow_name: str) -> None:
                 actor=actor(),
             )
     except RosterError as error:
-        for problem in error.problems:
-            click.echo(str(problem))
-        click.echo("Nothing was imported. Fix the rows above and run the import again.", err=True)
-        sys.exit(1)
+        refuse_import(error)
     groups = ", ".join(result.groups_created) or "none"
     click.echo(
         f"Imported {result.created} participant(s) into flow {result.flow_id}. "
