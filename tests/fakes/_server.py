@@ -184,6 +184,13 @@ class _HTTPServer(ThreadingHTTPServer):
         self.connections_lock = threading.Lock()
         super().__init__(address, _Handler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away mid-request (a SIGKILLed worker) is not an error of the
+        fake's: stay quiet about it, and print anything else as the standard server does."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
     def abort_connections(self) -> None:
         """Shut down every open client connection, waking handler threads blocked on reads."""
         with self.connections_lock:
