@@ -44,7 +44,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 from sqlalchemy import create_engine, func, insert, select, text
 from sqlalchemy.engine import make_url
@@ -53,6 +52,14 @@ from sqlalchemy.pool import NullPool
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.twilio_load import (  # noqa: E402
+    PATH,
+    PUBLIC_URL,
+    TOKEN,
+    percentile,
+    phone,
+    signed_request,
+)
 from bot.conversations import StartRequest, start_checkins  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from storage import migrate  # noqa: E402
@@ -62,18 +69,10 @@ from survey_flows.loading import FlowLibrary  # noqa: E402
 from tests.faults.postgres import PrivatePostgres, free_port  # noqa: E402
 from tests.faults.processes import children, rss_kib  # noqa: E402
 
-PUBLIC_URL = "https://soak.groundswell.example.org"
-PATH = "/webhooks/twilio/sms"
-TOKEN = "soak-auth-token"
-OUR_NUMBER = "+447700900000"
 #: Answers to weekly-wellbeing in order (no follow-up question: 7 > 4 and 3 < 8).
 ANSWERS = ("7", "6", "8", "3", "2", "A quiet week on our street")
 START_UP_SECONDS = 120
 SAMPLE_SECONDS = 5.0
-
-
-def phone(n: int) -> str:
-    return f"+4478{n:08d}"
 
 
 # --- set-up ----------------------------------------------------------------------------
@@ -156,32 +155,6 @@ def stop_server(server: subprocess.Popen) -> None:
 # --- the client ------------------------------------------------------------------------
 
 
-def signed_request(n: int, body: str) -> tuple[bytes, dict[str, str]]:
-    """A Twilio inbound-SMS form from resident `n`, signed as Twilio signs it."""
-    from twilio.request_validator import RequestValidator
-
-    sid = "SM" + secrets.token_hex(16)
-    params = {
-        "SmsMessageSid": sid,
-        "NumMedia": "0",
-        "SmsSid": sid,
-        "SmsStatus": "received",
-        "Body": body,
-        "To": OUR_NUMBER,
-        "NumSegments": "1",
-        "MessageSid": sid,
-        "AccountSid": "AC" + "0" * 32,
-        "From": phone(n),
-        "ApiVersion": "2010-04-01",
-    }
-    signature = RequestValidator(TOKEN).compute_signature(PUBLIC_URL + PATH, params)
-    headers = {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "X-Twilio-Signature": signature,
-    }
-    return urlencode(params).encode(), headers
-
-
 def client_process(
     port: int,
     lanes: list[tuple[int, list[int]]],
@@ -259,11 +232,6 @@ class Memory:
 
 
 # --- report --------------------------------------------------------------------------------
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000 if ordered else 0.0
 
 
 def per_minute(

@@ -52,7 +52,6 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 from sqlalchemy import create_engine, func, insert, select, text
 from sqlalchemy.engine import make_url
@@ -61,6 +60,14 @@ from sqlalchemy.pool import NullPool
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.twilio_load import (  # noqa: E402
+    PATH,
+    PUBLIC_URL,
+    TOKEN,
+    percentile,
+    phone,
+    signed_request,
+)
 from bot.commands.serve import default_workers  # noqa: E402
 from bot.conversations import StartRequest, start_checkins  # noqa: E402
 from bot.settings import Settings  # noqa: E402
@@ -78,18 +85,10 @@ from storage.models import (  # noqa: E402
 )
 from survey_flows.loading import FlowLibrary  # noqa: E402
 
-PUBLIC_URL = "https://bench.groundswell.example.org"
-PATH = "/webhooks/twilio/sms"
-TOKEN = "bench-auth-token"
-OUR_NUMBER = "+447700900000"
 #: Answers to the first questions of weekly-wellbeing (scales 0-10; no follow-up asked).
 ANSWERS = ("7", "6", "8", "3", "5")
 WARM_UP = 20  # requests per gunicorn worker before the clock starts
 NOW = datetime.now(UTC)
-
-
-def phone(n: int) -> str:
-    return f"+4477{n:08d}"
 
 
 # --- set-up ----------------------------------------------------------------------------
@@ -195,33 +194,6 @@ def stop_server(server: subprocess.Popen[bytes]) -> None:
 
 
 # --- the client ------------------------------------------------------------------------
-
-
-def signed_request(n: int, body: str, sid: str) -> tuple[bytes, dict[str, str]]:
-    """A Twilio inbound-SMS form, signed as Twilio signs it."""
-    from twilio.request_validator import RequestValidator
-
-    params = {
-        "ToCountry": "GB",
-        "SmsMessageSid": sid,
-        "NumMedia": "0",
-        "SmsSid": sid,
-        "SmsStatus": "received",
-        "Body": body,
-        "FromCountry": "GB",
-        "To": OUR_NUMBER,
-        "NumSegments": "1",
-        "MessageSid": sid,
-        "AccountSid": "AC" + "0" * 32,
-        "From": phone(n),
-        "ApiVersion": "2010-04-01",
-    }
-    signature = RequestValidator(TOKEN).compute_signature(PUBLIC_URL + PATH, params)
-    headers = {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "X-Twilio-Signature": signature,
-    }
-    return urlencode(params).encode(), headers
 
 
 def client_process(
@@ -512,11 +484,6 @@ class Figures:
     ratio: float | None  # floor rate / end-to-end rate; None when paced
     paced: float | None
     server_cpu_ms: float | None  # CPU of the web processes per message (Linux only)
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000
 
 
 def verify(url: str, participants: int, rounds: int) -> None:
