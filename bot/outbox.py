@@ -44,6 +44,8 @@ PENDING = ("queued", "sending")
 BUTTON_CHANNELS = ("telegram", "sim")
 MESSAGE = "message"
 CALLBACK_ANSWER = "callback_answer"
+#: How many of an address's latest sends a lookup for a send in doubt steers clear of.
+RECENT_SENDS = 200
 #: Prefix of `last_error` when an earlier attempt may have reached the provider.
 UNKNOWN_OUTCOME = "outcome unknown"
 # Literally the partial index's predicate (OUTBOX_PENDING_SQL, with literals rather than
@@ -417,6 +419,21 @@ def release(session: Session, item_ids: list[int], worker: str) -> None:
             attempts=OutboxItem.attempts - 1,
         )
         .execution_options(synchronize_session=False)
+    )
+
+
+def sent_ids_to(session: Session, channel: str, address: str, *, other_than: int) -> set[str]:
+    """Provider ids of the latest rows sent to an address (bar one): what a lookup for a
+    send in doubt must not take for that row's message (the same text may have gone
+    before)."""
+    return set(
+        session.scalars(
+            select(OutboxItem.provider_id)
+            .where(OutboxItem.channel == channel, OutboxItem.address == address)
+            .where(OutboxItem.provider_id.is_not(None), OutboxItem.id != other_than)
+            .order_by(OutboxItem.id.desc())
+            .limit(RECENT_SENDS)
+        )
     )
 
 

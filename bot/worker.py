@@ -371,8 +371,10 @@ class Worker:
         message = job.outbound()
         in_doubt = False
         if job.in_doubt:
+            with transaction(self.sessions, readonly=True) as session:
+                taken = outbox.sent_ids_to(session, job.channel, job.address, other_than=job.id)
             try:
-                found = sender.find_sent(message, since=job.created_at)
+                found = sender.find_sent(message, since=job.created_at, exclude=taken)
             except SendError as error:
                 self._failed_attempt(job, error, True, drain)
                 return

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -156,10 +157,13 @@ class Sender(Protocol):
         """Deliver `message`; raise `SendError` on failure."""
         ...
 
-    def find_sent(self, message: OutboundMessage, since: datetime) -> str | None:
+    def find_sent(
+        self, message: OutboundMessage, since: datetime, exclude: Collection[str] = ()
+    ) -> str | None:
         """The provider id of `message` if the provider already holds it (sent at or after
         `since`), after a crash or timeout left the outcome unknown; None when the provider
-        has no such message or cannot tell."""
+        has no such message or cannot tell. Provider ids in `exclude` belong to other rows
+        (the same text sent to the same address earlier) and are never the answer."""
         ...
 
     def close(self) -> None:

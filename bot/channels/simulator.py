@@ -8,6 +8,7 @@ conversation from the `messages` table, so nothing needs to be kept here.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 
 from bot.channels.base import OutboundMessage, SendResult
@@ -24,7 +25,9 @@ class SimulatorSender:
         """Accept `message`; nothing leaves the process."""
         return SendResult(f"sim-{uuid.uuid4().hex}")
 
-    def find_sent(self, message: OutboundMessage, since: datetime) -> str | None:
+    def find_sent(
+        self, message: OutboundMessage, since: datetime, exclude: Collection[str] = ()
+    ) -> str | None:
         """Always None: the simulator keeps no record (the messages table is the record)."""
         return None
 

@@ -16,7 +16,7 @@ import logging
 import re
 import threading
 import warnings
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -320,7 +320,9 @@ class TelegramSender:
         """
         return self._run(lambda: self._send(message))
 
-    def find_sent(self, message: OutboundMessage, since: datetime) -> str | None:
+    def find_sent(
+        self, message: OutboundMessage, since: datetime, exclude: Collection[str] = ()
+    ) -> str | None:
         """Always None: the Bot API cannot list what a bot sent."""
         return None
 

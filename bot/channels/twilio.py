@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -201,9 +201,12 @@ class TwilioSender:
             raise Retry("Twilio accepted the request but returned no sid")
         return str(created.sid)
 
-    def find_sent(self, message: OutboundMessage, since: datetime) -> str | None:
+    def find_sent(
+        self, message: OutboundMessage, since: datetime, exclude: Collection[str] = ()
+    ) -> str | None:
         """The sid of the message's first part if Twilio holds every part of it, sent to
-        this number at or after `since`; else None.
+        this number at or after `since` and not one of the sids in `exclude` (other rows'
+        messages: the same text may have gone to the same number before); else None.
 
         Lists up to 200 messages by recipient and compares `date_created` and the bodies.
         A `DateSent` filter would miss messages still queued, which are exactly the ones a
@@ -231,7 +234,7 @@ class TwilioSender:
                 created = record.date_created
                 if created is None or created < since:
                     continue  # no early stop: Twilio's order for queued messages is unclear
-                if (record.direction or "").startswith("inbound"):
+                if (record.direction or "").startswith("inbound") or record.sid in exclude:
                     continue
                 sids.setdefault((record.body or "").strip(), str(record.sid))
         except Exception as exc:

@@ -104,6 +104,35 @@ def test_an_earlier_identical_text_is_not_mistaken_for_the_lost_one(
     assert rows[first].provider_id != rows[second].provider_id
 
 
+def test_a_lost_send_is_found_behind_a_newer_identical_text(
+    sessions: sessionmaker[Session],
+    clock: FakeClock,
+    twilio: FakeTwilio,
+    sms_sender: TwilioSender,
+) -> None:
+    """Two rows with the same text both went out, the second's worker dying before it
+    could mark it. Twilio lists newest first, the first row's message may be listed
+    first: the lookup must pass over it and find the second's, not send it again."""
+    [first, second] = queue(sessions, "sms", PHONE, ["Thanks!", "Thanks!"], clock.now)
+    worker = Worker(sessions, {"sms": sms_sender}, clock=clock, sleep=clock.sleep, batch=1)
+    with transaction(sessions) as session:
+        [item] = outbox.claim(session, worker.name, clock.now, limit=1)
+        assert item.id == first
+    # The second row's message reaches Twilio (its worker dies below before marking it),
+    # then the first row's: Twilio lists the first row's message first.
+    lost = sms_sender.send(OutboundMessage("sms", PHONE, "Thanks!")).provider_id
+    newer = sms_sender.send(OutboundMessage("sms", PHONE, "Thanks!")).provider_id
+    with transaction(sessions) as session:
+        outbox.mark_sent(session, first, worker.name, newer, clock.now)
+    die_mid_send(sessions, clock, send=None)
+    clock.advance(61)
+
+    assert worker.run_once() == DrainReport(recovered=1)
+    assert len(twilio.messages) == 2
+    rows = outbox_rows(sessions)
+    assert rows[second].provider_id == lost
+
+
 def test_twilio_timeout_after_acceptance_is_recovered(
     sessions: sessionmaker[Session], clock: FakeClock, twilio: FakeTwilio
 ) -> None:
