@@ -12,7 +12,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import TickReport, tick
-from bot.commands.common import database, settings
+from bot.commands.common import database, settings, wait_for_database
 from bot.settings import Settings
 from survey_flows.loading import FlowLibrary
 
@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 
 @click.command()
 @click.option("--once", is_flag=True, help="Run exactly one tick, print what it did, and exit.")
-def clock(once: bool) -> None:
+@wait_for_database
+def clock(once: bool, wait: float) -> None:
     """Start due check-ins, send reminders and summaries, close expired check-ins.
 
     Runs until stopped, ticking every 30 seconds. Several clocks may run against one
@@ -32,7 +33,7 @@ def clock(once: bool) -> None:
     of a process, and for checking a deployment by hand.
     """
     config = settings()
-    sessions = database(config)
+    sessions = database(config, wait=wait)
     library = FlowLibrary()
     if once:
         report = run_tick(sessions, library, config)

@@ -17,7 +17,7 @@ import click
 from flask import Flask
 from sqlalchemy.engine import make_url
 
-from bot.commands.common import database, settings
+from bot.commands.common import database, settings, wait_for_database
 from bot.settings import Settings
 from bot.web import create_app
 from storage.database import normalise_url
@@ -65,10 +65,12 @@ def default_workers(database_url: str) -> int:
     show_default=True,
     help="Threads per worker process (gunicorn gthread workers when more than 1).",
 )
-def serve(host: str, port: int | None, workers: int | None, threads: int) -> None:
+@wait_for_database
+def serve(host: str, port: int | None, workers: int | None, threads: int, wait: float) -> None:
     """Serve the webhooks and /healthz (not the outbox worker or the clock)."""
     config = settings()
-    database(config).kw["bind"].dispose()  # migrate SQLite / check PostgreSQL, then let go
+    # Migrate SQLite or check PostgreSQL, then let go: gunicorn workers open their own.
+    database(config, wait=wait).kw["bind"].dispose()
     port = port if port is not None else default_port()
     workers = workers or default_workers(config.database_url)
     try:

@@ -18,7 +18,7 @@ import click
 
 from bot import outbox
 from bot.channels.base import Sender
-from bot.commands.common import database, settings
+from bot.commands.common import database, settings, wait_for_database
 from bot.rate_limits import RateLimits
 from bot.settings import SettingsError
 from bot.worker import Worker, senders_from_env
@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 
 @click.command()
 @click.option("--once", is_flag=True, help="Drain what is due now, print a summary and exit.")
-def worker(once: bool) -> None:
+@wait_for_database
+def worker(once: bool, wait: float) -> None:
     """Send queued messages until stopped (SIGTERM or Ctrl-C finishes the current send).
 
     Rate limits, in messages per second (0 = unlimited): GROUNDSWELL_RATE_SMS (default 1,
@@ -37,7 +38,7 @@ def worker(once: bool) -> None:
     (1). They apply per worker process: running N workers against one PostgreSQL
     database, divide each by N.
     """
-    sessions = database(settings())
+    sessions = database(settings(), wait=wait)
     try:
         limits = RateLimits.from_env(os.environ)
         senders = senders_from_env(os.environ)
