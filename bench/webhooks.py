@@ -83,7 +83,7 @@ from storage.models import (  # noqa: E402
     OutboxItem,
     Participant,
 )
-from survey_flows.loading import FlowLibrary  # noqa: E402
+from survey_flows.flow_folder import FlowLibrary  # noqa: E402
 
 #: Answers to the first questions of weekly-wellbeing (scales 0-10; no follow-up asked).
 ANSWERS = ("7", "6", "8", "3", "5")

@@ -43,7 +43,7 @@ from storage.models import (
 )
 from storage.participants import get_or_create_group
 from survey_flows.due_times import next_due
-from survey_flows.loading import FlowLibrary
+from survey_flows.flow_folder import FlowLibrary
 from survey_flows.model import Flow
 
 __all__ = ["DemoRefused", "DemoSummary", "make_demo"]

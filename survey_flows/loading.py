@@ -4,8 +4,6 @@
 The work is done elsewhere: `file_text` reads a file as UTF-8 text, `checking` (with
 `yaml_lines` and the `*_checks` modules) turns the text into a Flow or problems, `problems`
 holds `FlowProblem` and `FlowError`, and `flow_folder` holds `FlowLibrary`, the flows folder.
-The names other code (the command line, reports, benchmarks) still imports from here are
-re-exported.
 """
 
 from __future__ import annotations
@@ -14,20 +12,10 @@ import os
 
 from survey_flows.checking import check_flow_text
 from survey_flows.file_text import read_flow_text
-from survey_flows.flow_folder import FlowLibrary, default_flows_folder
 from survey_flows.model import Flow
-from survey_flows.problems import FlowError, FlowProblem
+from survey_flows.problems import FlowError
 
-__all__ = [
-    "FlowError",
-    "FlowLibrary",
-    "FlowProblem",
-    "check_flow_text",
-    "default_flows_folder",
-    "load_flow",
-    "parse_flow",
-    "read_flow_text",
-]
+__all__ = ["load_flow", "parse_flow"]
 
 
 def parse_flow(text: str, path: str = "<flow>") -> Flow:

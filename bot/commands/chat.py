@@ -10,7 +10,8 @@ import click
 from bot.channels.rendering import plain_text
 from survey_flows.conversation import Outcome, Participant, Reply, Start
 from survey_flows.engine import advance, new_conversation
-from survey_flows.loading import FlowError, FlowLibrary
+from survey_flows.flow_folder import FlowLibrary
+from survey_flows.problems import FlowError
 
 
 @click.command()

@@ -7,14 +7,11 @@ from pathlib import Path
 
 import click
 
+from survey_flows.checking import check_flow_text
+from survey_flows.file_text import read_flow_text
+from survey_flows.flow_folder import FlowLibrary
 from survey_flows.graph import mermaid
-from survey_flows.loading import (
-    FlowError,
-    FlowLibrary,
-    FlowProblem,
-    check_flow_text,
-    read_flow_text,
-)
+from survey_flows.problems import FlowError, FlowProblem
 
 
 @click.group()

@@ -28,8 +28,8 @@ from bot.settings import Settings
 from bot.worker import Worker
 from storage.database import transaction
 from storage.models import ChannelAddress, OutboxItem, Participant
+from survey_flows.flow_folder import FlowLibrary
 from survey_flows.languages import system_text
-from survey_flows.loading import FlowLibrary
 from tests.fakes.telegram_api import FakeTelegram
 
 CHAT = "4242"
