@@ -18,7 +18,7 @@ import functools
 import logging
 import re
 import zoneinfo
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from os import PathLike
@@ -37,6 +37,7 @@ from bot.csv_input import (
     read_csv_text,
 )
 from bot.settings import Settings
+from storage.bulk import chunks
 from storage.database import transaction
 from storage.models import AuditEntry, ChannelAddress, Enrolment, Group, Participant
 from storage.participants import get_or_create_group, new_pseudonym
@@ -294,18 +295,13 @@ def read_roster(path: str | PathLike[str], settings: Settings) -> list[RosterRow
 # --- storing -----------------------------------------------------------------------------
 
 
-def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
-    for start in range(0, len(items), _BATCH):
-        yield items[start : start + _BATCH]
-
-
 def _known_addresses(session: Session, rows: list[RosterRow], name: str) -> list[RosterProblem]:
     """Rows whose phone or chat id already belongs to a participant in the database."""
     problems = []
     for channel, column in (("sms", "phone"), ("telegram", "telegram")):
         wanted = {getattr(row, column): row.line for row in rows if getattr(row, column)}
         owners: dict[str, str] = {}
-        for chunk in _chunks(sorted(wanted)):
+        for chunk in chunks(sorted(wanted), _BATCH):
             found = session.execute(
                 select(ChannelAddress.address, Participant.pseudonym)
                 .join(Participant, Participant.id == ChannelAddress.participant_id)
@@ -331,7 +327,7 @@ def fresh_pseudonyms(session: Session, count: int) -> list[str]:
     while len(chosen) < count:
         batch = sorted({new_pseudonym() for _ in range(count - len(chosen))} - chosen)
         taken: set[str] = set()
-        for chunk in _chunks(batch):
+        for chunk in chunks(batch, _BATCH):
             taken.update(
                 session.scalars(
                     select(Participant.pseudonym).where(Participant.pseudonym.in_(chunk))

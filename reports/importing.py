@@ -21,7 +21,7 @@ from __future__ import annotations
 import difflib
 import logging
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from os import PathLike
@@ -41,7 +41,7 @@ from bot.csv_input import (
     read_csv_text,
 )
 from bot.roster import fresh_pseudonyms
-from storage.bulk import insert_many, insert_rows
+from storage.bulk import chunks, insert_many, insert_rows
 from storage.database import transaction
 from storage.models import Answer, AuditEntry, Checkin, Group, Participant
 from storage.participants import get_or_create_group
@@ -423,11 +423,6 @@ def read_answers(
 # --- storing ---------------------------------------------------------------------------
 
 
-def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
-    for start in range(0, len(items), _BATCH):
-        yield items[start : start + _BATCH]
-
-
 @dataclass(frozen=True)
 class _Known:
     """What the database already holds about the file's participants."""
@@ -441,7 +436,7 @@ def _known(session: Session, refs: list[str]) -> _Known:
     ids: dict[str, int] = {}
     groups: dict[str, str | None] = {}
     imported: set[tuple[str, str, str]] = set()
-    for chunk in _chunks(refs):
+    for chunk in chunks(refs, _BATCH):
         people = session.execute(
             select(Participant.external_ref, Participant.id, Group.name)
             .outerjoin(Group, Group.id == Participant.group_id)

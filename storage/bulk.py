@@ -13,11 +13,13 @@ with as little Python around them as SQLAlchemy's own types and errors allow.
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import JSON, Connection, Dialect, Insert, Table, func, insert, select, text
 from sqlalchemy.orm import Session
+
+T = TypeVar("T")
 
 SMALL = 20  # up to this many rows, a plain INSERT .. RETURNING is the quicker way
 
@@ -219,3 +221,10 @@ class _Plan:
 
 def _default_maker(column: Any) -> Callable[[], Any]:
     return lambda: _default(column)
+
+
+def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """`items` in slices of at most `size`: keeps IN lists and batches within database
+    limits (SQLite binds at most 32,766 parameters per statement)."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
