@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.outbox import Recipient, enqueue_text
@@ -53,20 +53,17 @@ def send_due(
     """
     with transaction(sessions, readonly=True) as session:
         waiting = session.execute(
-            select(Coordinator.id, Coordinator.next_summary_at)
-            .where(_due_now(now))
+            select(
+                Coordinator.id,
+                Coordinator.next_summary_at,
+                Coordinator.group_id,
+                Coordinator.channel,
+            )
+            .where((Coordinator.next_summary_at <= now) | Coordinator.next_summary_at.is_(None))
             .order_by(Coordinator.id)
         ).all()
     loaded: dict[tuple[Any, ...], ReportData] = {}
-    return sum(
-        _send_one(sessions, library, settings, now, coordinator_id, expected, loaded)
-        for coordinator_id, expected in waiting
-    )
-
-
-def _due_now(now: datetime) -> Any:
-    """SQL condition: the coordinator's summary is due (or its calendar not started)."""
-    return (Coordinator.next_summary_at <= now) | Coordinator.next_summary_at.is_(None)
+    return sum(_send_one(sessions, library, settings, now, due, loaded) for due in waiting)
 
 
 def _send_one(
@@ -74,25 +71,22 @@ def _send_one(
     library: FlowLibrary,
     settings: Settings,
     now: datetime,
-    coordinator_id: int,
-    expected: datetime | None,
+    due: Row[Any],
     loaded: dict[tuple[Any, ...], ReportData],
 ) -> int:
-    """Queue one coordinator's summary (or start their calendar); 1 if a summary went."""
+    """Queue one coordinator's summary (or start their calendar); 1 if a summary went.
+
+    `due` is the coordinator as `send_due` read it: id, next_summary_at, group_id, channel.
+    """
+    expected = due.next_summary_at
     summary: tuple[str, bytes | None] | None = None
     if expected is not None:
-        with transaction(sessions, readonly=True) as session:
-            group_id, channel = session.execute(
-                select(Coordinator.group_id, Coordinator.channel).where(
-                    Coordinator.id == coordinator_id
-                )
-            ).one()
         summary = coordinator_summary(
             sessions,
             library,
-            group_id,
+            due.group_id,
             now,
-            channel=channel,
+            channel=due.channel,
             threshold=settings.suppression_threshold,
             loaded=loaded,
         )
@@ -104,14 +98,14 @@ def _send_one(
     with transaction(sessions) as session:
         coordinator = session.scalars(
             select(Coordinator)
-            .where(Coordinator.id == coordinator_id, unchanged)
+            .where(Coordinator.id == due.id, unchanged)
             .with_for_update(skip_locked=True)
         ).one_or_none()
         if coordinator is None:  # another clock has it, or has already sent it
             return 0
         zone = zone_of(coordinator, settings)
         schedule = summary_schedule(coordinator)
-        if summary is None or coordinator.next_summary_at is None:
+        if summary is None:  # their calendar starts now (`unchanged` made sure it had none)
             coordinator.next_summary_at = next_due(schedule, now, zone)
             return 0
         _, coordinator.next_summary_at = latest_due(
