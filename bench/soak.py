@@ -69,8 +69,9 @@ from storage import migrate  # noqa: E402
 from storage.database import make_engine, session_factory, transaction  # noqa: E402
 from storage.models import Answer, ChannelAddress, Enrolment, Group, Participant  # noqa: E402
 from survey_flows.flow_folder import FlowLibrary  # noqa: E402
-from tests.faults.postgres import PrivatePostgres, free_port  # noqa: E402
+from tests.faults.postgres import PrivatePostgres  # noqa: E402
 from tests.faults.processes import children, rss_kib  # noqa: E402
+from tests.ports import free_port  # noqa: E402
 
 #: Answers to weekly-wellbeing in order (no follow-up question: 7 > 4 and 3 < 8).
 ANSWERS = ("7", "6", "8", "3", "2", "A quiet week on our street")

@@ -39,7 +39,6 @@ import multiprocessing as mp
 import os
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -84,6 +83,7 @@ from storage.models import (  # noqa: E402
     Participant,
 )
 from survey_flows.flow_folder import FlowLibrary  # noqa: E402
+from tests.ports import free_port  # noqa: E402
 
 #: Answers to the first questions of weekly-wellbeing (scales 0-10; no follow-up asked).
 ANSWERS = ("7", "6", "8", "3", "5")
@@ -134,12 +134,6 @@ def populate(url: str, participants: int) -> None:
 
 
 # --- the web process -------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def start_server(url: str, port: int, workers: int, threads: int) -> subprocess.Popen[bytes]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
@@ -24,6 +23,8 @@ from types import TracebackType
 from typing import Self
 
 import psycopg
+
+from tests.ports import free_port
 
 #: Where Debian and Ubuntu install the server binaries (one folder per major version).
 _DEBIAN_BINARIES = Path("/usr/lib/postgresql")
@@ -54,13 +55,6 @@ def find_binaries() -> Path | None:
         if (folder / "initdb").is_file() and (folder / "pg_ctl").is_file():
             return folder
     return None
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class PrivatePostgres:

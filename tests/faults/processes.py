@@ -28,7 +28,7 @@ from collections import Counter
 from pathlib import Path
 from typing import IO
 
-from tests.faults.postgres import free_port
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = "from bot.cli import main; main()"

@@ -24,19 +24,13 @@ from pathlib import Path
 import pytest
 
 from storage import migrate
+from tests.ports import free_port
 from tests.web.conftest import AUTH_TOKEN, PUBLIC_URL, TELEGRAM_SECRET, TELEGRAM_TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
 START_UP_SECONDS = 90
 LIMIT = 64 * 1024
 TABLES = ("messages", "outbox", "participants", "unknown_senders", "answers")
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Server:

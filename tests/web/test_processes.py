@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -18,15 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.ports import free_port
+
 START_UP_SECONDS = 30
 STOP_SECONDS = 30
 CLI = "from bot.cli import main; main()"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _environment(tmp_path: Path) -> dict[str, str]:
@@ -77,7 +72,7 @@ def _start(spawn: list[subprocess.Popen[str]], tmp_path: Path, *args: str) -> su
 
 
 def test_run_serves_and_stops_cleanly(tmp_path: Path, spawn: list[subprocess.Popen[str]]) -> None:
-    port = _free_port()
+    port = free_port()
     process = _start(spawn, tmp_path, "run", "--port", str(port))
 
     assert _wait_for_health(process, port) == {"status": "ok", "database": "ok"}
@@ -97,7 +92,7 @@ def test_run_serves_and_stops_cleanly(tmp_path: Path, spawn: list[subprocess.Pop
 def test_serve_runs_gunicorn_and_stops_cleanly(
     tmp_path: Path, spawn: list[subprocess.Popen[str]]
 ) -> None:
-    port = _free_port()
+    port = free_port()
     process = _start(spawn, tmp_path, "serve", "--port", str(port), "--workers", "2")
 
     assert _wait_for_health(process, port)["database"] == "ok"
