@@ -34,14 +34,11 @@ import math
 import multiprocessing as mp
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -57,11 +54,11 @@ sys.path.insert(0, str(ROOT))
 
 from bench.twilio_load import (  # noqa: E402
     PATH,
-    PUBLIC_URL,
-    TOKEN,
     percentile,
     phone,
     signed_request,
+    start_server,
+    stop_server,
 )
 from bot.conversations import StartRequest, start_checkins  # noqa: E402
 from bot.settings import Settings  # noqa: E402
@@ -75,7 +72,6 @@ from tests.ports import free_port  # noqa: E402
 
 #: Answers to weekly-wellbeing in order (no follow-up question: 7 > 4 and 3 < 8).
 ANSWERS = ("7", "6", "8", "3", "2", "A quiet week on our street")
-START_UP_SECONDS = 120
 SAMPLE_SECONDS = 5.0
 
 
@@ -118,42 +114,6 @@ def populate(url: str, residents: int) -> None:
                 hold_for_quiet_hours=False,
             )
     engine.dispose()
-
-
-def start_server(url: str, port: int, workers: int, threads: int, log: Path) -> subprocess.Popen:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("TWILIO_", "TELEGRAM_", "GROUNDSWELL_", "WEB_"))
-    }
-    env.update(DATABASE_URL=url, GROUNDSWELL_PUBLIC_URL=PUBLIC_URL, TWILIO_AUTH_TOKEN=TOKEN)
-    command = [sys.executable, "-c", "from bot.cli import main; main()", "serve"]
-    command += ["--port", str(port), "--workers", str(workers), "--threads", str(threads)]
-    with log.open("ab") as output:
-        server = subprocess.Popen(
-            command, env=env, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-    deadline = time.monotonic() + START_UP_SECONDS
-    while time.monotonic() < deadline:  # start-up only: short, bounded attempts
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
-                return server
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            if server.poll() is not None:
-                raise SystemExit(f"groundswell serve exited with {server.returncode}") from None
-            time.sleep(0.2)
-    os.killpg(server.pid, signal.SIGKILL)
-    raise SystemExit(f"groundswell serve did not come up within {START_UP_SECONDS} s")
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    os.killpg(server.pid, signal.SIGTERM)
-    try:
-        server.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
 
 
 # --- the client ------------------------------------------------------------------------

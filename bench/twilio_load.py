@@ -1,15 +1,70 @@
-"""What the webhook benchmarks (`webhooks.py`, `soak.py`) share: residents' phone numbers,
-inbound SMS forms signed as Twilio signs them, and latency percentiles."""
+"""What the webhook benchmarks (`webhooks.py`, `soak.py`) share: the web process under
+test, residents' phone numbers, inbound SMS forms signed as Twilio signs them, and latency
+percentiles."""
 
 from __future__ import annotations
 
+import os
 import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
 from urllib.parse import urlencode
 
 PUBLIC_URL = "https://bench.groundswell.example.org"
 PATH = "/webhooks/twilio/sms"
 TOKEN = "bench-auth-token"
 OUR_NUMBER = "+447700900000"
+ROOT = Path(__file__).resolve().parents[1]
+START_UP_SECONDS = 120
+
+
+def start_server(
+    url: str, port: int, workers: int, threads: int, log: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """`groundswell serve` on 127.0.0.1:`port` against `url`, taking webhooks signed with
+    `TOKEN` for `PUBLIC_URL`, in a process group of its own; returns once /healthz answers.
+
+    Its output goes to `log` (appended), or nowhere.
+    """
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("TWILIO_", "TELEGRAM_", "GROUNDSWELL_", "WEB_"))
+    }
+    env.update(DATABASE_URL=url, GROUNDSWELL_PUBLIC_URL=PUBLIC_URL, TWILIO_AUTH_TOKEN=TOKEN)
+    command = [sys.executable, "-c", "from bot.cli import main; main()", "serve"]
+    command += ["--port", str(port), "--workers", str(workers), "--threads", str(threads)]
+    with log.open("ab") if log is not None else open(os.devnull, "wb") as output:
+        server = subprocess.Popen(
+            command, env=env, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    deadline = time.monotonic() + START_UP_SECONDS
+    while time.monotonic() < deadline:  # start-up only: short, bounded attempts
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                return server
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            if server.poll() is not None:
+                raise SystemExit(f"groundswell serve exited with {server.returncode}") from None
+            time.sleep(0.2)
+    os.killpg(server.pid, signal.SIGKILL)
+    raise SystemExit(f"groundswell serve did not come up within {START_UP_SECONDS} s")
+
+
+def stop_server(server: subprocess.Popen[bytes]) -> None:
+    """Stop the server's whole process group: SIGTERM, then SIGKILL after 30 s."""
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
 
 
 def phone(n: int) -> str:

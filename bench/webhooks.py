@@ -38,15 +38,11 @@ import json
 import multiprocessing as mp
 import os
 import secrets
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -66,6 +62,8 @@ from bench.twilio_load import (  # noqa: E402
     percentile,
     phone,
     signed_request,
+    start_server,
+    stop_server,
 )
 from bot.commands.serve import default_workers  # noqa: E402
 from bot.conversations import StartRequest, start_checkins  # noqa: E402
@@ -136,25 +134,6 @@ def populate(url: str, participants: int) -> None:
 # --- the web process -------------------------------------------------------------------
 
 
-def start_server(url: str, port: int, workers: int, threads: int) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "TELEGRAM_"))}
-    env.update(DATABASE_URL=url, GROUNDSWELL_PUBLIC_URL=PUBLIC_URL, TWILIO_AUTH_TOKEN=TOKEN)
-    command = [sys.executable, "-c", "from bot.cli import main; main()", "serve"]
-    command += ["--port", str(port), "--workers", str(workers), "--threads", str(threads)]
-    server = subprocess.Popen(command, env=env, cwd=ROOT, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # start-up only: bounded, short attempts
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                return server
-        except (urllib.error.URLError, ConnectionError):
-            if server.poll() is not None:
-                raise SystemExit(f"groundswell serve exited with {server.returncode}") from None
-            time.sleep(0.1)
-    server.kill()
-    raise SystemExit("groundswell serve did not come up within 60 s")
-
-
 def tree_cpu_seconds(pid: int) -> float | None:
     """CPU time (user + system) used so far by process `pid` and its descendants, from
     /proc (Linux); None elsewhere. Exited descendants count too (cutime, cstime)."""
@@ -176,15 +155,6 @@ def tree_cpu_seconds(pid: int) -> float | None:
     for member in family:
         total += stats[member][1]
     return total
-
-
-def stop_server(server: subprocess.Popen[bytes]) -> None:
-    server.send_signal(signal.SIGTERM)
-    try:
-        server.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
 
 
 # --- the client ------------------------------------------------------------------------
