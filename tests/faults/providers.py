@@ -60,8 +60,22 @@ class _AttemptLog:
             return list(self._by_address.get(address, ()))
 
 
-def _status(outcome: _Outcome) -> int | None:
-    return outcome.reply.status if outcome.reply is not None else None
+def _attempt(
+    request: IncomingRequest,
+    arrived: float,
+    outcome: _Outcome,
+    address_field: str,
+    text_fields: tuple[str, ...],
+) -> Attempt:
+    """The send attempt `request` made: to its `address_field`, with the first non-empty
+    of its `text_fields` (a body the fake could not parse gives empty ones)."""
+    try:
+        params = request.params()
+    except ValueError:
+        params = {}
+    text = next((params[name] for name in text_fields if params.get(name)), "")
+    status = outcome.reply.status if outcome.reply is not None else None
+    return Attempt(arrived, str(params.get(address_field, "")), str(text), status)
 
 
 class WatchedTwilio(FakeTwilio):
@@ -76,18 +90,7 @@ class WatchedTwilio(FakeTwilio):
         arrived = time.monotonic()
         outcome = super()._dispatch(request)
         if self._operation(request) == TWILIO_SEND:
-            try:
-                params = request.params()
-            except ValueError:
-                params = {}
-            self.attempts.add(
-                Attempt(
-                    arrived,
-                    str(params.get("To", "")),
-                    str(params.get("Body", "")),
-                    _status(outcome),
-                )
-            )
+            self.attempts.add(_attempt(request, arrived, outcome, "To", ("Body",)))
         return outcome
 
     def _create(self, request: IncomingRequest) -> Reply:
@@ -110,14 +113,7 @@ class WatchedTelegram(FakeTelegram):
         arrived = time.monotonic()
         outcome = super()._dispatch(request)
         if self._operation(request) in TELEGRAM_SENDS:
-            try:
-                params = request.params()
-            except ValueError:
-                params = {}
-            text = params.get("text") or params.get("caption") or ""
-            self.attempts.add(
-                Attempt(arrived, str(params.get("chat_id", "")), str(text), _status(outcome))
-            )
+            self.attempts.add(_attempt(request, arrived, outcome, "chat_id", ("text", "caption")))
         return outcome
 
     def _send_message(self, params: dict[str, Any]) -> dict[str, Any]:
