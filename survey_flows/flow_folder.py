@@ -11,10 +11,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from survey_flows.checks.file_text import read_flow_text
-from survey_flows.checks.flow import check_flow
-from survey_flows.checks.problems import FlowError, FlowProblem
+from survey_flows.checking import check_flow
+from survey_flows.file_text import read_flow_text
 from survey_flows.model import Flow
+from survey_flows.problems import FlowError, FlowProblem, UnknownFlow
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class _Entry:
 def default_flows_folder() -> Path:
     """`GROUNDSWELL_FLOWS` if set, else the flows shipped inside the package."""
     configured = os.environ.get("GROUNDSWELL_FLOWS")
-    return Path(configured) if configured else Path(__file__).parents[1] / "library"
+    return Path(configured) if configured else Path(__file__).parent / "library"
 
 
 class FlowLibrary:
@@ -100,12 +100,7 @@ class FlowLibrary:
         if len(matches) > 1:
             raise FlowError(self._duplicates(name, matches))
         if not matches:
-            available = ", ".join(self.ids()) or "none"
-            message = (
-                f"there is no flow '{name}' in {self.folder} (flows there: {available}); "
-                "give a flow id from that list or the path to a .yaml file"
-            )
-            raise FlowError([FlowProblem(name, 1, message)])
+            raise UnknownFlow(name, str(self.folder), self.ids())
         entry = matches[0][1]
         if entry.flow is None:
             raise FlowError(entry.problems)
