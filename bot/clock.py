@@ -29,10 +29,10 @@ from bot.conversations import (
 from bot.settings import Settings
 from storage.database import transaction
 from storage.models import Checkin, ClockTick, Enrolment, OutboxItem, Participant
+from survey_flows.checks.folder import FlowLibrary
+from survey_flows.checks.problems import FlowError
 from survey_flows.due_times import latest_due, next_due
-from survey_flows.flow_folder import FlowLibrary
 from survey_flows.model import Flow, Schedule
-from survey_flows.problems import FlowError
 
 log = logging.getLogger(__name__)
 BATCH = 2000

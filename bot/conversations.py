@@ -43,6 +43,8 @@ from storage.models import (
     UnknownSender,
 )
 from survey_flows import engine
+from survey_flows.checks.folder import FlowLibrary
+from survey_flows.checks.problems import FlowError
 from survey_flows.conversation import (
     ChannelTraits,
     Conversation,
@@ -52,11 +54,9 @@ from survey_flows.conversation import (
     Start,
 )
 from survey_flows.conversation import Participant as EngineParticipant
-from survey_flows.flow_folder import FlowLibrary
 from survey_flows.keywords import Keyword, classify, join_code, telegram_start_code
 from survey_flows.languages import system_text
 from survey_flows.model import Flow
-from survey_flows.problems import FlowError
 
 WELCOME_FLOW = "welcome"
 HINT_INTERVAL = timedelta(days=1)

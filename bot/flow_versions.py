@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from storage.database import dialect_insert
 from storage.models import FlowVersion
-from survey_flows.loading import parse_flow
+from survey_flows.checks.loading import parse_flow
 from survey_flows.model import Flow
 
 

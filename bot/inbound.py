@@ -30,7 +30,7 @@ from bot.conversations import Received, receive
 from bot.outbox import enqueue_callback_answer
 from bot.settings import Settings
 from storage.database import transaction
-from survey_flows.flow_folder import FlowLibrary
+from survey_flows.checks.folder import FlowLibrary
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -39,7 +39,7 @@ from storage.models import (
     UnknownSender,
 )
 from storage.pseudonyms import ALPHABET, PREFIX
-from survey_flows.loading import parse_flow
+from survey_flows.checks.loading import parse_flow
 
 log = logging.getLogger(__name__)
 

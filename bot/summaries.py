@@ -20,8 +20,8 @@ from reports.data import ReportData
 from reports.summary import coordinator_summary
 from storage.database import transaction
 from storage.models import Coordinator
+from survey_flows.checks.folder import FlowLibrary
 from survey_flows.due_times import latest_due, next_due
-from survey_flows.flow_folder import FlowLibrary
 from survey_flows.model import Schedule
 from survey_flows.schedules import WEEKDAYS
 

@@ -43,7 +43,7 @@ from bot.channels.telegram import TelegramSettings, parse_update
 from bot.conversations import Received
 from bot.inbound import database_unavailable, describe, handle
 from bot.settings import Settings
-from survey_flows.flow_folder import FlowLibrary
+from survey_flows.checks.folder import FlowLibrary
 
 log = logging.getLogger(__name__)
 

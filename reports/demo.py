@@ -42,8 +42,8 @@ from storage.models import (
     Participant,
 )
 from storage.participants import get_or_create_group
+from survey_flows.checks.folder import FlowLibrary
 from survey_flows.due_times import next_due
-from survey_flows.flow_folder import FlowLibrary
 from survey_flows.model import Flow
 
 __all__ = ["DemoRefused", "DemoSummary", "make_demo"]

@@ -46,10 +46,10 @@ from storage.database import transaction
 from storage.models import Answer, AuditEntry, Checkin, Group, Participant
 from storage.participants import get_or_create_group
 from survey_flows import reading
-from survey_flows.flow_folder import FlowLibrary
+from survey_flows.checks.folder import FlowLibrary
+from survey_flows.checks.problems import FlowError
 from survey_flows.keywords import Keyword, classify
 from survey_flows.model import Flow, Step
-from survey_flows.problems import FlowError
 
 log = logging.getLogger(__name__)
 

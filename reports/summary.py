@@ -19,9 +19,9 @@ from reports.charts import report_charts
 from reports.data import ReportData
 from storage.database import transaction
 from storage.models import Checkin, Enrolment, Group, Participant
-from survey_flows.flow_folder import FlowLibrary
+from survey_flows.checks.folder import FlowLibrary
+from survey_flows.checks.problems import FlowError
 from survey_flows.model import Flow
-from survey_flows.problems import FlowError
 
 WEEK = timedelta(days=7)
 PERIOD = timedelta(weeks=12)

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import click
 
 from bot.channels.rendering import plain_text
+from survey_flows.checks.folder import FlowLibrary
+from survey_flows.checks.problems import FlowError
 from survey_flows.conversation import Outcome, Participant, Reply, Start
 from survey_flows.engine import advance, new_conversation
-from survey_flows.flow_folder import FlowLibrary
-from survey_flows.problems import FlowError
 
 
 @click.command()

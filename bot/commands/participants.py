@@ -19,10 +19,10 @@ from bot.privacy import forget_participant as forget_person
 from bot.roster import RosterError, import_participants
 from storage.database import transaction
 from storage.models import AuditEntry
-from survey_flows.flow_folder import FlowLibrary
-from survey_flows.flow_folder import default_flows_folder as flows_folder
+from survey_flows.checks.folder import FlowLibrary
+from survey_flows.checks.folder import default_flows_folder as flows_folder
+from survey_flows.checks.problems import FlowError
 from survey_flows.model import Flow
-from survey_flows.problems import FlowError
 
 LONG_FILE = 100  # rows from which the import shows a progress bar
 

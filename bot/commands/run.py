@@ -39,7 +39,7 @@ from bot.web.staff.accounts import add_user
 from bot.worker import Worker, senders_from_env
 from storage.database import transaction
 from storage.models import User
-from survey_flows.flow_folder import FlowLibrary
+from survey_flows.checks.folder import FlowLibrary
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from bot.channels.telegram import TelegramSettings
 from bot.channels.twilio import TwilioSettings
 from bot.inbound import unit_of_work
 from bot.settings import Settings
-from survey_flows.flow_folder import FlowLibrary
+from survey_flows.checks.folder import FlowLibrary
 
 T = TypeVar("T")
 

@@ -34,7 +34,7 @@ from reports.demo import make_demo
 from storage import migrate
 from storage.database import transaction
 from storage.models import Alert, Group, Participant
-from survey_flows.flow_folder import FlowLibrary, default_flows_folder
+from survey_flows.checks.folder import FlowLibrary, default_flows_folder
 
 CHROMIUM = os.environ.get("GROUNDSWELL_CHROMIUM", "/usr/bin/chromium")
 REQUIRED = os.environ.get("GROUNDSWELL_BROWSER_TESTS", "").lower() == "required"

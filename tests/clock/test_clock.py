@@ -29,7 +29,7 @@ from storage.models import (
     OutboxItem,
     Participant,
 )
-from survey_flows.flow_folder import FlowLibrary
+from survey_flows.checks.folder import FlowLibrary
 
 LONDON = ZoneInfo("Europe/London")
 SETTINGS = Settings()

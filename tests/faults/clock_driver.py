@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.clock import tick
 from bot.settings import Settings
 from storage.database import make_engine, session_factory
-from survey_flows.flow_folder import FlowLibrary
+from survey_flows.checks.folder import FlowLibrary
 
 
 def tick_at(

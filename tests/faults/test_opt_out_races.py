@@ -28,7 +28,7 @@ from bot.settings import Settings
 from bot.worker import Worker
 from storage.database import transaction
 from storage.models import ChannelAddress, OutboxItem, Participant
-from survey_flows.flow_folder import FlowLibrary
+from survey_flows.checks.folder import FlowLibrary
 from survey_flows.languages import system_text
 from tests.fakes.telegram_api import FakeTelegram
 

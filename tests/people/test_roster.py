@@ -16,7 +16,7 @@ from bot.roster import RosterError, import_participants, read_roster
 from bot.settings import Settings
 from storage.database import transaction
 from storage.models import AuditEntry, ChannelAddress, Enrolment, Group, Participant
-from survey_flows.flow_folder import FlowLibrary
+from survey_flows.checks.folder import FlowLibrary
 from survey_flows.model import Flow
 
 NOW = datetime(2025, 5, 2, 9, 0, tzinfo=UTC)

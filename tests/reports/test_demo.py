@@ -30,7 +30,7 @@ from storage.models import (
     Message,
     Participant,
 )
-from survey_flows.flow_folder import FlowLibrary
+from survey_flows.checks.folder import FlowLibrary
 
 NOW = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)
 WW = "weekly-wellbeing"

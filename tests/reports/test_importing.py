@@ -15,7 +15,7 @@ from bot.commands.answers import answers as answers_command
 from reports.importing import AnswerImportError, import_answers, read_answers
 from storage.database import transaction
 from storage.models import Answer, AuditEntry, Checkin, FlowVersion, Group, Participant
-from survey_flows.flow_folder import FlowLibrary
+from survey_flows.checks.folder import FlowLibrary
 
 NOW = datetime(2025, 5, 2, 9, 0, tzinfo=UTC)
 HEADER = "participant,group,flow,checkin,step,value,answered_at\n"

@@ -12,7 +12,7 @@ from reports import build
 from reports.summary import coordinator_summary, gsm7_length, sms_segments
 from storage.database import transaction
 from storage.models import Answer, Checkin, Enrolment, Group, Participant
-from survey_flows.flow_folder import FlowLibrary
+from survey_flows.checks.folder import FlowLibrary
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 LIBRARY = FlowLibrary()

@@ -9,6 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from survey_flows.checks.folder import FlowLibrary
+from survey_flows.checks.loading import parse_flow
 from survey_flows.conversation import (
     ChannelTraits,
     Conversation,
@@ -19,8 +21,6 @@ from survey_flows.conversation import (
     Start,
 )
 from survey_flows.engine import advance, new_conversation, next_timer
-from survey_flows.flow_folder import FlowLibrary
-from survey_flows.loading import parse_flow
 
 NOW = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
 SAM = Participant(id="P-TEST01", name="Sam")

@@ -16,15 +16,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from survey_flows.checking import INTERNAL_ERROR, TOP_KEYS, check_flow_text
-from survey_flows.choice_checks import CHOICE_KEYS
-from survey_flows.flow_folder import FlowLibrary
-from survey_flows.loading import load_flow, parse_flow
-from survey_flows.measure_checks import MEASURE_KEYS
+from survey_flows.checks.choices import CHOICE_KEYS
+from survey_flows.checks.flow import INTERNAL_ERROR, TOP_KEYS, check_flow_text
+from survey_flows.checks.folder import FlowLibrary
+from survey_flows.checks.loading import load_flow, parse_flow
+from survey_flows.checks.measures import MEASURE_KEYS
+from survey_flows.checks.problems import FlowError, FlowProblem
+from survey_flows.checks.schedule import SCHEDULE_KEYS
+from survey_flows.checks.steps import STEP_KEYS
 from survey_flows.model import Choice, Measure, Schedule
-from survey_flows.problems import FlowError, FlowProblem
-from survey_flows.schedule_checks import SCHEDULE_KEYS
-from survey_flows.step_checks import STEP_KEYS
 
 DATA = Path(__file__).parent / "data"
 EXAMPLE = DATA / "weekly-wellbeing.yaml"  # the complete example of flow-format.md, verbatim

@@ -19,7 +19,7 @@ from bot.settings import Settings
 from bot.web import create_app, default_sessions
 from storage.database import transaction
 from storage.models import Message
-from survey_flows.flow_folder import FlowLibrary
+from survey_flows.checks.folder import FlowLibrary
 from tests.fakes import telegram_text_update, twilio_inbound_params
 from tests.web.conftest import (
     AUTH_TOKEN,

@@ -24,7 +24,7 @@ from storage.models import (
     OutboxItem,
     Participant,
 )
-from survey_flows.flow_folder import FlowLibrary
+from survey_flows.checks.folder import FlowLibrary
 from tests.web_ui.conftest import COORDINATOR, STAFF, Clock, World, csrf_token, post_form, sign_in
 
 BROKEN = (

@@ -29,8 +29,8 @@ from bot.web.staff.masking import channel_name, masked
 from bot.web.staff.pages import page, redirect_with
 from storage.database import transaction
 from storage.models import CHANNELS, ChannelAddress, Enrolment, Group
+from survey_flows.checks.problems import FlowError
 from survey_flows.model import Flow
-from survey_flows.problems import FlowError
 
 blueprint = Blueprint("participants", __name__, url_prefix="/participants")
 

@@ -40,8 +40,8 @@ from storage.models import (
     OutboxItem,
     Participant,
 )
+from survey_flows.checks.problems import FlowError
 from survey_flows.model import Flow
-from survey_flows.problems import FlowError
 
 blueprint = Blueprint("simulator", __name__, url_prefix="/simulator")
 

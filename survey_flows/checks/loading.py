@@ -1,19 +1,20 @@
 """Load survey flows: `parse_flow` for a flow file's text, `load_flow` for a file, each giving a
 `model.Flow` or raising `FlowError` with every problem of the file at FILE:LINE.
 
-The work is done elsewhere: `file_text` reads a file as UTF-8 text, `checking` (with
-`yaml_lines` and the `*_checks` modules) turns the text into a Flow or problems, `problems`
-holds `FlowProblem` and `FlowError`, and `flow_folder` holds `FlowLibrary`, the flows folder.
+The work is done elsewhere: `file_text` reads a file as UTF-8 text, `flow` (with
+`yaml_lines`, the `Checker` and the checks of each part) turns the text into a Flow or
+problems, `problems` holds `FlowProblem` and `FlowError`, and `folder` holds `FlowLibrary`,
+the flows folder.
 """
 
 from __future__ import annotations
 
 import os
 
-from survey_flows.checking import check_flow_text
-from survey_flows.file_text import read_flow_text
+from survey_flows.checks.file_text import read_flow_text
+from survey_flows.checks.flow import check_flow_text
+from survey_flows.checks.problems import FlowError
 from survey_flows.model import Flow
-from survey_flows.problems import FlowError
 
 __all__ = ["load_flow", "parse_flow"]
 

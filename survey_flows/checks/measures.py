@@ -11,9 +11,9 @@ import difflib
 
 from ruamel.yaml.comments import CommentedMap
 
+from survey_flows.checks.checker import Checker
+from survey_flows.checks.yaml_lines import key_line, value_line
 from survey_flows.model import Measure
-from survey_flows.value_checks import Checker
-from survey_flows.yaml_lines import key_line, value_line
 
 MEASURE_KEYS = ("label", "higher_is_better", "reliability", "meaningful_change")
 

@@ -13,10 +13,10 @@ from typing import Any, Literal, cast
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from survey_flows.checks.checker import Checker, shown
+from survey_flows.checks.yaml_lines import key_line, value_line
 from survey_flows.model import Schedule
 from survey_flows.schedules import WEEKDAYS, CronParts, parse_duration
-from survey_flows.value_checks import Checker, shown
-from survey_flows.yaml_lines import key_line, value_line
 
 SCHEDULE_KEYS = ("every", "on", "at", "cron", "expires", "reminders")
 Every = Literal["day", "week", "fortnight", "month"]

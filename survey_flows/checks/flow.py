@@ -2,10 +2,10 @@
 plain words at FILE:LINE, all together and never a traceback.
 
 Flow files are written by project staff, not programmers, so each problem names the file,
-the line and the key, says what is wrong and what to write instead. The contract is
-/work/shared/flow-format.md; `schema.json` mirrors these rules for editors. This module checks
-the top-level keys; the parts of a flow are checked by `schedule_checks`, `step_checks`
-(with `choice_checks`) and `measure_checks`, single values by `value_checks`.
+the line and the key, says what is wrong and what to write instead. The format is described
+for staff in docs/writing-flows.md, and `survey_flows/schema.json` mirrors these rules for
+editors. This module checks the top-level keys; the parts of a flow are checked by `schedule`,
+`steps` (with `choices`) and `measures`, single values by the `Checker` in `checker`.
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap
 
-from survey_flows.measure_checks import check_measures
+from survey_flows.checks.checker import Checker, shown
+from survey_flows.checks.measures import check_measures
+from survey_flows.checks.problems import FlowProblem
+from survey_flows.checks.schedule import check_schedule
+from survey_flows.checks.steps import check_steps
+from survey_flows.checks.yaml_lines import key_line, load_yaml, value_line, yaml_problem
 from survey_flows.model import Flow
-from survey_flows.problems import FlowProblem
-from survey_flows.schedule_checks import check_schedule
-from survey_flows.step_checks import check_steps
-from survey_flows.value_checks import Checker, shown
-from survey_flows.yaml_lines import key_line, load_yaml, value_line, yaml_problem
 
 TOP_KEYS = ("flow", "title", "language", "schedule", "intro", "outro", "steps", "measures")
 FLOW_ID = re.compile(r"[a-z0-9-]+")

@@ -11,10 +11,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from survey_flows.checking import check_flow
-from survey_flows.file_text import read_flow_text
+from survey_flows.checks.file_text import read_flow_text
+from survey_flows.checks.flow import check_flow
+from survey_flows.checks.problems import FlowError, FlowProblem, UnknownFlow
 from survey_flows.model import Flow
-from survey_flows.problems import FlowError, FlowProblem, UnknownFlow
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class _Entry:
 def default_flows_folder() -> Path:
     """`GROUNDSWELL_FLOWS` if set, else the flows shipped inside the package."""
     configured = os.environ.get("GROUNDSWELL_FLOWS")
-    return Path(configured) if configured else Path(__file__).parent / "library"
+    return Path(configured) if configured else Path(__file__).parents[1] / "library"
 
 
 class FlowLibrary:

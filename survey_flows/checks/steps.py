@@ -5,7 +5,7 @@ conditions, and the `measure` a step feeds.
 
 Each step's texts and conditions may only use answers to the steps the resident has already
 reached, so the step ids are collected first and passed on as `known` and `later`. Options of
-a choice step are checked in `choice_checks`.
+a choice step are checked in `choices`.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from typing import Any, Literal, cast
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from survey_flows.choice_checks import check_choices
+from survey_flows.checks.checker import Checker, is_number, shown
+from survey_flows.checks.choices import check_choices
+from survey_flows.checks.yaml_lines import key_line, value_line
 from survey_flows.model import STEP_TYPES, Choice, Step, StepType, Text
-from survey_flows.value_checks import Checker, is_number, shown
-from survey_flows.yaml_lines import key_line, value_line
 
 STEP_KEYS = (
     "id", "say", "ask", "type", "min", "max", "choices", "measure", "when",
@@ -240,7 +240,7 @@ def _bounds(
 def _measure(
     checker: Checker, node: CommentedMap, kind: str | None, step_type: str | None, where: str
 ) -> str | None:
-    """The `measure:` a step feeds; the measures themselves are checked in `measure_checks`."""
+    """The `measure:` a step feeds; the measures themselves are checked in `measures`."""
     if "measure" not in node:
         return None
     line = value_line(node, "measure")

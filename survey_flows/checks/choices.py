@@ -13,9 +13,9 @@ from collections.abc import Sequence
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from survey_flows.checks.checker import Checker, shown
+from survey_flows.checks.yaml_lines import key_line, value_line
 from survey_flows.model import Choice
-from survey_flows.value_checks import Checker, shown
-from survey_flows.yaml_lines import key_line, value_line
 
 CHOICE_KEYS = ("value", "label", "score", "aliases")
 

@@ -2,9 +2,9 @@
 part of a flow shares (texts with translations, numbers, true/false, language codes, template
 placeholders and conditions), with the wording of their problems.
 
-The parts of a flow are checked by `schedule_checks`, `step_checks`, `choice_checks` and
-`measure_checks`, all writing to one `Checker`, so that every problem of a file is collected
-and reported together; `checking` starts and finishes the check.
+The parts of a flow are checked by `schedule`, `steps`, `choices` and `measures`, all writing
+to one `Checker`, so that every problem of a file is collected and reported together; `flow`
+starts and finishes the check.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap
 
+from survey_flows.checks.problems import FlowProblem
+from survey_flows.checks.yaml_lines import key_line, value_line
 from survey_flows.expressions import check_condition, check_template
 from survey_flows.model import Text
-from survey_flows.problems import FlowProblem
-from survey_flows.yaml_lines import key_line, value_line
 
 LANGUAGE = re.compile(r"[a-z]{2,3}(-[a-z0-9]{2,8})*")
 # Words staff reach for that difflib cannot connect to the right key.

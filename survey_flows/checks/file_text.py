@@ -2,7 +2,7 @@
 plainly why the file cannot be read as text (missing, a folder, unreadable, binary, another
 encoding).
 
-Apart from `loading` so that both `loading.load_flow` and the flows folder (`flow_folder`) can
+Apart from `loading` so that both `loading.load_flow` and the flows folder (`folder`) can
 read files without importing each other.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from survey_flows.problems import FlowError, FlowProblem
+from survey_flows.checks.problems import FlowError, FlowProblem
 
 
 def read_flow_text(path: str | os.PathLike[str]) -> str:
