@@ -44,8 +44,8 @@ def resolve_flow(name: str) -> Flow:
     try:
         return FlowLibrary(flows_folder()).resolve(name)
     except FlowError as error:
-        for problem in error.problems:
-            click.echo(str(problem), err=True)
+        for line in error.lines():
+            click.echo(line, err=True)
         sys.exit(1)
 
 
