@@ -380,7 +380,7 @@ def test_handling_an_alert_names_the_user(
 def test_report_page_and_downloads(
     client: FlaskClient, world: World, sessions: sessionmaker[Session], app: Flask, clock: Clock
 ) -> None:
-    from reports.demo import make_demo
+    from bot.demo.seeding import make_demo
 
     make_demo(
         sessions, app.extensions["groundswell"].library, clock(), people=150, weeks=4, force=True

@@ -23,7 +23,7 @@ from werkzeug.wrappers import Response
 
 from bot.channels.base import InboundMessage
 from bot.conversations import receive, start_checkin
-from bot.outbox import Recipient
+from bot.delivery.outbox import Recipient
 from bot.web.context import context
 from bot.web.staff.access import require_staff, viewer
 from bot.web.staff.flow_files import all_files
