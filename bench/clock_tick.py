@@ -27,7 +27,7 @@ from sqlalchemy.pool import NullPool
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.clock import tick  # noqa: E402
+from bot.schedule.clock import tick  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from storage import migrate  # noqa: E402
 from storage.database import make_engine, session_factory, transaction  # noqa: E402

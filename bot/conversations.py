@@ -15,10 +15,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import Connection, and_, bindparam, insert, literal_column, select, update
 from sqlalchemy.orm import Session
 
-from bot import flow_versions
 from bot.channels import telegram, twilio
 from bot.channels.base import InboundMessage
-from bot.outbox import (
+from bot.delivery.outbox import (
     Recipient,
     cancel_pending,
     enqueue,
@@ -26,8 +25,9 @@ from bot.outbox import (
     enqueue_text,
     for_channel,
 )
-from bot.quiet_hours import release_time
+from bot.schedule.quiet_hours import release_time
 from bot.settings import Settings
+from storage import flow_versions
 from storage.bulk import Prepared, insert_many
 from storage.messages import record_inbound_id
 from storage.models import (

@@ -11,7 +11,7 @@ import click
 from bot.commands.common import database, refuse_import
 from bot.commands.participants import actor
 from bot.commands.progress import ProgressBar
-from reports.importing import AnswerImportError, import_answers
+from bot.intake.answers import AnswerImportError, import_answers
 from survey_flows.checks.folder import FlowLibrary
 from survey_flows.checks.folder import default_flows_folder as flows_folder
 

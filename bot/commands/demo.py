@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 from bot.commands.common import database, settings
 from bot.commands.participants import actor
 from bot.commands.progress import ProgressBar
-from reports.demo import DemoRefused, make_demo
+from bot.demo.seeding import DemoRefused, make_demo
 from survey_flows.checks.folder import FlowLibrary
 from survey_flows.checks.problems import FlowError
 

@@ -68,6 +68,6 @@ def graph(flow: str) -> None:
     try:
         click.echo(mermaid(FlowLibrary().resolve(flow)))
     except FlowError as error:
-        for problem in error.problems:
-            click.echo(str(problem), err=True)
+        for line in error.lines():
+            click.echo(line, err=True)
         sys.exit(1)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ruamel.yaml.comments import CommentedMap
@@ -76,6 +77,15 @@ def _with_hint(problem: str, known: Sequence[str]) -> str:
     return problem
 
 
+@dataclass(frozen=True)
+class MeasureUse:
+    """A step's `measure: NAME`, where it was written, for the checks of `measures:`."""
+
+    name: str
+    line: int
+    where: str  # "step 'lonely': ", the start of a problem about this step
+
+
 class Checker:
     """The problems of one file so far, and what the parts of its flow share while checking."""
 
@@ -86,7 +96,7 @@ class Checker:
         self.flow_id: str | None = None
         self.flow_line = 1
         self.step_ids: list[str] = []  # every id given, even on broken steps, for references
-        self.measure_names: list[str] = []  # every `measure:` given, even on broken steps
+        self.measure_uses: list[MeasureUse] = []  # every `measure:` given, even on broken steps
 
     def add(self, line: int, message: str) -> None:
         self.problems.append(FlowProblem(self.path, line, message))

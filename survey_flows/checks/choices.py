@@ -72,7 +72,7 @@ def check_choices(
     return tuple(result)
 
 
-def _reply_form(text: str) -> str:
+def reply_form(text: str) -> str:
     """How replies are compared: case, surrounding spaces and punctuation ignored."""
     stripped = text.casefold().strip(string.punctuation + string.whitespace)
     return " ".join(stripped.split())
@@ -114,12 +114,12 @@ def _claim_reply(
     count: int,
 ) -> None:
     """Refuse a value, label or alias that a reply could take for a different choice."""
-    form = _reply_form(token)
+    form = reply_form(token)
     if not form:
         return
     owner = replies.get(form)
     if owner is not None and owner[0] != index:
-        if form == _reply_form(owner[1]) and form == _reply_form(value):
+        if form == reply_form(owner[1]) and form == reply_form(value):
             message = f"{where}choice value '{value}' is used twice; each choice needs its own"
         else:
             message = (

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from survey_flows.checks.file_text import read_flow_text
 from survey_flows.checks.flow import check_flow
-from survey_flows.checks.problems import FlowError, FlowProblem
+from survey_flows.checks.problems import FlowError, FlowProblem, UnknownFlow
 from survey_flows.model import Flow
 
 
@@ -100,12 +100,7 @@ class FlowLibrary:
         if len(matches) > 1:
             raise FlowError(self._duplicates(name, matches))
         if not matches:
-            available = ", ".join(self.ids()) or "none"
-            message = (
-                f"there is no flow '{name}' in {self.folder} (flows there: {available}); "
-                "give a flow id from that list or the path to a .yaml file"
-            )
-            raise FlowError([FlowProblem(name, 1, message)])
+            raise UnknownFlow(name, str(self.folder), self.ids())
         entry = matches[0][1]
         if entry.flow is None:
             raise FlowError(entry.problems)

@@ -5,7 +5,8 @@ conditions, and the `measure` a step feeds.
 
 Each step's texts and conditions may only use answers to the steps the resident has already
 reached, so the step ids are collected first and passed on as `known` and `later`. Options of
-a choice step are checked in `choices`.
+a choice step are checked in `choices`; the values conditions compare answers with, once all
+steps are built, in `conditions`.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from typing import Any, Literal, cast
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from survey_flows.checks.checker import Checker, is_number, shown
+from survey_flows.checks.checker import Checker, MeasureUse, is_number, shown
 from survey_flows.checks.choices import check_choices
+from survey_flows.checks.conditions import check_compared_values
 from survey_flows.checks.yaml_lines import key_line, value_line
 from survey_flows.model import STEP_TYPES, Choice, Step, StepType, Text
 
@@ -60,6 +62,7 @@ def check_steps(checker: Checker, doc: CommentedMap, node: Any) -> tuple[Step, .
         step = _step(checker, node, index, item, ids, known)
         if step is not None:
             steps.append(step)
+    check_compared_values(checker, node, steps)
     return tuple(steps)
 
 
@@ -250,5 +253,5 @@ def _measure(
         return None
     name = checker.string(node, "measure", where, "life_satisfaction")
     if name is not None:
-        checker.measure_names.append(name)
+        checker.measure_uses.append(MeasureUse(name, line, where))
     return name

@@ -27,10 +27,10 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from bot.channels.telegram import TelegramSettings
 from bot.channels.twilio import TwilioSettings
+from bot.demo.seeding import make_demo
 from bot.settings import Settings
 from bot.web import create_app, default_sessions
 from bot.web.staff.accounts import add_user
-from reports.demo import make_demo
 from storage import migrate
 from storage.database import transaction
 from storage.models import Alert, Group, Participant

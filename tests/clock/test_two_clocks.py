@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.clock import tick
+from bot.schedule.clock import tick
 from storage.database import transaction
 from storage.models import Checkin, OutboxItem
 from survey_flows.checks.folder import FlowLibrary

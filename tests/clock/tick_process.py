@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 
-from bot.clock import tick
+from bot.schedule.clock import tick
 from bot.settings import Settings
 from storage.database import make_engine, session_factory
 from survey_flows.checks.folder import FlowLibrary

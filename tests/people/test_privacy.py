@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 import survey_flows
-from bot.privacy import (
+from bot.people.privacy import (
     FORGOTTEN,
     UnknownParticipant,
     export_participant,

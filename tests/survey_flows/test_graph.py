@@ -110,6 +110,7 @@ steps:
     type: choice
     choices:
       - {{value: a, label: A}}
+      - {{value: b, label: B}}
     alert: "answers.q == 'a' or answers.q != \\"b\\""
 """
     )

@@ -45,6 +45,8 @@ steps:
     max: 10
     measure: feeling_safe
 outro: "Thank you!"
+measures:
+  feeling_safe: {label: "Feeling safe", higher_is_better: true}
 """
 
 

@@ -28,7 +28,7 @@ import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.csv_input import (
+from bot.intake.csv_files import (
     CsvError,
     CsvProblem,
     csv_records,
@@ -40,7 +40,7 @@ from bot.settings import Settings
 from storage.bulk import chunks
 from storage.database import transaction
 from storage.models import AuditEntry, ChannelAddress, Enrolment, Group, Participant
-from storage.participants import get_or_create_group, new_pseudonym
+from storage.participants import fresh_pseudonyms, get_or_create_group
 from survey_flows.model import Flow
 
 log = logging.getLogger(__name__)
@@ -319,22 +319,6 @@ def _known_addresses(session: Session, rows: list[RosterRow], name: str) -> list
                 )
             )
     return sorted(problems, key=lambda problem: problem.line)
-
-
-def fresh_pseudonyms(session: Session, count: int) -> list[str]:
-    """`count` distinct pseudonyms that no participant has yet."""
-    chosen: set[str] = set()
-    while len(chosen) < count:
-        batch = sorted({new_pseudonym() for _ in range(count - len(chosen))} - chosen)
-        taken: set[str] = set()
-        for chunk in chunks(batch, _BATCH):
-            taken.update(
-                session.scalars(
-                    select(Participant.pseudonym).where(Participant.pseudonym.in_(chunk))
-                )
-            )
-        chosen.update(set(batch) - taken)
-    return sorted(chosen)
 
 
 def _groups(session: Session, rows: list[RosterRow]) -> tuple[dict[str, Group], list[str]]:

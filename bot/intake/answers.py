@@ -31,8 +31,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import flow_versions
-from bot.csv_input import (
+from bot.intake.csv_files import (
     CsvError,
     CsvProblem,
     csv_records,
@@ -40,11 +39,11 @@ from bot.csv_input import (
     layout_problems,
     read_csv_text,
 )
-from bot.roster import fresh_pseudonyms
+from storage import flow_versions
 from storage.bulk import chunks, insert_many, insert_rows
 from storage.database import transaction
 from storage.models import Answer, AuditEntry, Checkin, Group, Participant
-from storage.participants import get_or_create_group
+from storage.participants import fresh_pseudonyms, get_or_create_group
 from survey_flows import reading
 from survey_flows.checks.folder import FlowLibrary
 from survey_flows.checks.problems import FlowError

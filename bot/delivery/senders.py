@@ -33,7 +33,7 @@ def senders_from_env(environ: Mapping[str, str]) -> dict[str, Sender]:
     simulator always. Partly configured Twilio is an error naming what is missing.
     Also quiets the clients' request logs (`quiet_client_loggers`)."""
     # Imported here: the provider clients take a while to import, and every CLI command
-    # imports this module through `bot.worker`.
+    # imports this module through `bot.delivery.worker`.
     from bot.channels.telegram import TelegramSender, TelegramSettings
     from bot.channels.twilio import TwilioSender, TwilioSettings
 

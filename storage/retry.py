@@ -1,11 +1,10 @@
-"""One inbound message in one unit of work, the same way for webhooks and long polling.
+"""One unit of database work in one transaction, run again when it lost a race.
 
-`handle()` runs `conversations.receive` in a transaction and, for a Telegram button press,
-queues the answer to the callback query in that same transaction. `unit_of_work()` runs
-any such work and retries it when it lost a race with a concurrent request for the same
-unique key (two JOIN messages from one new number at once, a deadlock, a serialisation
-failure): the retry sees the winner's rows and takes the ordinary path. Any other error
-propagates with everything rolled back.
+`unit_of_work()` runs any work and retries it when it lost a race with a concurrent request
+for the same unique key (two JOIN messages from one new number at once, a deadlock, a
+serialisation failure): the retry sees the winner's rows and takes the ordinary path. Any
+other error propagates with everything rolled back. Every web write and every inbound message
+goes through it.
 
 On SQLite, threads of one process take turns through a lock before they open a write
 transaction: SQLite has one writer at a time anyway, and a thread waiting on the lock
@@ -25,12 +24,7 @@ from typing import TypeVar
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, TimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.channels.base import InboundMessage
-from bot.conversations import Received, receive
-from bot.outbox import enqueue_callback_answer
-from bot.settings import Settings
 from storage.database import transaction
-from survey_flows.checks.folder import FlowLibrary
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -65,25 +59,6 @@ def unit_of_work(
     raise AssertionError("unreachable")
 
 
-def handle(
-    sessions: sessionmaker[Session],
-    inbound: InboundMessage,
-    *,
-    library: FlowLibrary,
-    settings: Settings,
-    clock: Callable[[], datetime],
-) -> Received:
-    """Handle one inbound message exactly once (a redelivery changes nothing)."""
-
-    def work(session: Session, now: datetime) -> Received:
-        received = receive(session, inbound, now, library, settings)
-        if inbound.callback_query_id and not received.duplicate:
-            enqueue_callback_answer(session, inbound.callback_query_id, inbound.address, now)
-        return received
-
-    return unit_of_work(sessions, clock, work)
-
-
 def _is_sqlite(sessions: sessionmaker[Session]) -> bool:
     bind = sessions.kw.get("bind")
     return bind is not None and bind.dialect.name == "sqlite"
@@ -102,13 +77,3 @@ def database_unavailable(error: BaseException) -> bool:
     if isinstance(error, OperationalError | TimeoutError):
         return True
     return isinstance(error, DBAPIError) and error.connection_invalidated
-
-
-def describe(inbound: InboundMessage, received: Received) -> str:
-    """A log line about a handled message: provider id and pseudonym, never text or number."""
-    if received.duplicate:
-        return f"{inbound.channel} {inbound.provider_id}: redelivery, nothing to do"
-    return (
-        f"{inbound.channel} {inbound.provider_id}: participant={received.participant or 'unknown'}"
-        f" joined={received.joined} replies={received.messages}"
-    )

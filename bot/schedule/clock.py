@@ -17,7 +17,6 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import summaries
 from bot.conversations import (
     PERSON_COLUMNS,
     StartRequest,
@@ -26,6 +25,7 @@ from bot.conversations import (
     wake_checkin,
     zone_named,
 )
+from bot.schedule import summaries
 from bot.settings import Settings
 from storage.database import transaction
 from storage.models import Checkin, ClockTick, Enrolment, OutboxItem, Participant

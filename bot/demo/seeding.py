@@ -6,7 +6,7 @@ Three places (Elm Street, Riverside, Northgate, each with a join code), a few hu
 residents on the simulator channel, their welcome conversations, twelve weeks of the
 weekly wellbeing check-in and, for about a third, the fortnightly neighbourhood one; with
 the non-response, reminders, expiries, STOPs, alerts and transcripts a real run leaves.
-Only Riverside really changes (see `reports.demo_cohort`). The cohort is decided by the
+Only Riverside really changes (see `bot.demo.cohort`). The cohort is decided by the
 seed alone, and written in a few bulk statements.
 
 The demo refuses a database that already holds participants, unless forced: made-up
@@ -26,8 +26,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import flow_versions
-from reports.demo_cohort import PLACES, Cohort, Slot, make_people, simulate
+from bot.demo.cohort import PLACES, Cohort, Slot, make_people, simulate
+from storage import flow_versions
 from storage.bulk import insert_many, insert_rows
 from storage.database import transaction
 from storage.models import (

@@ -3,7 +3,7 @@
 A python-telegram-bot `Application` holds the handlers: text messages, the commands
 /start CODE, /stop, /help and /skip, and button presses (callback queries). Each handler
 turns the update into an `InboundMessage` with the same `parse_update` the webhook uses
-and hands it to `bot.inbound.handle`: one transaction, handled once per update_id.
+and hands it to `bot.checkins.inbound.handle`: one transaction, handled once per update_id.
 
 We fetch updates ourselves instead of using PTB's `Updater`, because the Updater confirms
 an update to Telegram (the next getUpdates offset) as soon as it has fetched it, before
@@ -40,9 +40,10 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.channels.base import BadWebhook, InboundMessage
 from bot.channels.telegram import TelegramSettings, parse_update
+from bot.checkins.inbound import describe, handle
 from bot.conversations import Received
-from bot.inbound import database_unavailable, describe, handle
 from bot.settings import Settings
+from storage.retry import database_unavailable
 from survey_flows.checks.folder import FlowLibrary
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ them; permanent errors fail the row. Logs carry outbox ids, channels and error c
 never phone numbers, chat ids or message text.
 
 Several workers may run against one database (PostgreSQL skips rows another worker
-holds); rate limits (`bot.rate_limits`) are per worker, so divide them among workers.
+holds); rate limits (`bot.delivery.rate_limits`) are per worker, so divide them among workers.
 """
 
 from __future__ import annotations
@@ -40,10 +40,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import outbox
 from bot.channels.base import OutboundMessage, Sender, SendError
-from bot.rate_limits import Limiter, RateLimits
-from bot.senders import senders_from_env
+from bot.delivery import outbox
+from bot.delivery.rate_limits import Limiter, RateLimits
+from bot.delivery.senders import senders_from_env
 from storage.database import transaction
 from storage.models import OutboxItem
 from survey_flows.conversation import Option

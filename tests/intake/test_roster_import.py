@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 import survey_flows
-from bot.roster import RosterError, import_participants, read_roster
+from bot.intake.roster import RosterError, import_participants, read_roster
 from bot.settings import Settings
 from storage.database import transaction
 from storage.models import AuditEntry, ChannelAddress, Enrolment, Group, Participant

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import survey_flows
 from bot.commands.answers import answers as answers_command
-from reports.importing import AnswerImportError, import_answers, read_answers
+from bot.intake.answers import AnswerImportError, import_answers, read_answers
 from storage.database import transaction
 from storage.models import Answer, AuditEntry, Checkin, FlowVersion, Group, Participant
 from survey_flows.checks.folder import FlowLibrary

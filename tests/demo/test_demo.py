@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import survey_flows
 from bot.commands.demo import demo as demo_command
-from reports.demo import DemoRefused, demo_slots, make_demo
-from reports.demo_cohort import make_people, simulate
+from bot.demo.cohort import make_people, simulate
+from bot.demo.seeding import DemoRefused, demo_slots, make_demo
 from storage.database import transaction
 from storage.models import (
     Alert,

@@ -1,8 +1,8 @@
 """Reading the CSV files staff import (a roster, answers from before): one set of checks.
 
 Staff make these files in a spreadsheet, so every problem is a `FILE:LINE: message` that
-says what is wrong and what to write instead. The roster import (`bot.roster`) and the
-answers import (`reports.importing`) both read their files here; each passes its own
+says what is wrong and what to write instead. The roster import (`bot.intake.roster`) and the
+answers import (`bot.intake.answers`) both read their files here; each passes its own
 columns, header example and column-name hints, and raises its own error (a `CsvError`).
 This module imports nothing from the project, so either can use it without a cycle.
 """

@@ -1,7 +1,8 @@
 """Coordinators' weekly summaries: when each is due, and queueing it.
 
-The text itself comes from `reports.summary`; this module only keeps the calendar (a
-next-summary time per coordinator, in their local time) and respects quiet hours.
+The sentences come from `reports.summary`; this module keeps the calendar (a next-summary
+time per coordinator, in their local time), respects quiet hours, and fits the sentences to
+the coordinator's channel (`summary_message`): three SMS segments, or a chart on Telegram.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.outbox import Recipient, enqueue_text
-from bot.quiet_hours import release_time
+from bot.channels.segments import fit_segments
+from bot.delivery.outbox import Recipient, enqueue_text
+from bot.schedule.quiet_hours import release_time
 from bot.settings import Settings
 from reports.data import ReportData
 from reports.summary import coordinator_summary
@@ -24,6 +26,40 @@ from survey_flows.checks.folder import FlowLibrary
 from survey_flows.due_times import latest_due, next_due
 from survey_flows.model import Schedule
 from survey_flows.schedules import WEEKDAYS
+
+#: A summary by SMS is at most this many segments long.
+SMS_SEGMENTS = 3
+#: Channels that carry the leading measure's chart as a photo.
+PHOTO_CHANNELS = frozenset({"telegram"})
+
+
+def summary_message(
+    sessions: sessionmaker[Session],
+    library: FlowLibrary,
+    group_id: int,
+    now: datetime,
+    *,
+    channel: str,
+    threshold: int,
+    loaded: dict[tuple[Any, ...], ReportData] | None = None,
+) -> tuple[str, bytes | None]:
+    """A group's weekly summary as the coordinator's channel carries it: text and chart.
+
+    By SMS it keeps the most important whole sentences that fit in `SMS_SEGMENTS`; on a
+    photo channel it comes with the leading measure's chart.
+    """
+    summary = coordinator_summary(
+        sessions,
+        library,
+        group_id,
+        now,
+        with_chart=channel in PHOTO_CHANNELS,
+        threshold=threshold,
+        loaded=loaded,
+    )
+    if channel == "sms":
+        return fit_segments(summary.sentences, SMS_SEGMENTS), summary.chart
+    return " ".join(summary.sentences), summary.chart
 
 
 def summary_schedule(coordinator: Coordinator) -> Schedule:
@@ -81,7 +117,7 @@ def _send_one(
     expected = due.next_summary_at
     summary: tuple[str, bytes | None] | None = None
     if expected is not None:
-        summary = coordinator_summary(
+        summary = summary_message(
             sessions,
             library,
             due.group_id,
