@@ -25,6 +25,7 @@ from bot.delivery.outbox import (
     enqueue_text,
     for_channel,
 )
+from bot.people.coordinators import recipients
 from bot.schedule.quiet_hours import release_time
 from bot.settings import Settings
 from storage import flow_versions
@@ -35,7 +36,6 @@ from storage.models import (
     Answer,
     ChannelAddress,
     Checkin,
-    Coordinator,
     Enrolment,
     Group,
     Message,
@@ -666,9 +666,7 @@ def _tell_coordinators(
     if participant.group_id is None:
         return
     group = session.get_one(Group, participant.group_id)
-    coordinators = session.scalars(
-        select(Coordinator).where(Coordinator.group_id == participant.group_id)
-    )
+    coordinators = recipients(session, participant.group_id)
     text = (
         f"Groundswell alert: {participant.pseudonym} ({group.name}) answered '{step_id}' "
         f"in '{flow.title}' in a way that asks for follow-up. Please get in touch."
