@@ -199,6 +199,17 @@ def _value_problem(step: Step, value: str, error: str | None) -> str:
     return f"value '{shown}' {why}; step '{step.id}' takes {_expects(step)}"
 
 
+#: A number in exponent notation ("1e1", "2.5E-1"): a chat reply reader takes "1e1" as 1
+#: (a resident's typo), but in a file it is a spreadsheet's way of writing 10, so refuse it.
+_EXPONENT = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+\s*$")
+
+
+def _plain(value: str) -> str:
+    """What an exponent-notation number is, written plainly (``1e1`` -> ``10``)."""
+    number = float(value)
+    return str(int(number)) if number.is_integer() else repr(number)
+
+
 def _read_value(
     step: Step, value: str, language: str, cache: dict[tuple[int, str], reading.Reading]
 ) -> reading.Reading | str:
@@ -207,6 +218,11 @@ def _read_value(
         return (
             "value is empty; write the answer, or leave the row out if the question was "
             "not answered"
+        )
+    if step.type in ("scale", "number", "choice") and _EXPONENT.match(value):
+        return (
+            f"value '{value}' is written with an exponent (as spreadsheets sometimes write "
+            f"numbers); write the number itself, e.g. {_plain(value)}, for step '{step.id}'"
         )
     if classify(value) is Keyword.SKIP:
         if step.optional:
