@@ -5,8 +5,8 @@
 - `send_limits`: one row per sender limit, the earliest time the next send may go
   (taken under a row lock by every worker on PostgreSQL).
 
-Revision ID: 0004_scale_out
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-02 13:45:00
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004_scale_out"
-down_revision: str | Sequence[str] | None = "0003"
+revision: str = "0005"
+down_revision: str | Sequence[str] | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
