@@ -27,6 +27,7 @@ import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
 
 from reports.bands import band_shares
+from reports.choices import choice_counts
 from reports.data import NO_GROUP, MeasureAnswers, ReportData, load_report_data
 from reports.intervals import welch_difference
 from reports.method import method_note
@@ -505,6 +506,23 @@ def _stories(data: ReportData, scope: int | None, hidden_groups: set[int]) -> li
     return out
 
 
+def _choices(
+    sessions: sessionmaker[Session],
+    flow: Flow,
+    start: datetime | None,
+    end: datetime | None,
+    scope: int | None,
+    threshold: int,
+) -> dict[str, Any]:
+    """Per-option counts of the flow's multiple-choice questions (`reports.choices`)."""
+    if not any(step.multiple for step in flow.steps):
+        return {}
+    with transaction(sessions, readonly=True) as session:
+        return choice_counts(
+            session, flow, start=start, end=end, group_id=scope, threshold=threshold
+        )
+
+
 def analyse(
     sessions: sessionmaker[Session],
     flow: Flow,
@@ -631,6 +649,7 @@ def analyse(
         "measures": measures_out,
         "groups": groups_out,
         "stories": _stories(data, scope, hidden_p),
+        "choices": _choices(sessions, flow, start, end, scope, threshold),
         "follow_up": None
         if follow_up is None
         else {
