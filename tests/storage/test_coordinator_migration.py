@@ -1,4 +1,4 @@
-"""Migration 0005 carries every coordinator over into `users` and back again."""
+"""Migration 0006 carries every coordinator over into `users` and back again."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def _run(url: str, *statements: str) -> None:
 
 def test_coordinators_become_users_in_all_their_groups(empty_database_url: str) -> None:
     url = empty_database_url
-    command.upgrade(migrate.alembic_config(url), "0003")
+    command.upgrade(migrate.alembic_config(url), "0005")
     now = "'2026-11-01 10:00:00'"
     _run(
         url,
@@ -61,7 +61,7 @@ def test_coordinators_become_users_in_all_their_groups(empty_database_url: str) 
     )
     assert groups == [("Ann", "Elm"), ("Ann", "Oak"), ("Bo", "Oak")]
 
-    command.downgrade(migrate.alembic_config(url), "0003")
+    command.downgrade(migrate.alembic_config(url), "0005")
     back = _rows(
         url, "SELECT name, channel, address, group_id FROM coordinators ORDER BY group_id, name"
     )

@@ -6,8 +6,8 @@ optional, for someone who only receives messages. Every `coordinators` row is ca
 rows with the same contact become one user in all of their groups (`user_groups`), keeping
 the first row's name and calendar. Then `coordinators` goes. The downgrade reverses it.
 
-Revision ID: 0005
-Revises: 0003
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-02 14:00:00
 """
 
@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision: str = "0005"
-down_revision: str | Sequence[str] | None = "0003"
+revision: str = "0006"
+down_revision: str | Sequence[str] | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
