@@ -126,6 +126,7 @@ ANSWER_COLUMNS = (
     "flow_id",
     "flow_version",
     "step_id",
+    "part",
     "value",
     "score",
     "measure",
@@ -160,9 +161,9 @@ _LAST_COMPLETED = (
     .limit(1)
 )
 _PREVIOUS = Prepared(
-    select(_ANSWERS.c.step_id, _ANSWERS.c.value).where(
-        _ANSWERS.c.checkin_id == _LAST_COMPLETED.scalar_subquery()
-    )
+    select(_ANSWERS.c.step_id, _ANSWERS.c.value, _ANSWERS.c.part)
+    .where(_ANSWERS.c.checkin_id == _LAST_COMPLETED.scalar_subquery())
+    .order_by(_ANSWERS.c.step_id, _ANSWERS.c.part)
 )
 
 
@@ -203,4 +204,10 @@ def save_outcome(
 def previous_answers(connection: Connection, participant_id: int, flow_id: str) -> dict[str, Any]:
     """The answers of the participant's last completed check-in of this flow."""
     rows = _PREVIOUS.rows(connection, {"participant_id": participant_id, "flow_id": flow_id})
-    return {step: value for step, value in rows}
+    previous: dict[str, Any] = {}
+    for step, value, part in rows:
+        if part:  # a multiple choice: its chosen values, as a list
+            previous.setdefault(step, []).append(value)
+        else:
+            previous[step] = value
+    return previous

@@ -48,6 +48,7 @@ def apply(
             "flow_id": flow.id,
             "flow_version": flow.version,
             "step_id": answer.step_id,
+            "part": answer.part,
             "value": answer.value,
             "score": answer.score if answer.measure else None,
             "measure": answer.measure,

@@ -218,6 +218,7 @@ def export_participant(session: Session, ref: str | int) -> dict[str, Any]:
                 "checkin_id": a.checkin_id,
                 "flow_id": a.flow_id,
                 "step_id": a.step_id,
+                "part": a.part,
                 "value": a.value,
                 "score": a.score,
                 "measure": a.measure,
@@ -304,7 +305,9 @@ class _FreeText:
             types = None
             if stored is not None:
                 try:
-                    flow = parse_flow(stored.source_text, f"flow version {version[:12]}")
+                    flow = parse_flow(
+                        stored.source_text, f"flow version {version[:12]}", stored=True
+                    )
                     types = {step.id: step.type for step in flow.steps}
                 except Exception:  # any failure: fall back to judging the value itself
                     types = None

@@ -40,6 +40,7 @@ from tests.reports.dataset import (
     Dataset,
     assert_close,
     insert_dataset,
+    reference_cohort_sd,
     reference_figures,
     reference_pairs,
     reference_weekly,
@@ -172,7 +173,13 @@ def test_forgotten_participants_stay_under_their_pseudonym(
     assert len(after["answers"]) == len(before["answers"])
     for row_before, row_after in zip(before["enrolments"], after["enrolments"], strict=True):
         if row_after["participant"] == who:
-            assert row_after == row_before | {"active": "false"}  # forgetting stops contact
+            # Forgetting stops contact, and the export says when it happened.
+            assert row_after["forgotten_at"] != ""
+            assert row_after == row_before | {
+                "active": "false",
+                "forgotten_at": row_after["forgotten_at"],
+                "withdrawn_at": row_after["withdrawn_at"],
+            }
         else:
             assert row_after == row_before
 
@@ -237,7 +244,9 @@ def _scored(rows: list[dict[str, str]], measure: str) -> list[dict[str, Any]]:
     ]
 
 
-def _figures(answers: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]:
+def _figures(
+    answers: list[dict[str, Any]], meta: dict[str, Any], reference_sd: float | None
+) -> dict[str, Any]:
     baseline, latest = reference_pairs([(a["participant"], a["at"], a["score"]) for a in answers])
     return reference_figures(
         baseline,
@@ -245,6 +254,7 @@ def _figures(answers: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, A
         higher_is_better=meta["higher_is_better"],
         reliability=meta["reliability"],
         meaningful_change=meta["meaningful_change"],
+        reference_sd=reference_sd,
     )
 
 
@@ -265,6 +275,9 @@ ATTRITION_STAGES = [
     "prompted",
     "responded",
     "answered baseline and a later check-in",
+    "withdrawn",
+    "forgotten",
+    "lost_to_follow_up",
 ]
 
 #: A period whose first day starts a few minutes after some people's check-in started (so
@@ -319,7 +332,12 @@ def _participation_from_csv(
 
     group: dict[str, str | None] = {}
     enrolled: set[str] = set()
+    withdrawn: set[str] = set()
+    forgotten: set[str] = set()
     for e in enrolments:
+        for column, people in (("withdrawn_at", withdrawn), ("forgotten_at", forgotten)):
+            if e[column] and (end is None or _when(e[column]) < end):
+                people.add(e["participant"])
         if e["flow"] == flow and (end is None or _when(e["enrolled_at"]) < end):
             enrolled.add(e["participant"])
             group[e["participant"]] = e["group"] or None
@@ -347,11 +365,15 @@ def _participation_from_csv(
     def figures(people: set[str]) -> dict[str, Any]:
         n_sent = sum(sent.get(p, 0) for p in people)
         n_completed = sum(completed.get(p, 0) for p in people)
+        responded = {p for p in people if completed.get(p, 0) >= 1 or p in paired}
         return {
             "enrolled": len(people),
             "prompted": sum(1 for p in people if sent.get(p, 0) >= 1),
-            "responded": sum(1 for p in people if completed.get(p, 0) >= 1 or p in paired),
+            "responded": len(responded),
             "paired": len(people & paired),
+            "withdrawn": len(people & withdrawn),
+            "forgotten": len(people & forgotten),
+            "lost_to_follow_up": len(responded - paired - withdrawn - forgotten),
             "checkins_sent": n_sent,
             "checkins_completed": n_completed,
             "response_rate": n_completed / n_sent if n_sent else None,
@@ -373,7 +395,15 @@ def _assert_participation(
         assert all(a["count"] is None for a in attrition)
         return
     assert participants == expected | {"suppressed": False}
-    stages = ("enrolled", "prompted", "responded", "paired")
+    stages = (
+        "enrolled",
+        "prompted",
+        "responded",
+        "paired",
+        "withdrawn",
+        "forgotten",
+        "lost_to_follow_up",
+    )
     assert [a["count"] for a in attrition] == [expected[k] for k in stages]
 
 
@@ -410,9 +440,15 @@ def test_every_report_figure_can_be_recomputed_from_the_export(
 
     for name, published in report["measures"].items():
         answers = _scored(rows, name)
-        overall = _figures(answers, published)
+        # One Jacobson-Truax SD per measure: the flow's, else the whole cohort's baselines.
+        sd = published["reference_sd"] or reference_cohort_sd(
+            [(a["participant"], a["at"], a["score"]) for a in answers]
+        )
+        overall = _figures(answers, published, sd)
         groups = sorted({a["group"] for a in answers if a["group"] is not None})
-        by_group = {g: _figures([a for a in answers if a["group"] == g], published) for g in groups}
+        by_group = {
+            g: _figures([a for a in answers if a["group"] == g], published, sd) for g in groups
+        }
         decision = suppress(
             {g: f["n_paired"] for g, f in by_group.items()},
             overall["n_paired"],

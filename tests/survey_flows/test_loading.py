@@ -782,3 +782,17 @@ def test_sets_marks_the_consent_and_name_steps_and_is_checked() -> None:
     messages = [str(problem) for problem in raised.value.problems]
     assert any("f.yaml:7:" in m and "`sets: consent` needs `type: yes_no`" in m for m in messages)
     assert any("f.yaml:11:" in m and "`sets` must be `consent`" in m for m in messages)
+
+
+def test_a_stored_version_is_checked_by_the_rules_it_was_accepted_under() -> None:
+    """A version that already ran must still load after the rules grow stricter, so its
+    check-ins can finish; `flows check` and the folder refuse the same text."""
+    text = with_step("measure: money_worry") + (
+        "  - id: more\n    when: \"answers.mood == 'low'\"\n    say: Thanks\n"
+    )
+    assert len(problems_of(text)) == 2
+    flow = parse_flow(text, "old.yaml", stored=True)
+    assert flow.measures["money_worry"] == Measure("money_worry", "Money worry")
+    assert flow.steps[1].when == "answers.mood == 'low'"
+    with pytest.raises(FlowError):
+        parse_flow(with_step("type: slider"), stored=True)  # broken then too: still refused
