@@ -62,7 +62,12 @@ WELCOME_FLOW = "welcome"
 HINT_INTERVAL = timedelta(days=1)
 # An unknown sender who said STOP is never sent join instructions again.
 NEVER = datetime(9999, 1, 1, tzinfo=UTC)
-CHANNEL_TRAITS = {"sms": twilio.TRAITS, "telegram": telegram.TRAITS, "sim": ChannelTraits()}
+# The simulator shows buttons as Telegram does (outbox.BUTTON_CHANNELS), so the same traits.
+CHANNEL_TRAITS = {
+    "sms": twilio.TRAITS,
+    "telegram": telegram.TRAITS,
+    "sim": ChannelTraits(buttons=True),
+}
 CHANNEL_PREFERENCE = ("telegram", "sms", "sim")
 # What the engine and the calendar need to know of a participant (see `_context`).
 PERSON_COLUMNS = (
