@@ -45,6 +45,8 @@ OUTBOX_KINDS = ("message", "callback_answer")
 # The predicate of the partial index of rows still to send; a query must spell it exactly
 # so (with literals, not parameters) for the databases to use that index.
 OUTBOX_PENDING_SQL = "status IN ('queued', 'sending')"
+#: The same states as a tuple, for `status.in_(...)` where no index is at stake.
+OUTBOX_PENDING = ("queued", "sending")
 ROLES = ("staff", "coordinator")
 
 NAMING_CONVENTION = {
