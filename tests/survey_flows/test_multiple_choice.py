@@ -187,7 +187,9 @@ def test_flows_check_refuses_multiple_where_it_cannot_apply(
     text = FLOW.replace(*change)
     if "yes_no" in change[1]:
         text = text.replace("'traffic' in answers.why", "answers.why")
-        text = text.split("    choices:")[0] + text.split("      - {value: neighbours, "
-                                                        "label: \"Neighbours\"}\n")[1]
+        text = (
+            text.split("    choices:")[0]
+            + text.split('      - {value: neighbours, label: "Neighbours"}\n')[1]
+        )
     problems = check_flow(text, "helped.yaml").problems
     assert any(p.line == line and message in p.message for p in problems), problems
