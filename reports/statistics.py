@@ -276,7 +276,8 @@ def ticks_per_day(times: Any) -> float:
         t = t.astype("datetime64[us]")
     if np.issubdtype(t.dtype, np.datetime64):
         unit, count = np.datetime_data(t.dtype)
-        return float(np.timedelta64(1, "D") / np.timedelta64(count, unit))
+        one_day = np.array(1, dtype="timedelta64[D]")
+        return float(one_day / np.array(count, dtype=f"timedelta64[{unit}]"))
     return 1.0
 
 
