@@ -418,6 +418,21 @@ def test_report_page_and_downloads(
         assert response.status_code == 200, fmt
         assert response.mimetype == kind
         assert "attachment" in response.headers["Content-Disposition"]
+    # Verdicts, withdrawals and a fixed follow-up reach the page and the downloads.
+    assert "Verdict:" in page and "withdrew (STOP or blocked)" in page
+    page = client.get("/reports/?flow=weekly-wellbeing&group=all&follow_up=2").get_data(
+        as_text=True
+    )
+    assert "nearest 2 weeks after the baseline" in page
+    assert 'name="follow_up" type="text" value="2"' in page
+    data = client.get(
+        "/reports/download?flow=weekly-wellbeing&group=all&format=json&follow_up=2"
+    ).get_json()
+    assert data["follow_up"]["weeks"] == 2
+    page = client.get("/reports/?flow=weekly-wellbeing&group=all&follow_up=soon").get_data(
+        as_text=True
+    )
+    assert "soon&#39; is not a number of weeks" in page
 
 
 def test_coordinators_report_defaults_to_their_group(client: FlaskClient, world: World) -> None:
