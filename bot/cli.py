@@ -28,6 +28,7 @@ COMMANDS = {
     "answers": "bot.commands.answers:answers",
     "demo": "bot.commands.demo:demo",
     "users": "bot.commands.users:users",
+    "audit": "bot.commands.audit:audit_log",
 }
 
 

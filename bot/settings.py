@@ -63,7 +63,8 @@ class Settings:
                 "GROUNDSWELL_TRUSTED_PROXIES", env.get("GROUNDSWELL_TRUSTED_PROXIES", "0"), 0
             ),
             session_idle_minutes=_whole(
-                "GROUNDSWELL_SESSION_IDLE_MINUTES", env.get("GROUNDSWELL_SESSION_IDLE_MINUTES", "30")
+                "GROUNDSWELL_SESSION_IDLE_MINUTES",
+                env.get("GROUNDSWELL_SESSION_IDLE_MINUTES", "30"),
             ),
             session_max_hours=_whole(
                 "GROUNDSWELL_SESSION_MAX_HOURS", env.get("GROUNDSWELL_SESSION_MAX_HOURS", "12")
@@ -109,7 +110,5 @@ def _whole(variable: str, value: str, least: int = 1) -> int:
     except ValueError:
         number = least - 1
     if number < least:
-        raise SettingsError(
-            f"{variable} must be a whole number of at least {least}, not {value!r}"
-        )
+        raise SettingsError(f"{variable} must be a whole number of at least {least}, not {value!r}")
     return number

@@ -464,3 +464,7 @@ class SignInLock(Base):
 
     key: Mapped[str] = mapped_column(String(330), primary_key=True)
     used_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+# Chains every new AuditEntry as it is flushed (storage.audit imports this module).
+import storage.audit  # noqa: E402, F401

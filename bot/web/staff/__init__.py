@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 from bot.web.context import context
 from bot.web.staff import (
     alerts,
+    audit_log,
     auth,
     conversations,
     csrf,
@@ -31,6 +32,7 @@ from bot.web.staff import (
     web_sessions,
 )
 from bot.web.staff.access import group_filter
+from bot.web.staff.cookies import cookie, lifetime
 from storage.database import transaction
 from storage.models import Alert
 
@@ -45,6 +47,7 @@ for child in (
     alerts.blueprint,
     simulator.blueprint,
     health.blueprint,
+    audit_log.blueprint,
 ):
     blueprint.register_blueprint(child)
 
@@ -66,17 +69,6 @@ CONTENT_SECURITY_POLICY = (
 def register(app: Flask) -> None:
     """Add the web app's pages to `app` (the webhook app from `bot.web.create_app`)."""
     app.register_blueprint(blueprint)
-
-
-def lifetime() -> web_sessions.Lifetime:
-    """How long signed-in sessions live, from the settings."""
-    settings = context().settings
-    return web_sessions.Lifetime.of(settings.session_idle_minutes, settings.session_max_hours)
-
-
-def cookie(base: str) -> str:
-    """A cookie's name on this deployment (`__Host-` prefixed over HTTPS)."""
-    return web_sessions.cookie_name(base, context().settings.secure)
 
 
 @blueprint.before_request

@@ -110,7 +110,7 @@ def clear(session: Session, email: str) -> None:
 
 
 def describe_wait(seconds: int) -> str:
-    """"30 seconds", "a minute", "12 minutes": how long to wait, in words."""
+    """ "30 seconds", "a minute", "12 minutes": how long to wait, in words."""
     if seconds < 60:
         return "a second" if seconds == 1 else f"{seconds} seconds"
     minutes = math.ceil(seconds / 60)
