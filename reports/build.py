@@ -26,17 +26,25 @@ from typing import Any
 import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
 
+from reports.bands import band_shares
+from reports.choices import choice_counts
 from reports.data import NO_GROUP, MeasureAnswers, ReportData, load_report_data
+from reports.intervals import welch_difference
 from reports.method import method_note
+from reports.multiplicity import adjust
 from reports.statistics import (
     DEFAULT_THRESHOLD,
+    FollowUp,
     MeasureSummary,
     Participation,
+    baselines_by_pairing,
+    cohort_baseline_sd,
     participation,
     summarise_by_group,
     summarise_measure,
 )
 from reports.suppression import suppress
+from reports.verdict import difference_verdict
 from reports.weekly import weekly_means
 from storage.database import transaction
 from survey_flows.model import Flow, Measure
@@ -58,6 +66,9 @@ _PARTICIPATION_KEYS = (
     "prompted",
     "responded",
     "paired",
+    "withdrawn",
+    "forgotten",
+    "lost_to_follow_up",
     "checkins_sent",
     "checkins_completed",
     "response_rate",
@@ -221,29 +232,72 @@ def _attrition(p: Participation, hidden: bool) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- measures
 
 
-def _empty_summary(measure: Measure, threshold: int) -> MeasureSummary:
+def _reference_sd(answers: MeasureAnswers, measure: Measure) -> tuple[float | None, str | None]:
+    """The one Jacobson-Truax SD of the measure for every view of this report: the flow's
+    ``reference_sd``, else the whole cohort's baseline SD for the period (worked out once)."""
+    if measure.reference_sd is not None:
+        return measure.reference_sd, "flow"
+    sd = cohort_baseline_sd(answers.participant_id, answers.answered_at, answers.score)
+    return sd, None if sd is None else "cohort"
+
+
+def _options(
+    measure: Measure, threshold: int, reference: tuple[float | None, str | None]
+) -> dict[str, Any]:
+    """The statistics core's options for one measure."""
+    return {
+        "higher_is_better": measure.higher_is_better,
+        "reliability": measure.reliability,
+        "meaningful_change": measure.meaningful_change,
+        "threshold": threshold,
+        "reference_sd": reference[0],
+        "sd_source": reference[1],
+    }
+
+
+def _empty_summary(
+    measure: Measure, threshold: int, reference: tuple[float | None, str | None]
+) -> MeasureSummary:
     """The summary of a measure nobody in the scope answered (suppressed: n_paired is 0)."""
     return summarise_measure(
         np.empty(0, dtype=np.int64),
         np.empty(0, dtype="datetime64[us]"),
         np.empty(0, dtype=np.float64),
-        higher_is_better=measure.higher_is_better,
-        reliability=measure.reliability,
-        meaningful_change=measure.meaningful_change,
-        threshold=threshold,
+        **_options(measure, threshold, reference),
     )
 
 
-def _measure_dict(summary: MeasureSummary, measure: Measure) -> dict[str, Any]:
-    """One measure's JSON object: the statistics core's figures plus the measure's settings."""
+def _measure_dict(
+    summary: MeasureSummary, measure: Measure, rc_shown: bool, threshold: int
+) -> dict[str, Any]:
+    """One measure's JSON object: the statistics core's figures plus the measure's settings.
+
+    The reliable-change threshold and reference SD are the measure's, the same in every
+    view; ``rc_shown`` is false only when they come from a cohort whose figures are hidden.
+    """
     out = summary.to_dict()
     rc = summary.reliable_change
-    out["reliable_change"]["threshold"] = None if summary.suppressed else rc.threshold
+    out["reliable_change"]["threshold"] = rc.threshold if rc_shown else None
+    out["reliable_change"]["reference_sd"] = rc.reference_sd if rc_shown else None
+    out["reliable_change"]["sd_source"] = rc.sd_source
     out["reliable_change"]["reason"] = rc.reason
     out["label"] = measure.label
     out["higher_is_better"] = measure.higher_is_better
     out["reliability"] = measure.reliability
     out["meaningful_change"] = measure.meaningful_change
+    out["reference_sd"] = measure.reference_sd
+    out["reference"] = measure.reference
+    if measure.bands:
+        out["bands"] = (
+            None
+            if summary.suppressed
+            else band_shares(
+                summary.baselines,
+                summary.baselines + summary.changes,
+                measure.bands,
+                threshold,
+            )
+        )
     return out
 
 
@@ -255,18 +309,19 @@ class _MeasureResult:
     groups: dict[int, MeasureSummary]
     weekly_total: list[dict[str, Any]]
     weekly_group: dict[int, list[dict[str, Any]]]
+    rc_shown: bool
 
 
 def _analyse_measure(
-    answers: MeasureAnswers, measure: Measure, group_ids: list[int], threshold: int
+    answers: MeasureAnswers,
+    measure: Measure,
+    group_ids: list[int],
+    threshold: int,
+    follow_up: FollowUp | None,
 ) -> _MeasureResult:
     """Paired figures (with suppression) and weekly means for one measure."""
-    options = {
-        "higher_is_better": measure.higher_is_better,
-        "reliability": measure.reliability,
-        "meaningful_change": measure.meaningful_change,
-        "threshold": threshold,
-    }
+    reference = _reference_sd(answers, measure)
+    options = _options(measure, threshold, reference) | {"follow_up": follow_up}
     overall = summarise_measure(
         answers.participant_id, answers.answered_at, answers.score, **options
     )
@@ -291,7 +346,7 @@ def _analyse_measure(
         overall = replace(overall, suppressed=True)
     for g in group_ids:
         if g not in by_group:
-            by_group[g] = _empty_summary(measure, threshold)
+            by_group[g] = _empty_summary(measure, threshold, reference)
 
     weekly = weekly_means(
         answers.group_id,
@@ -306,7 +361,111 @@ def _analyse_measure(
         groups=by_group,
         weekly_total=weekly.series(None),
         weekly_group={g: weekly.series(g) for g in group_ids},
+        rc_shown=reference[1] == "flow" or not overall.suppressed,
     )
+
+
+def _attrition_check(
+    answers: MeasureAnswers, follow_up: FollowUp | None, threshold: int, hidden: bool
+) -> dict[str, Any]:
+    """Baseline mean of the analysed (paired) minus that of people with a baseline only,
+    with its Welch 95% interval: were the drop-outs different at the start?"""
+    analysed, baseline_only = baselines_by_pairing(
+        answers.participant_id, answers.answered_at, answers.score, follow_up=follow_up
+    )
+    diff = welch_difference(analysed, baseline_only)
+    if hidden or diff is None or min(analysed.size, baseline_only.size) < threshold:
+        return {
+            "baseline_mean_analysed": None,
+            "baseline_mean_baseline_only": None,
+            "difference": None,
+            "ci95": None,
+            "n_analysed": None,
+            "n_baseline_only": None,
+            "suppressed": True,
+        }
+    return {
+        "baseline_mean_analysed": float(np.mean(analysed)),
+        "baseline_mean_baseline_only": float(np.mean(baseline_only)),
+        "difference": diff.difference,
+        "ci95": None if diff.ci95 is None else list(diff.ci95),
+        "n_analysed": diff.n_a,
+        "n_baseline_only": diff.n_b,
+        "suppressed": False,
+    }
+
+
+def _comparisons(
+    result: _MeasureResult, names: dict[int, str], order: list[int]
+) -> list[dict[str, Any]]:
+    """Every pair of shown groups: difference in mean change (first minus second) with its
+    Welch 95% interval and p (adjusted later with the report's other tests)."""
+    shown = [g for g in order if not result.groups[g].suppressed and result.groups[g].n_paired]
+    out = []
+    for i, a in enumerate(shown):
+        for b in shown[i + 1 :]:
+            diff = welch_difference(result.groups[a].changes, result.groups[b].changes)
+            if diff is None:
+                continue
+            out.append(
+                {
+                    "groups": [names[a], names[b]],
+                    "difference": diff.difference,
+                    "ci95": None if diff.ci95 is None else list(diff.ci95),
+                    "welch_p": diff.p,
+                    "p_adjusted": None,
+                }
+            )
+    return out
+
+
+def _adjust_report(
+    results: dict[str, _MeasureResult],
+    comparisons: dict[str, list[dict[str, Any]]],
+    method: str,
+) -> tuple[dict[str, _MeasureResult], int]:
+    """Adjust every published test of the all-groups report for their number (``method``)
+    and set the verdicts; a one-group report is cut from this, so its verdicts are the same.
+    Returns the adjusted results and the number of tests."""
+    tests: list[tuple[str, int | None]] = []
+    p_values: list[float] = []
+    for name, r in results.items():
+        for g, summary in [(None, r.overall), *r.groups.items()]:
+            if not summary.suppressed and summary.wilcoxon_p is not None:
+                tests.append((name, g))
+                p_values.append(summary.wilcoxon_p)
+    for rows in comparisons.values():
+        p_values += [row["welch_p"] for row in rows if row["welch_p"] is not None]
+    m = len(p_values)
+    adjusted = adjust(p_values, method)
+    by_test = dict(zip(tests, adjusted, strict=False))
+    out = {}
+    for name, r in results.items():
+        overall = r.overall.adjusted(by_test.get((name, None)), m)
+        groups = {g: s.adjusted(by_test.get((name, g)), m) for g, s in r.groups.items()}
+        out[name] = replace(r, overall=overall, groups=groups)
+    rest = iter(adjusted[len(tests) :])
+    for rows in comparisons.values():
+        for row in rows:
+            if row["welch_p"] is not None:
+                row["p_adjusted"] = next(rest)
+            ci = row["ci95"]
+            verdict = difference_verdict(
+                ci95=None if ci is None else (ci[0], ci[1]),
+                p_adjusted=row["p_adjusted"],
+                comparisons=m,
+            )
+            first, second = row["groups"]
+            row["verdict"] = "difference" if verdict.directional else verdict.verdict
+            row["larger_change"] = (
+                None
+                if not verdict.directional
+                else first
+                if verdict.verdict == "increase"
+                else second
+            )
+            row["verdict_reason"] = verdict.reason
+    return out, m
 
 
 # --------------------------------------------------------------------------- the report
@@ -347,6 +506,23 @@ def _stories(data: ReportData, scope: int | None, hidden_groups: set[int]) -> li
     return out
 
 
+def _choices(
+    sessions: sessionmaker[Session],
+    flow: Flow,
+    start: datetime | None,
+    end: datetime | None,
+    scope: int | None,
+    threshold: int,
+) -> dict[str, Any]:
+    """Per-option counts of the flow's multiple-choice questions (`reports.choices`)."""
+    if not any(step.multiple for step in flow.steps):
+        return {}
+    with transaction(sessions, readonly=True) as session:
+        return choice_counts(
+            session, flow, start=start, end=end, group_id=scope, threshold=threshold
+        )
+
+
 def analyse(
     sessions: sessionmaker[Session],
     flow: Flow,
@@ -358,6 +534,8 @@ def analyse(
     generated_at: datetime | None = None,
     progress: Callable[[str], None] | None = None,
     loaded: dict[tuple[Any, ...], ReportData] | None = None,
+    follow_up_weeks: float | None = None,
+    adjustment: str = "holm",
 ) -> Report:
     """Build the report and keep the per-person changes that charts need.
 
@@ -384,9 +562,12 @@ def analyse(
     group_ids = sorted(int(g) for g in np.unique(pop.group_id) if g != NO_GROUP)
     if scope is not None and scope not in group_ids:
         group_ids.append(scope)
-    overall_p = participation(sent, completed, paired)
+    withdrawn, forgotten = pop.withdrawn, pop.forgotten
+    overall_p = participation(sent, completed, paired, withdrawn, forgotten)
     group_p = {
-        g: participation(sent[mask], completed[mask], paired[mask])
+        g: participation(
+            sent[mask], completed[mask], paired[mask], withdrawn[mask], forgotten[mask]
+        )
         for g in group_ids
         for mask in [pop.group_id == g]
     }
@@ -400,10 +581,31 @@ def analyse(
     hidden_p = set(decision.suppressed_groups) | {g for g, p in group_p.items() if p.responded == 0}
 
     say(f"Working out {len(flow.measures)} measure(s)")
+    follow_up = None if follow_up_weeks is None else FollowUp.weeks(follow_up_weeks)
     results = {
-        name: _analyse_measure(data.measures[name], measure, group_ids, threshold)
+        name: _analyse_measure(data.measures[name], measure, group_ids, threshold, follow_up)
         for name, measure in flow.measures.items()
     }
+    all_groups = sorted(
+        (g for g in group_ids if g in data.group_names), key=lambda g: data.group_names[g]
+    )
+    comparisons = {
+        name: _comparisons(results[name], data.group_names, all_groups) for name in results
+    }
+    results, n_tests = _adjust_report(results, comparisons, adjustment)
+
+    def scope_measure(name: str, measure: Measure, g: int | None) -> dict[str, Any]:
+        """One measure's JSON for everyone (``g`` None) or one group, attrition check in."""
+        result = results[name]
+        summary = result.overall if g is None else result.groups[g]
+        entry = _measure_dict(summary, measure, result.rc_shown, threshold)
+        answers = data.measures[name]
+        if g is not None:
+            answers = answers.where(answers.group_id == g)
+        entry["attrition_check"] = _attrition_check(
+            answers, follow_up, threshold, summary.suppressed
+        )
+        return entry
 
     groups_out: dict[str, Any] = {}
     for g in group_ids if scope is None else [scope]:
@@ -411,8 +613,7 @@ def analyse(
             "participants": _participants_dict(group_p[g], g in hidden_p),
             "attrition": _attrition(group_p[g], g in hidden_p),
             "measures": {
-                name: _measure_dict(results[name].groups[g], measure)
-                for name, measure in flow.measures.items()
+                name: scope_measure(name, measure, g) for name, measure in flow.measures.items()
             },
         }
 
@@ -421,7 +622,13 @@ def analyse(
     for name, measure in flow.measures.items():
         result = results[name]
         summary = result.overall if scope is None else result.groups[scope]
-        entry = _measure_dict(summary, measure)
+        entry = (
+            scope_measure(name, measure, None)
+            if scope is None
+            else dict(groups_out[data.group_names[scope]]["measures"][name])
+        )
+        if scope is None and comparisons[name]:
+            entry["comparisons"] = comparisons[name]
         entry["weekly"] = result.weekly_total if scope is None else result.weekly_group[scope]
         measures_out[name] = entry
         changes[name] = (
@@ -442,9 +649,25 @@ def analyse(
         "measures": measures_out,
         "groups": groups_out,
         "stories": _stories(data, scope, hidden_p),
+        "choices": _choices(sessions, flow, start, end, scope, threshold),
+        "follow_up": None
+        if follow_up is None
+        else {
+            "weeks": follow_up_weeks,
+            "target_days": follow_up.target,
+            "window_days": follow_up.window,
+        },
         "method": {
             "suppression_threshold": threshold,
-            "paragraphs": method_note(threshold),
+            "adjustment": adjustment,
+            "tests": n_tests,
+            "paragraphs": method_note(
+                threshold,
+                adjustment=adjustment,
+                tests=n_tests,
+                since=since is not None,
+                follow_up=follow_up,
+            ),
             "definitions": dict(DEFINITIONS),
         },
         "generated_at": stamp.isoformat(),
@@ -462,6 +685,8 @@ def build_report(
     threshold: int = DEFAULT_THRESHOLD,
     generated_at: datetime | None = None,
     progress: Callable[[str], None] | None = None,
+    follow_up_weeks: float | None = None,
+    adjustment: str = "holm",
 ) -> dict[str, Any]:
     """The JSON report (plain dicts, lists, numbers and strings) for ``flow``.
 
@@ -469,6 +694,9 @@ def build_report(
     ``group`` (a group name) narrows the report to one group, with every figure as the
     whole report shows it; ``threshold`` is the smallest number of people whose figures are
     published. ``progress`` is called with a short status line at each stage.
+    ``follow_up_weeks`` pairs each baseline with the answer nearest that many weeks later
+    (within a window) instead of the latest; ``adjustment`` is the multiple-testing method
+    (``"holm"`` or ``"bh"``).
     """
     return analyse(
         sessions,
@@ -479,4 +707,6 @@ def build_report(
         threshold=threshold,
         generated_at=generated_at,
         progress=progress,
+        follow_up_weeks=follow_up_weeks,
+        adjustment=adjustment,
     ).data

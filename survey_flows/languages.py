@@ -273,6 +273,66 @@ SYSTEM_TEXTS: dict[str, dict[str, str]] = {
         "ar": "يرجى الرد برقم من 1 إلى {n}.",
         "ur": "براہ کرم 1 سے {n} تک کوئی عدد لکھ کر جواب دیں۔",
     },
+    "invalid_choice_multiple": {
+        "en": "Please reply with one or more numbers from 1 to {n}, e.g. 1 3.",
+        "cy": "Atebwch ag un neu fwy o rifau o 1 i {n}, e.e. 1 3, os gwelwch yn dda.",
+        "es": "Responda con uno o más números del 1 al {n}, p. ej. 1 3.",
+        "fr": "Veuillez répondre par un ou plusieurs nombres de 1 à {n}, par ex. 1 3.",
+        "pl": "Proszę odpowiedzieć jedną lub kilkoma liczbami od 1 do {n}, np. 1 3.",
+        "pt": "Responda com um ou mais números de 1 a {n}, por ex. 1 3.",
+        "ar": "يرجى الرد برقم واحد أو أكثر من 1 إلى {n}، مثل 1 3.",
+        "ur": "براہ کرم 1 سے {n} تک ایک یا زیادہ اعداد لکھ کر جواب دیں، جیسے 1 3۔",
+    },
+    "multiple_numbers_hint": {
+        "en": "(Reply with one or more numbers, e.g. 1 3.)",
+        "cy": "(Atebwch ag un neu fwy o rifau, e.e. 1 3.)",
+        "es": "(Responda con uno o más números, p. ej. 1 3.)",
+        "fr": "(Répondez par un ou plusieurs nombres, par ex. 1 3.)",
+        "pl": "(Odpowiedz jedną lub kilkoma liczbami, np. 1 3.)",
+        "pt": "(Responda com um ou mais números, por ex. 1 3.)",
+        "ar": "(رد برقم واحد أو أكثر، مثل 1 3.)",
+        "ur": "(ایک یا زیادہ اعداد لکھ کر جواب دیں، جیسے 1 3۔)",
+    },
+    "multiple_buttons_hint": {
+        "en": "(Press each that applies, then Done.)",
+        "cy": "(Pwyswch bob un sy'n berthnasol, yna Gorffen.)",
+        "es": "(Pulse cada una que corresponda y luego Listo.)",
+        "fr": "(Appuyez sur chaque réponse qui convient, puis Terminé.)",
+        "pl": "(Naciśnij każdą pasującą odpowiedź, a potem Gotowe.)",
+        "pt": "(Toque em cada uma que se aplica e depois em Concluído.)",
+        "ar": "(اضغط على كل ما ينطبق، ثم تم.)",
+        "ur": "(ہر وہ جواب دبائیں جو لاگو ہو، پھر مکمل۔)",
+    },
+    "picked": {
+        "en": "Chosen so far: {chosen}. Press more, or Done.",
+        "cy": "Wedi'u dewis hyd yma: {chosen}. Pwyswch ragor, neu Gorffen.",
+        "es": "Elegidas hasta ahora: {chosen}. Pulse más, o Listo.",
+        "fr": "Choisi jusqu'ici : {chosen}. Appuyez sur d'autres, ou Terminé.",
+        "pl": "Wybrane dotąd: {chosen}. Naciśnij kolejne albo Gotowe.",
+        "pt": "Escolhidas até agora: {chosen}. Toque em mais, ou Concluído.",
+        "ar": "ما اخترته حتى الآن: {chosen}. اضغط المزيد، أو تم.",
+        "ur": "اب تک منتخب: {chosen}۔ مزید دبائیں، یا مکمل۔",
+    },
+    "pick_first": {
+        "en": "Nothing chosen yet: press each answer that applies, then Done.",
+        "cy": "Dim wedi'i ddewis eto: pwyswch bob ateb sy'n berthnasol, yna Gorffen.",
+        "es": "Aún no ha elegido nada: pulse cada respuesta que corresponda y luego Listo.",
+        "fr": "Rien n'est choisi : appuyez sur chaque réponse qui convient, puis Terminé.",
+        "pl": "Nic jeszcze nie wybrano: naciśnij każdą pasującą odpowiedź, a potem Gotowe.",
+        "pt": "Ainda não escolheu nada: toque em cada resposta que se aplica e depois Concluído.",
+        "ar": "لم تختر شيئًا بعد: اضغط على كل إجابة تنطبق، ثم تم.",
+        "ur": "ابھی کچھ منتخب نہیں: ہر لاگو جواب دبائیں، پھر مکمل۔",
+    },
+    "done": {
+        "en": "Done",
+        "cy": "Gorffen",
+        "es": "Listo",
+        "fr": "Terminé",
+        "pl": "Gotowe",
+        "pt": "Concluído",
+        "ar": "تم",
+        "ur": "مکمل",
+    },
     "invalid_yes_no": {
         "en": "Please reply YES or NO.",
         "cy": "Atebwch IE neu NA, os gwelwch yn dda.",
@@ -421,6 +481,41 @@ SYSTEM_TEXTS: dict[str, dict[str, str]] = {
         "ur": (
             "سلام! یہ نمبر مقامی منصوبوں کے سوالنامے بھیجتا ہے۔ "
             "شامل ہونے کے لیے JOIN اور اپنے منصوبے کا کوڈ بھیجیں، مثلاً JOIN ELM12۔"
+        ),
+    },
+    # To a group's coordinators (in the flow's language) when a step's `alert` held.
+    "coordinator_alert": {
+        "en": (
+            "Groundswell alert: {pseudonym} ({group}) answered '{step}' in '{flow}' in a way "
+            "that asks for follow-up. Please get in touch."
+        ),
+        "cy": (
+            "Rhybudd Groundswell: atebodd {pseudonym} ({group}) '{step}' yn '{flow}' mewn "
+            "ffordd sy'n gofyn am ddilyn i fyny. Cysylltwch â nhw os gwelwch yn dda."
+        ),
+        "es": (
+            "Alerta de Groundswell: {pseudonym} ({group}) respondió '{step}' en '{flow}' de una "
+            "forma que pide seguimiento. Póngase en contacto, por favor."
+        ),
+        "fr": (
+            "Alerte Groundswell : {pseudonym} ({group}) a répondu à '{step}' dans '{flow}' "
+            "d'une façon qui demande un suivi. Merci de prendre contact."
+        ),
+        "pl": (
+            "Alert Groundswell: {pseudonym} ({group}) odpowiedział(a) na '{step}' w '{flow}' "
+            "w sposób wymagający kontaktu. Prosimy się skontaktować."
+        ),
+        "pt": (
+            "Alerta Groundswell: {pseudonym} ({group}) respondeu a '{step}' em '{flow}' de uma "
+            "forma que pede acompanhamento. Por favor, entre em contacto."
+        ),
+        "ar": (
+            "تنبيه Groundswell: أجاب {pseudonym} ({group}) عن '{step}' في '{flow}' "
+            "بطريقة تستدعي المتابعة. يرجى التواصل معه."
+        ),
+        "ur": (
+            "Groundswell انتباہ: {pseudonym} ({group}) نے '{flow}' میں '{step}' کا جواب "
+            "ایسے دیا ہے جس پر رابطہ ضروری ہے۔ براہ کرم رابطہ کریں۔"
         ),
     },
     "reminder_prefix": {

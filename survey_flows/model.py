@@ -11,6 +11,10 @@ from typing import Literal
 
 StepType = Literal["scale", "number", "choice", "yes_no", "text"]
 STEP_TYPES: tuple[str, ...] = ("scale", "number", "choice", "yes_no", "text")
+# What a step's answer may set about the participant (`sets:`), and the step type each needs:
+# `consent` (yes_no) decides whether they take part; `name` (text) is what to call them.
+Sets = Literal["consent", "name"]
+SETS_TYPES: dict[str, str] = {"consent": "yes_no", "name": "text"}
 
 # A text as staff wrote it, normalised to a mapping from language code to template source.
 Text = dict[str, str]
@@ -53,6 +57,8 @@ class Step:
     max_attempts: int = 3
     alert: str | None = None
     max_length: int | None = None
+    multiple: bool = False  # a `choice` step that takes one or more of its options
+    sets: Sets | None = None
     line: int = 0
 
     @property
@@ -61,14 +67,34 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Band:
+    """A named range of a measure's scale (e.g. ONS "low" life satisfaction, 0 to 4)."""
+
+    label: str
+    min: float
+    max: float
+
+    def contains(self, value: float) -> bool:
+        return self.min <= value <= self.max
+
+
+@dataclass(frozen=True)
 class Measure:
-    """Metadata for a numeric measure tracked across check-ins."""
+    """Metadata for a numeric measure tracked across check-ins.
+
+    `reference_sd` is the standard deviation Jacobson-Truax uses for reliable change (from a
+    published norm, named in `reference`); `bands` are ordered, non-overlapping ranges that
+    cover the scale, for the share of people in each.
+    """
 
     name: str
     label: str
     higher_is_better: bool = True
     reliability: float | None = None
     meaningful_change: float | None = None
+    reference_sd: float | None = None
+    reference: str | None = None
+    bands: tuple[Band, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -110,6 +136,13 @@ class Flow:
             if step.id == step_id:
                 return i
         raise KeyError(step_id)
+
+    def step_setting(self, sets: str) -> Step | None:
+        """The step whose answer sets `consent` or `name` (`sets:`), if the flow has one."""
+        for step in self.steps:
+            if step.sets == sets:
+                return step
+        return None
 
     def measure_label(self, name: str) -> str:
         measure = self.measures.get(name)

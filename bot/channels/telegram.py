@@ -54,7 +54,7 @@ T = TypeVar("T")
 
 CHANNEL = "telegram"
 #: Telegram does not answer STOP by itself: the engine must confirm opt-outs.
-TRAITS = ChannelTraits(confirms_opt_out=False)
+TRAITS = ChannelTraits(confirms_opt_out=False, buttons=True)
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 CALLBACK_DATA_LIMIT = 64  # bytes of UTF-8
@@ -309,6 +309,11 @@ class TelegramSender:
         logging.getLogger("httpx").addFilter(self._redact)
 
     # ----------------------------------------------------------------- public API
+
+    @property
+    def limit_name(self) -> str:
+        """The sender its rate limits belong to: the bot's id (the token's public part)."""
+        return "bot" + self.settings.token.split(":", 1)[0]
 
     def send(self, message: OutboundMessage) -> SendResult:
         """Send `message`; return "<chat id>:<message id>" of the first Telegram message.

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import Select, and_, delete, false, or_, select, update
 from sqlalchemy.orm import Session
 
+from bot.people.opt_out import opt_out
 from storage.models import (
     Alert,
     Answer,
@@ -217,6 +218,7 @@ def export_participant(session: Session, ref: str | int) -> dict[str, Any]:
                 "checkin_id": a.checkin_id,
                 "flow_id": a.flow_id,
                 "step_id": a.step_id,
+                "part": a.part,
                 "value": a.value,
                 "score": a.score,
                 "measure": a.measure,
@@ -303,7 +305,9 @@ class _FreeText:
             types = None
             if stored is not None:
                 try:
-                    flow = parse_flow(stored.source_text, f"flow version {version[:12]}")
+                    flow = parse_flow(
+                        stored.source_text, f"flow version {version[:12]}", stored=True
+                    )
                     types = {step.id: step.type for step in flow.steps}
                 except Exception:  # any failure: fall back to judging the value itself
                     types = None
@@ -410,9 +414,7 @@ def forget_participant(
     )
     person.name = None
     person.external_ref = None
-    if not person.opted_out:
-        person.opted_out = True
-        person.opted_out_at = now
+    opt_out(session, person, now, "participant forgotten")
     person.forgotten_at = person.forgotten_at or now
     outcome = "anonymous answers kept" if keep_answers else "answers deleted"
     session.add(

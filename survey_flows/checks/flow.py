@@ -45,9 +45,11 @@ class FlowCheck:
     flow_line: int
 
 
-def check_flow(text: str, path: str) -> FlowCheck:
-    """Check a flow file's text; `path` is the name problems give for the file."""
-    checker = Checker(path)
+def check_flow(text: str, path: str, *, stored: bool = False) -> FlowCheck:
+    """Check a flow file's text; `path` is the name problems give for the file. `stored`:
+    the text of a version that already ran, checked by the rules it was accepted under (see
+    `loading.parse_flow`)."""
+    checker = Checker(path, stored=stored)
     try:
         doc = load_yaml(text)
     except Exception as error:  # ruamel raises more than YAMLError on odd input
@@ -105,7 +107,7 @@ def _read_flow(checker: Checker, doc: Any, text: str) -> Flow | None:
     ids = checker.step_ids
     intro = checker.text(doc, "intro", "", ids, ids) if "intro" in doc else None
     outro = checker.text(doc, "outro", "", ids, ()) if "outro" in doc else None
-    measures = check_measures(checker, doc)
+    measures = check_measures(checker, doc, steps)
     if checker.problems or flow_id is None or title is None:
         return None
     return Flow(

@@ -21,16 +21,19 @@ from survey_flows.checks.checker import Checker, MeasureUse, is_number, shown
 from survey_flows.checks.choices import check_choices
 from survey_flows.checks.conditions import check_compared_values
 from survey_flows.checks.yaml_lines import key_line, value_line
-from survey_flows.model import STEP_TYPES, Choice, Step, StepType, Text
+from survey_flows.model import SETS_TYPES, STEP_TYPES, Choice, Sets, Step, StepType, Text
 
 STEP_KEYS = (
     "id", "say", "ask", "type", "min", "max", "choices", "measure", "when",
-    "optional", "invalid", "max_attempts", "alert", "max_length",
+    "optional", "invalid", "max_attempts", "alert", "max_length", "multiple", "sets",
 )  # fmt: skip
 Kind = Literal["say", "ask"]
 MEASURED_TYPES = ("scale", "number", "choice", "yes_no")
 STEP_ID = re.compile(r"[a-z0-9_]+")
-_ASK_ONLY = ("type", "min", "max", "choices", "optional", "invalid", "max_attempts", "max_length")
+_ASK_ONLY = (
+    "type", "min", "max", "choices", "optional", "invalid", "max_attempts", "max_length",
+    "multiple", "sets",
+)  # fmt: skip
 
 
 def check_steps(checker: Checker, doc: CommentedMap, node: Any) -> tuple[Step, ...]:
@@ -62,8 +65,26 @@ def check_steps(checker: Checker, doc: CommentedMap, node: Any) -> tuple[Step, .
         step = _step(checker, node, index, item, ids, known)
         if step is not None:
             steps.append(step)
-    check_compared_values(checker, node, steps)
+    if not checker.stored:
+        check_compared_values(checker, node, steps)
+    _sets_once(checker, steps)
     return tuple(steps)
+
+
+def _sets_once(checker: Checker, steps: list[Step]) -> None:
+    """A flow sets consent, and a name, from one step each at most."""
+    first: dict[str, Step] = {}
+    for step in steps:
+        if step.sets is None:
+            continue
+        if step.sets in first:
+            checker.add(
+                step.line,
+                f"step '{step.id}': `sets: {step.sets}` is already on step "
+                f"'{first[step.sets].id}' (line {first[step.sets].line}); keep it on one step",
+            )
+        else:
+            first[step.sets] = step
 
 
 def _step(
@@ -99,12 +120,14 @@ def _step(
     elif step_type == "choice":
         checker.add(line, f"{where}`type: choice` needs `choices`, a list of options like "
                           "{value: often, label: \"Often\"}")  # fmt: skip
-    measure = _measure(checker, node, kind, step_type, where)
+    multiple = _multiple(checker, node, step_type, where)
+    measure = _measure(checker, node, kind, step_type, where, multiple)
     max_length, attempts, optional, invalid = _reply_settings(
         checker, node, kind, step_type, where, known, this_and_later
     )
     when = checker.condition(node, "when", where, known, this_and_later) if "when" in node else None
     alert = checker.condition(node, "alert", where, known, later) if "alert" in node else None
+    sets = _sets(checker, node, kind, step_type, where)
     if len(checker.problems) > count or step_id is None or kind is None or text is None:
         return None
     return Step(
@@ -122,8 +145,34 @@ def _step(
         max_attempts=attempts,
         alert=alert,
         max_length=max_length,
+        multiple=multiple,
+        sets=sets,
         line=line,
     )
+
+
+def _sets(
+    checker: Checker, node: CommentedMap, kind: str | None, step_type: str | None, where: str
+) -> Sets | None:
+    """`sets: consent` (a yes_no step) or `sets: name` (a text step); see `model.SETS_TYPES`."""
+    if "sets" not in node or kind == "say":  # `say` already reported as not taking it
+        return None
+    value = node["sets"]
+    if not isinstance(value, str) or value not in SETS_TYPES:
+        checker.add(
+            value_line(node, "sets"),
+            f"{where}`sets` must be `consent` (a yes_no step: may we message them?) or `name` "
+            f"(a text step: what to call them); found {shown(value)}",
+        )
+        return None
+    needed = SETS_TYPES[value]
+    if step_type is not None and step_type != needed:
+        checker.add(
+            value_line(node, "sets"),
+            f"{where}`sets: {value}` needs `type: {needed}`, not `type: {step_type}`",
+        )
+        return None
+    return value  # type: ignore[no-any-return]
 
 
 def _reply_settings(
@@ -240,13 +289,43 @@ def _bounds(
     return low, high
 
 
+def _multiple(checker: Checker, node: CommentedMap, step_type: str | None, where: str) -> bool:
+    """`multiple: true`: a choice step that takes one or more options (only on choice)."""
+    if "multiple" not in node:
+        return False
+    value = node["multiple"]
+    line = value_line(node, "multiple")
+    if not isinstance(value, bool):
+        checker.add(line, f"{where}`multiple` must be true or false; found {shown(value)}")
+        return False
+    if value and step_type is not None and step_type != "choice":
+        checker.add(
+            key_line(node, "multiple"),
+            f"{where}`multiple` only applies to `type: choice`; remove it or make this a choice",
+        )
+        return False
+    return value
+
+
 def _measure(
-    checker: Checker, node: CommentedMap, kind: str | None, step_type: str | None, where: str
+    checker: Checker,
+    node: CommentedMap,
+    kind: str | None,
+    step_type: str | None,
+    where: str,
+    multiple: bool = False,
 ) -> str | None:
     """The `measure:` a step feeds; the measures themselves are checked in `measures`."""
     if "measure" not in node:
         return None
     line = value_line(node, "measure")
+    if multiple:
+        checker.add(
+            line,
+            f"{where}a question with `multiple: true` has several answers, not one number, so "
+            "it cannot feed a measure; remove `measure` (reports count each choice instead)",
+        )
+        return None
     if kind == "say" or step_type not in (None, *MEASURED_TYPES):
         what = "a `say` step has no answer" if kind == "say" else "a text answer is not a number"
         checker.add(line, f"{where}{what}, so it cannot feed a measure; remove `measure`")

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
@@ -40,6 +41,7 @@ from tests.reports.dataset import (
     Dataset,
     assert_close,
     insert_dataset,
+    reference_cohort_sd,
     reference_figures,
     reference_pairs,
     reference_weekly,
@@ -172,7 +174,13 @@ def test_forgotten_participants_stay_under_their_pseudonym(
     assert len(after["answers"]) == len(before["answers"])
     for row_before, row_after in zip(before["enrolments"], after["enrolments"], strict=True):
         if row_after["participant"] == who:
-            assert row_after == row_before | {"active": "false"}  # forgetting stops contact
+            # Forgetting stops contact, and the export says when it happened.
+            assert row_after["forgotten_at"] != ""
+            assert row_after == row_before | {
+                "active": "false",
+                "forgotten_at": row_after["forgotten_at"],
+                "withdrawn_at": row_after["withdrawn_at"],
+            }
         else:
             assert row_after == row_before
 
@@ -237,7 +245,9 @@ def _scored(rows: list[dict[str, str]], measure: str) -> list[dict[str, Any]]:
     ]
 
 
-def _figures(answers: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]:
+def _figures(
+    answers: list[dict[str, Any]], meta: dict[str, Any], reference_sd: float | None
+) -> dict[str, Any]:
     baseline, latest = reference_pairs([(a["participant"], a["at"], a["score"]) for a in answers])
     return reference_figures(
         baseline,
@@ -245,6 +255,7 @@ def _figures(answers: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, A
         higher_is_better=meta["higher_is_better"],
         reliability=meta["reliability"],
         meaningful_change=meta["meaningful_change"],
+        reference_sd=reference_sd,
     )
 
 
@@ -265,6 +276,9 @@ ATTRITION_STAGES = [
     "prompted",
     "responded",
     "answered baseline and a later check-in",
+    "withdrawn",
+    "forgotten",
+    "lost_to_follow_up",
 ]
 
 #: A period whose first day starts a few minutes after some people's check-in started (so
@@ -319,7 +333,12 @@ def _participation_from_csv(
 
     group: dict[str, str | None] = {}
     enrolled: set[str] = set()
+    withdrawn: set[str] = set()
+    forgotten: set[str] = set()
     for e in enrolments:
+        for column, people in (("withdrawn_at", withdrawn), ("forgotten_at", forgotten)):
+            if e[column] and (end is None or _when(e[column]) < end):
+                people.add(e["participant"])
         if e["flow"] == flow and (end is None or _when(e["enrolled_at"]) < end):
             enrolled.add(e["participant"])
             group[e["participant"]] = e["group"] or None
@@ -347,11 +366,15 @@ def _participation_from_csv(
     def figures(people: set[str]) -> dict[str, Any]:
         n_sent = sum(sent.get(p, 0) for p in people)
         n_completed = sum(completed.get(p, 0) for p in people)
+        responded = {p for p in people if completed.get(p, 0) >= 1 or p in paired}
         return {
             "enrolled": len(people),
             "prompted": sum(1 for p in people if sent.get(p, 0) >= 1),
-            "responded": sum(1 for p in people if completed.get(p, 0) >= 1 or p in paired),
+            "responded": len(responded),
             "paired": len(people & paired),
+            "withdrawn": len(people & withdrawn),
+            "forgotten": len(people & forgotten),
+            "lost_to_follow_up": len(responded - paired - withdrawn - forgotten),
             "checkins_sent": n_sent,
             "checkins_completed": n_completed,
             "response_rate": n_completed / n_sent if n_sent else None,
@@ -373,8 +396,188 @@ def _assert_participation(
         assert all(a["count"] is None for a in attrition)
         return
     assert participants == expected | {"suppressed": False}
-    stages = ("enrolled", "prompted", "responded", "paired")
+    stages = (
+        "enrolled",
+        "prompted",
+        "responded",
+        "paired",
+        "withdrawn",
+        "forgotten",
+        "lost_to_follow_up",
+    )
     assert [a["count"] for a in attrition] == [expected[k] for k in stages]
+
+
+# --------------------------------------------------------------------------- issue 12 figures
+
+
+def _people(answers: list[dict[str, Any]]) -> dict[str, dict[datetime, list[float]]]:
+    """Each person's answers by time (same-time answers kept together for averaging)."""
+    out: dict[str, dict[datetime, list[float]]] = {}
+    for a in answers:
+        out.setdefault(a["participant"], {}).setdefault(a["at"], []).append(a["score"])
+    return out
+
+
+def _evidence(answers: list[dict[str, Any]], threshold: int) -> dict[str, Any]:
+    """follow_up_days, the attrition check and per-person changes for one scope, by numpy
+    and scipy from the exported answers alone."""
+    from scipy import stats
+
+    paired_base, latest, days, base_only, changes = [], [], [], [], []
+    for _, by_time in sorted(_people(answers).items()):
+        times = sorted(by_time)
+        first = float(np.mean(by_time[times[0]]))
+        if len(times) < 2:
+            base_only.append(first)
+            continue
+        last = float(np.mean(by_time[times[-1]]))
+        paired_base.append(first)
+        latest.append(last)
+        changes.append(last - first)
+        days.append((times[-1] - times[0]) / timedelta(days=1))
+    out: dict[str, Any] = {"changes": np.array(changes), "base": np.array(paired_base)}
+    out["latest"] = np.array(latest)
+    if days:
+        d = np.array(days)
+        out["follow_up_days"] = {
+            "median": float(np.median(d)),
+            "p25": float(np.percentile(d, 25)),
+            "p75": float(np.percentile(d, 75)),
+            "min": float(d.min()),
+            "max": float(d.max()),
+        }
+    a, b = np.array(paired_base), np.array(base_only)
+    if min(a.size, b.size) >= max(threshold, 1):
+        ci_pair = None
+        if min(a.size, b.size) >= 2 and a.var() + b.var() > 0:
+            ci = stats.ttest_ind(a, b, equal_var=False).confidence_interval()
+            ci_pair = [float(ci.low), float(ci.high)]
+        out["attrition_check"] = {
+            "baseline_mean_analysed": float(a.mean()),
+            "baseline_mean_baseline_only": float(b.mean()),
+            "difference": float(a.mean() - b.mean()),
+            "ci95": ci_pair,
+            "n_analysed": int(a.size),
+            "n_baseline_only": int(b.size),
+            "suppressed": False,
+        }
+    return out
+
+
+def _holm(p: list[float]) -> list[float]:
+    """Holm's adjustment from its definition (independent of reports.multiplicity)."""
+    m = len(p)
+    order = sorted(range(m), key=lambda i: p[i])
+    out = [0.0] * m
+    for rank, i in enumerate(order):
+        out[i] = min(1.0, max((m - j) * p[order[j]] for j in range(rank + 1)))
+    return out
+
+
+def _bands_from_csv(
+    base: np.ndarray, latest: np.ndarray, bands: list[dict[str, Any]], threshold: int
+) -> list[dict[str, Any]]:
+    """Band shares with scipy's Wilson intervals and the published suppression rule."""
+    from scipy import stats
+
+    def at(values: np.ndarray) -> list[dict[str, Any]]:
+        counts = []
+        for i, b in enumerate(bands):
+            top = values <= b["max"] if i == len(bands) - 1 else values < bands[i + 1]["min"]
+            counts.append(int(np.sum((values >= b["min"]) & top)))
+        rule = suppress(dict(enumerate(counts)), int(values.size), threshold=threshold)
+        cells = []
+        for i, c in enumerate(counts):
+            if rule.total_suppressed or i in rule.suppressed_groups:
+                cells.append({"share": None, "ci95": None, "suppressed": True})
+            else:
+                ci = stats.binomtest(c, int(values.size)).proportion_ci(method="wilson")
+                cells.append(
+                    {"share": c / values.size, "ci95": [ci.low, ci.high], "suppressed": False}
+                )
+        return cells
+
+    return [
+        {"label": b["label"], "min": b["min"], "max": b["max"], "baseline": s, "latest": e}
+        for b, s, e in zip(bands, at(base), at(latest), strict=True)
+    ]
+
+
+def _check_evidence(report: dict[str, Any], rows: list[dict[str, str]], threshold: int) -> None:
+    """Every issue-12 figure of the report against the exported answers: follow-up days,
+    attrition checks, bands, between-group comparisons (Welch), Holm-adjusted p-values
+    over the whole report, and each verdict by its published rule."""
+    from scipy import stats
+
+    p_raw: list[float] = []
+    published_p: list[dict[str, Any]] = []
+    checked = {"bands": 0, "attrition": 0, "comparisons": 0}
+    for name, m in report["measures"].items():
+        answers = _scored(rows, name)
+        scopes = {"all": (m, answers)}
+        for g, body in report["groups"].items():
+            scopes[g] = (body["measures"][name], [a for a in answers if a["group"] == g])
+        evidence = {}
+        for scope, (shown, scoped) in scopes.items():
+            expected = evidence[scope] = _evidence(scoped, threshold)
+            if shown["suppressed"]:
+                assert shown["follow_up_days"] is None and shown["verdict"] is None
+                assert shown["attrition_check"]["suppressed"] is True
+                continue
+            assert_close(shown["follow_up_days"], expected.get("follow_up_days"), scope)
+            if "attrition_check" in expected:
+                assert_close(shown["attrition_check"], expected["attrition_check"], scope)
+                checked["attrition"] += 1
+            else:
+                assert shown["attrition_check"]["suppressed"] is True
+            if shown.get("bands") is not None:
+                assert_close(
+                    shown["bands"],
+                    _bands_from_csv(
+                        expected["base"], expected["latest"], shown["bands"], threshold
+                    ),
+                    f"{scope}.{name}.bands",
+                )
+                checked["bands"] += 1
+            if shown["wilcoxon_p"] is not None:
+                p_raw.append(shown["wilcoxon_p"])
+                published_p.append(shown)
+        shown_groups = sorted(
+            g
+            for g, body in report["groups"].items()
+            if not body["measures"][name]["suppressed"] and body["measures"][name]["n_paired"]
+        )
+        comparisons = m.get("comparisons", [])
+        assert [c["groups"] for c in comparisons] == [
+            [a, b] for i, a in enumerate(shown_groups) for b in shown_groups[i + 1 :]
+        ]
+        for c in comparisons:
+            a, b = (evidence[g]["changes"] for g in c["groups"])
+            assert c["difference"] == pytest.approx(a.mean() - b.mean(), abs=1e-12)
+            if c["welch_p"] is not None:
+                test = stats.ttest_ind(a, b, equal_var=False)
+                ci = test.confidence_interval()
+                assert c["welch_p"] == pytest.approx(test.pvalue, rel=1e-9)
+                assert c["ci95"] == pytest.approx([ci.low, ci.high], rel=1e-9)
+                p_raw.append(c["welch_p"])
+                published_p.append(c)
+                checked["comparisons"] += 1
+    if threshold == 1:  # with nothing hidden, every kind of figure is really checked
+        assert all(checked.values()), checked
+    assert report["method"]["tests"] == len(p_raw)
+    for shown, adjusted in zip(published_p, _holm(p_raw), strict=True):
+        assert shown["p_adjusted"] == pytest.approx(adjusted, rel=1e-12)
+        if "n_paired" in shown:  # a change: the verdict by its published rule
+            low, high = shown["ci95"]
+            directional = (
+                shown["n_paired"] >= 6
+                and high > low
+                and (low > 0 or high < 0)
+                and shown["wilcoxon_p"] < 0.05
+                and adjusted < 0.05
+            )
+            assert (shown["verdict"] in ("increase", "decrease")) == directional
 
 
 @pytest.mark.parametrize("period", [None, PERIOD], ids=["all-time", "period"])
@@ -410,9 +613,15 @@ def test_every_report_figure_can_be_recomputed_from_the_export(
 
     for name, published in report["measures"].items():
         answers = _scored(rows, name)
-        overall = _figures(answers, published)
+        # One Jacobson-Truax SD per measure: the flow's, else the whole cohort's baselines.
+        sd = published["reference_sd"] or reference_cohort_sd(
+            [(a["participant"], a["at"], a["score"]) for a in answers]
+        )
+        overall = _figures(answers, published, sd)
         groups = sorted({a["group"] for a in answers if a["group"] is not None})
-        by_group = {g: _figures([a for a in answers if a["group"] == g], published) for g in groups}
+        by_group = {
+            g: _figures([a for a in answers if a["group"] == g], published, sd) for g in groups
+        }
         decision = suppress(
             {g: f["n_paired"] for g, f in by_group.items()},
             overall["n_paired"],
@@ -453,6 +662,8 @@ def test_every_report_figure_can_be_recomputed_from_the_export(
                 }
             else:
                 assert_close(w, {"n": n, "mean": mean, "ci95": ci, "suppressed": False})
+
+    _check_evidence(report, rows, threshold)
 
     # Participation and attrition, everyone and per group, from the three files.
     overall, by_group = _participation_from_csv(

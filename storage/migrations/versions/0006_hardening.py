@@ -8,8 +8,8 @@
 - `web_sessions`: anonymous rows (from sign-in forms, before this version) are deleted;
   the sign-in form's token is now a cookie of its own.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-02 14:00:00
 """
 
@@ -22,8 +22,8 @@ from storage.audit import GENESIS, chain_hash
 from storage.types import UTCDateTime
 
 # revision identifiers, used by Alembic.
-revision: str = "0004"
-down_revision: str | Sequence[str] | None = "0003"
+revision: str = "0006"
+down_revision: str | Sequence[str] | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
