@@ -48,7 +48,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "serve": (
         "bot.commands.serve:serve",
-        "Serve the webhooks and /healthz (not the outbox worker or the clock).",
+        "Serve the webhooks, the web app and /healthz (not the outbox worker or the clock).",
     ),
     "run": (
         "bot.commands.run:run",
