@@ -1,8 +1,9 @@
 """The coordinator's weekly summary: short, true, and readable in ten seconds.
 
-It leads with the measure whose change is clearest (the largest effect among those whose
-95% interval excludes no change), states every change with its interval, and calls a
-change "no clear change" whenever the interval includes zero. It is a list of sentences,
+It leads with the measure whose change is clearest (the largest effect among those the
+report's verdict calls an increase or a decrease), states every change with its interval,
+and says "no clear change" or "not enough answers" whenever the verdict does: a change is
+never claimed on the interval alone (see ``reports.verdict``). It is a list of sentences,
 most important first, and optionally a chart of the leading measure: how they are fitted
 to a channel (three SMS segments, a photo on Telegram) is the host's business
 (`bot.schedule.summaries`).
@@ -91,10 +92,12 @@ def _measure_sentences(report: dict[str, Any], flow: Flow) -> list[str]:
             continue
         low, high = low_high
         interval = f"95% CI {_signed(low)} to {_signed(high)}; {n} people"
-        if low > 0 or high < 0:
-            direction = "rose" if change > 0 else "fell"
-            better = (change > 0) == bool(figures.get("higher_is_better", True))
-            verdict = "better" if better else "worse"
+        verdict = figures.get("verdict")
+        if verdict == "not enough data":
+            rows.append((-1.0, f"{label}: not enough answers yet to see a change ({interval})."))
+        elif verdict in ("increase", "decrease"):
+            direction = "rose" if verdict == "increase" else "fell"
+            verdict = "better" if figures.get("verdict_better") else "worse"
             size = abs(figures.get("effect_size_dz") or 0.0)
             rows.append(
                 (size, f"{label} {direction} by {abs(change):.1f} ({verdict}; {interval}).")

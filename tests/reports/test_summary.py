@@ -77,9 +77,20 @@ def test_summary_leads_with_the_clearest_change_and_states_its_interval(
 def test_a_fall_in_a_lower_is_better_measure_reads_as_better(
     sessions: sessionmaker[Session],
 ) -> None:
-    group = add_group(sessions, "Northgate", {"loneliness": [-1, -1, -2, -1, -1, -2]})
+    group = add_group(sessions, "Northgate", {"loneliness": [-1, -1, -2, -1, -1, -2] * 2})
     text, _ = summary_message(sessions, LIBRARY, group, NOW, channel="sms", threshold=5)
     assert "Loneliness fell by 1.3 (better; 95% CI" in text
+
+
+def test_a_change_the_adjusted_evidence_does_not_support_is_no_clear_change(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Six people all better: the interval leaves out zero and the exact p is 0.031, but the
+    report makes two tests (everyone, and the group) and Holm's p is 0.0625."""
+    group = add_group(sessions, "Northgate", {"loneliness": [-1, -1, -2, -1, -1, -2]})
+    text, _ = summary_message(sessions, LIBRARY, group, NOW, channel="sms", threshold=5)
+    assert "Loneliness: no clear change (-1.3, 95% CI -1.9 to -0.8; 6 people)" in text
+    assert "fell" not in text
 
 
 def test_small_groups_are_not_shown_even_through_a_neighbour(
@@ -94,7 +105,7 @@ def test_small_groups_are_not_shown_even_through_a_neighbour(
 
 
 def test_telegram_gets_a_chart(sessions: sessionmaker[Session]) -> None:
-    big = add_group(sessions, "Big Road", {"life_satisfaction": [1, 2, 1, 2, 1, 2]})
+    big = add_group(sessions, "Big Road", {"life_satisfaction": [1, 2, 1, 2, 1, 2] * 2})
     text, chart = summary_message(sessions, LIBRARY, big, NOW, channel="telegram", threshold=5)
     assert "Life satisfaction rose by 1.5" in text
     assert chart is not None and chart.startswith(b"\x89PNG")

@@ -100,7 +100,7 @@ def load(
             .where(UserGroup.user_id == user.id)
         )
     )
-    viewer = Viewer(user.id, user.email, user.role, ids)
+    viewer = Viewer(user.id, user.email or "", user.role, ids)
     stale = now - row.last_seen_at >= lifetime.touch_every
     return Current(row.id, row.csrf_token, viewer, stale)
 

@@ -8,8 +8,8 @@
 - `web_sessions`: anonymous rows (from sign-in forms, before this version) are deleted;
   the sign-in form's token is now a cookie of its own.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-02 14:00:00
 """
 
@@ -22,8 +22,8 @@ from storage.audit import GENESIS, chain_hash
 from storage.types import UTCDateTime
 
 # revision identifiers, used by Alembic.
-revision: str = "0006"
-down_revision: str | Sequence[str] | None = "0005"
+revision: str = "0007"
+down_revision: str | Sequence[str] | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
