@@ -207,3 +207,16 @@ def test_the_json_schema_takes_multiple_on_a_choice_and_refuses_it_elsewhere() -
     not_bool = data_of(FLOW)
     not_bool["steps"][0]["multiple"] = "yes"
     assert errors(not_bool)
+
+
+@pytest.mark.parametrize("data", ["#²", "#99999999999", "#0", "#", "", "x" * 64, "🌍"])
+def test_odd_button_data_never_raises_and_never_ticks_a_wrong_option(data: str) -> None:
+    start = advance(HELPED, new_conversation(HELPED), Start(), SAM, NOW, BUTTONS)
+    outcome = advance(HELPED, start.state, Reply("", button=data), SAM, NOW, BUTTONS)
+    assert outcome.state.picked == []
+    assert all(a.value in (None, "traffic") for a in outcome.answers)  # "²" reads as 2
+
+
+def test_a_long_reply_is_read_quickly_word_by_word() -> None:
+    reading = read_reply(WHY, "street lighting and " * 40 + "bins")
+    assert reading.value == ["lighting", "bins"]
