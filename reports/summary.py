@@ -37,6 +37,14 @@ class CoordinatorSummary(NamedTuple):
     chart: bytes | None
 
 
+def period_words(now: datetime) -> str:
+    """The period a summary sent at `now` covers, in words: the 12 whole weeks of days up
+    to yesterday, e.g. "over the last 12 weeks, to Sunday 29 November"."""
+    last = (now - timedelta(days=1)).date()
+    weeks = PERIOD.days // 7
+    return f"over the last {weeks} weeks, to {last:%A} {last.day} {last:%B}"
+
+
 def coordinator_summary(
     sessions: sessionmaker[Session],
     library: FlowLibrary,
@@ -57,14 +65,15 @@ def coordinator_summary(
         name = group.name
         sent, answered = _week_counts(session, group_id, now)
         flow_ids = _flows_of(session, group)
-    sentences = [f"Groundswell weekly summary, {name}."]
+    sentences = [f"Groundswell weekly summary, {name}, {period_words(now)}."]
     chart: bytes | None = None
+    last_day = (now - timedelta(days=1)).date()
     for flow in _resolved(library, flow_ids):
         report = analyse(
             sessions,
             flow,
-            since=now - PERIOD,
-            until=now,
+            since=last_day - PERIOD + timedelta(days=1),
+            until=last_day,
             group=name,
             threshold=threshold,
             loaded=loaded,

@@ -9,7 +9,7 @@ The Alembic migrations in `storage/migrations` must match this module exactly (a
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     Boolean,
@@ -21,6 +21,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
     text,
@@ -63,6 +64,12 @@ class Base(DeclarativeBase):
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSONType}  # noqa: RUF012
+
+
+def table_of(model: type[Base]) -> Table:
+    """A model's Core table, for prepared statements (SQLAlchemy types `__table__` only as
+    a FromClause, which `insert` and `update` do not take)."""
+    return cast(Table, model.__table__)
 
 
 def one_of(column: str, values: tuple[str, ...], name: str | None = None) -> CheckConstraint:

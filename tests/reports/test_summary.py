@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.channels.segments import gsm7_length, sms_segments
 from bot.schedule.summaries import summary_message
 from reports import build
+from reports.summary import period_words
 from storage.database import transaction
 from storage.flow_versions import remember
 from storage.models import Answer, Checkin, Enrolment, Group, Participant
@@ -66,7 +67,10 @@ def test_summary_leads_with_the_clearest_change_and_states_its_interval(
     )
     text, chart = summary_message(sessions, LIBRARY, group, NOW, channel="sms", threshold=5)
     sentences = text.split(". ")
-    assert sentences[0] == "Groundswell weekly summary, Riverside"
+    assert sentences[0] == (f"Groundswell weekly summary, Riverside, {period_words(NOW)}")
+    assert period_words(datetime(2026, 11, 30, 9, 0, tzinfo=UTC)) == (
+        "over the last 12 weeks, to Sunday 29 November"
+    )
     assert sentences[1].startswith("Life satisfaction rose by 1.9 (better; 95% CI +")
     assert "Loneliness: no clear change (+0.0, 95% CI" in text
     assert chart is None
