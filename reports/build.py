@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
@@ -358,7 +358,7 @@ def _analyse_measure(
     by_group: dict[int, MeasureSummary] = {}
     if grouped.score.size:
         by_group = {
-            int(g): s
+            cast(int, g): s  # the keys are the group ids passed in, ints
             for g, s in summarise_by_group(
                 grouped.group_id,
                 grouped.participant_id,
