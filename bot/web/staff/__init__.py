@@ -105,7 +105,7 @@ def _guard() -> Response | None:
         return redirect(url_for("staff.auth.sign_in"), code=303)
     if request.endpoint in LARGE_BODIES:
         request.max_content_length = LARGE_BODIES[request.endpoint]
-    if request.endpoint == "staff.auth.sign_in_post":
+    if request.endpoint in ("staff.auth.sign_in_post", "staff.team.set_password_post"):
         csrf.check(request.cookies.get(cookie(web_sessions.SIGN_IN_COOKIE)))
     else:
         csrf.check(current.csrf_token if current else None)

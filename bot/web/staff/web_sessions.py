@@ -107,9 +107,7 @@ def load(
 
 def _ends(row: WebSession, lifetime: Lifetime) -> datetime:
     """When the session ends: its stored expiry, or sooner if the settings were tightened."""
-    return min(
-        row.expires_at, row.last_seen_at + lifetime.idle, row.created_at + lifetime.absolute
-    )
+    return min(row.expires_at, row.last_seen_at + lifetime.idle, row.created_at + lifetime.absolute)
 
 
 def start(
