@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from bot.delivery.outbox import Recipient, enqueue_text
 from storage.checkin_rows import PersonRow
 from storage.models import Alert, Coordinator, Group
-from survey_flows.conversation import RaisedAlert
+from survey_flows.engine_values import RaisedAlert
 from survey_flows.languages import system_text
 from survey_flows.model import Flow
 

@@ -39,7 +39,7 @@ from bot.people.opt_out import opt_out
 from storage.bulk import Prepared, insert_many, insert_rows
 from storage.models import OUTBOX_PENDING, OUTBOX_PENDING_SQL, Message, OutboxItem, Participant
 from storage.types import UTCDateTime
-from survey_flows.conversation import Outgoing
+from survey_flows.engine_values import Outgoing
 
 PENDING = OUTBOX_PENDING
 BUTTON_CHANNELS = ("telegram", "sim")

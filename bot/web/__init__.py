@@ -9,6 +9,10 @@ against one PostgreSQL database.
 Behind a proxy (Heroku's router, nginx, a load balancer) no ProxyFix is needed: the only
 place the external URL matters is Twilio's signature check, and that uses the configured
 `GROUNDSWELL_PUBLIC_URL`, never the scheme and host the proxy forwarded.
+
+Imports: `bot.channels` (webhook parsing), `bot.checkins` (handling a message),
+`bot.people`, `bot.delivery`, `bot.settings`, `storage`, `reports` (pages load it on use),
+`survey_flows`. Never `bot.commands`.
 """
 
 from __future__ import annotations
