@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from reports.bands import band_shares
 from reports.choices import choice_counts
 from reports.data import NO_GROUP, MeasureAnswers, ReportData, load_report_data
-from reports.intervals import welch_difference
+from reports.intervals import welch_difference, welch_pairs
 from reports.method import method_note
 from reports.multiplicity import adjust
 from reports.statistics import (
@@ -37,7 +37,6 @@ from reports.statistics import (
     FollowUp,
     MeasureSummary,
     Participation,
-    baselines_by_pairing,
     cohort_baseline_sd,
     participation,
     summarise_by_group,
@@ -365,14 +364,10 @@ def _analyse_measure(
     )
 
 
-def _attrition_check(
-    answers: MeasureAnswers, follow_up: FollowUp | None, threshold: int, hidden: bool
-) -> dict[str, Any]:
+def _attrition_check(summary: MeasureSummary, threshold: int) -> dict[str, Any]:
     """Baseline mean of the analysed (paired) minus that of people with a baseline only,
     with its Welch 95% interval: were the drop-outs different at the start?"""
-    analysed, baseline_only = baselines_by_pairing(
-        answers.participant_id, answers.answered_at, answers.score, follow_up=follow_up
-    )
+    analysed, baseline_only, hidden = summary.baselines, summary.baseline_only, summary.suppressed
     diff = welch_difference(analysed, baseline_only)
     if hidden or diff is None or min(analysed.size, baseline_only.size) < threshold:
         return {
@@ -401,21 +396,22 @@ def _comparisons(
     """Every pair of shown groups: difference in mean change (first minus second) with its
     Welch 95% interval and p (adjusted later with the report's other tests)."""
     shown = [g for g in order if not result.groups[g].suppressed and result.groups[g].n_paired]
+    pairs = [(a, b) for i, a in enumerate(shown) for b in shown[i + 1 :]]
     out = []
-    for i, a in enumerate(shown):
-        for b in shown[i + 1 :]:
-            diff = welch_difference(result.groups[a].changes, result.groups[b].changes)
-            if diff is None:
-                continue
-            out.append(
-                {
-                    "groups": [names[a], names[b]],
-                    "difference": diff.difference,
-                    "ci95": None if diff.ci95 is None else list(diff.ci95),
-                    "welch_p": diff.p,
-                    "p_adjusted": None,
-                }
-            )
+    for (a, b), diff in zip(
+        pairs, welch_pairs([result.groups[g].changes for g in shown]), strict=True
+    ):
+        if diff is None:
+            continue
+        out.append(
+            {
+                "groups": [names[a], names[b]],
+                "difference": diff.difference,
+                "ci95": None if diff.ci95 is None else list(diff.ci95),
+                "welch_p": diff.p,
+                "p_adjusted": None,
+            }
+        )
     return out
 
 
@@ -599,12 +595,7 @@ def analyse(
         result = results[name]
         summary = result.overall if g is None else result.groups[g]
         entry = _measure_dict(summary, measure, result.rc_shown, threshold)
-        answers = data.measures[name]
-        if g is not None:
-            answers = answers.where(answers.group_id == g)
-        entry["attrition_check"] = _attrition_check(
-            answers, follow_up, threshold, summary.suppressed
-        )
+        entry["attrition_check"] = _attrition_check(summary, threshold)
         return entry
 
     groups_out: dict[str, Any] = {}
