@@ -80,7 +80,7 @@ def coordinator_summary(
         )
         sentences += _measure_sentences(report.data, flow)
         if chart is None and with_chart:
-            chart = _leading_chart(report)
+            chart = _leading_chart(report, flow)
     sentences.append(f"This week: {sent} check-ins sent, {answered} answered in full.")
     return CoordinatorSummary(sentences, chart)
 
@@ -117,8 +117,8 @@ def _measure_sentences(report: dict[str, Any], flow: Flow) -> list[str]:
     return [sentence for _, sentence in rows]
 
 
-def _leading_chart(report: Any) -> bytes | None:
-    charts = report_charts(report)
+def _leading_chart(report: Any, flow: Flow) -> bytes | None:
+    charts = report_charts(report, flow)
     return charts[0].png if charts else None
 
 
