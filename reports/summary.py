@@ -20,8 +20,8 @@ from reports.build import analyse
 from reports.charts import report_charts
 from reports.data import ReportData
 from storage.database import transaction
+from storage.flow_versions import Flows
 from storage.models import Checkin, Enrolment, Group, Participant
-from survey_flows.checks.folder import FlowLibrary
 from survey_flows.checks.problems import FlowError
 from survey_flows.model import Flow
 
@@ -38,7 +38,7 @@ class CoordinatorSummary(NamedTuple):
 
 def coordinator_summary(
     sessions: sessionmaker[Session],
-    library: FlowLibrary,
+    library: Flows,
     group_id: int,
     now: datetime,
     *,
@@ -135,7 +135,7 @@ def _flows_of(session: Session, group: Group) -> list[str]:
     return ordered + sorted(set(enrolled) - set(ordered))
 
 
-def _resolved(library: FlowLibrary, flow_ids: list[str]) -> list[Flow]:
+def _resolved(library: Flows, flow_ids: list[str]) -> list[Flow]:
     flows = []
     for flow_id in flow_ids:
         try:

@@ -21,8 +21,8 @@ from bot.settings import Settings
 from reports.data import ReportData
 from reports.summary import coordinator_summary
 from storage.database import transaction
+from storage.flow_versions import Flows
 from storage.models import Coordinator
-from survey_flows.checks.folder import FlowLibrary
 from survey_flows.due_times import latest_due, next_due
 from survey_flows.model import Schedule
 from survey_flows.schedules import WEEKDAYS
@@ -35,7 +35,7 @@ PHOTO_CHANNELS = frozenset({"telegram"})
 
 def summary_message(
     sessions: sessionmaker[Session],
-    library: FlowLibrary,
+    library: Flows,
     group_id: int,
     now: datetime,
     *,
@@ -70,7 +70,7 @@ def summary_schedule(coordinator: Coordinator) -> Schedule:
 
 
 def send_due(
-    sessions: sessionmaker[Session], library: FlowLibrary, settings: Settings, now: datetime
+    sessions: sessionmaker[Session], library: Flows, settings: Settings, now: datetime
 ) -> int:
     """Queue every summary that has fallen due; returns how many were queued.
 
@@ -97,7 +97,7 @@ def send_due(
 
 def _send_one(
     sessions: sessionmaker[Session],
-    library: FlowLibrary,
+    library: Flows,
     settings: Settings,
     now: datetime,
     due: Row[Any],
