@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from reports.bands import band_shares
 from reports.choices import choice_counts
 from reports.data import NO_GROUP, MeasureAnswers, ReportData, load_report_data
-from reports.intervals import welch_difference
+from reports.intervals import welch_difference, welch_pairs
 from reports.method import method_note
 from reports.multiplicity import adjust
 from reports.statistics import (
@@ -37,7 +37,6 @@ from reports.statistics import (
     FollowUp,
     MeasureSummary,
     Participation,
-    baselines_by_pairing,
     cohort_baseline_sd,
     participation,
     summarise_by_group,
@@ -101,6 +100,36 @@ DEFINITIONS = {
     "sqrt(1 - reliability); meaningful-change: |change| >= the flow's meaningful_change; "
     "none: not classified (reason given). Improved means a reliable change in the "
     "better direction.",
+    "p_adjusted": "The Wilcoxon (or, for comparisons, Welch) p-value adjusted for every test "
+    "in the all-groups report (method.tests of them) by method.adjustment: Holm's step-down "
+    "method unless asked otherwise.",
+    "verdict": "increase or decrease only when n_paired is at least 6, the changes vary, the "
+    "95% interval leaves out zero, the raw Wilcoxon p is below 0.05 and p_adjusted is below "
+    "0.05; otherwise no clear change (verdict_reason says why) or not enough data. "
+    "verdict_better says whether the direction is an improvement (higher_is_better).",
+    "effect_size_dz_ci95": "Exact 95% interval of d_z, inverting the noncentral t-distribution "
+    "with n_paired - 1 degrees of freedom.",
+    "effect_size_dav": "Mean change divided by the mean of the baseline and latest sample "
+    "SDs; its interval is the d_z interval times SD(changes) / that mean SD.",
+    "follow_up_days": "Days between each paired person's baseline and the answer compared "
+    "with it: median, quartiles (linear interpolation) and range.",
+    "reference_sd": "The SD Jacobson-Truax uses, the same in every view: the flow's "
+    "reference_sd (sd_source flow), else the SD (n - 1) of every participant's first answer "
+    "to the measure in the period, all groups together (sd_source cohort).",
+    "attrition_check": "Baseline mean of the paired minus that of people with a baseline and "
+    "no later answer (or none in the follow-up window), with a Welch 95% interval; hidden "
+    "when either side has fewer people than the threshold.",
+    "comparisons": "For each pair of shown groups: the first group's mean change minus the "
+    "second's, with a Welch 95% interval and p-value (adjusted with the report's tests).",
+    "bands": "Share of paired people in each band at baseline and latest, with Wilson 95% "
+    "intervals; a band runs from its min up to the next band's min (the last to its max); "
+    "band counts are suppressed like groups, against the number paired.",
+    "withdrawn": "Counted people who opted out (texted STOP or blocked the service) before "
+    "the end of the period; forgotten: whose data was erased at their request by then; "
+    "lost_to_follow_up: responded, not paired, neither withdrawn nor forgotten.",
+    "answers counted": "Every scored answer counts in the change figures, whatever became of "
+    "its check-in (completed, expired or replaced by a newer one); the response rate counts "
+    "completed check-ins only.",
     "weekly": "For each Monday-to-Sunday week (UTC): the mean over the people who answered "
     "that week (each person's answers in the week averaged first), with a 95% t-interval.",
     "suppressed": "Figures describing fewer paired people than the threshold are null with "
@@ -365,14 +394,10 @@ def _analyse_measure(
     )
 
 
-def _attrition_check(
-    answers: MeasureAnswers, follow_up: FollowUp | None, threshold: int, hidden: bool
-) -> dict[str, Any]:
+def _attrition_check(summary: MeasureSummary, threshold: int) -> dict[str, Any]:
     """Baseline mean of the analysed (paired) minus that of people with a baseline only,
     with its Welch 95% interval: were the drop-outs different at the start?"""
-    analysed, baseline_only = baselines_by_pairing(
-        answers.participant_id, answers.answered_at, answers.score, follow_up=follow_up
-    )
+    analysed, baseline_only, hidden = summary.baselines, summary.baseline_only, summary.suppressed
     diff = welch_difference(analysed, baseline_only)
     if hidden or diff is None or min(analysed.size, baseline_only.size) < threshold:
         return {
@@ -401,21 +426,22 @@ def _comparisons(
     """Every pair of shown groups: difference in mean change (first minus second) with its
     Welch 95% interval and p (adjusted later with the report's other tests)."""
     shown = [g for g in order if not result.groups[g].suppressed and result.groups[g].n_paired]
+    pairs = [(a, b) for i, a in enumerate(shown) for b in shown[i + 1 :]]
     out = []
-    for i, a in enumerate(shown):
-        for b in shown[i + 1 :]:
-            diff = welch_difference(result.groups[a].changes, result.groups[b].changes)
-            if diff is None:
-                continue
-            out.append(
-                {
-                    "groups": [names[a], names[b]],
-                    "difference": diff.difference,
-                    "ci95": None if diff.ci95 is None else list(diff.ci95),
-                    "welch_p": diff.p,
-                    "p_adjusted": None,
-                }
-            )
+    for (a, b), diff in zip(
+        pairs, welch_pairs([result.groups[g].changes for g in shown]), strict=True
+    ):
+        if diff is None:
+            continue
+        out.append(
+            {
+                "groups": [names[a], names[b]],
+                "difference": diff.difference,
+                "ci95": None if diff.ci95 is None else list(diff.ci95),
+                "welch_p": diff.p,
+                "p_adjusted": None,
+            }
+        )
     return out
 
 
@@ -599,12 +625,7 @@ def analyse(
         result = results[name]
         summary = result.overall if g is None else result.groups[g]
         entry = _measure_dict(summary, measure, result.rc_shown, threshold)
-        answers = data.measures[name]
-        if g is not None:
-            answers = answers.where(answers.group_id == g)
-        entry["attrition_check"] = _attrition_check(
-            answers, follow_up, threshold, summary.suppressed
-        )
+        entry["attrition_check"] = _attrition_check(summary, threshold)
         return entry
 
     groups_out: dict[str, Any] = {}

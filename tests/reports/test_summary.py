@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.channels.segments import gsm7_length, sms_segments
 from bot.schedule.summaries import summary_message
 from reports import build
+from reports.summary import period_words
 from storage.database import transaction
 from storage.flow_versions import remember
 from storage.models import Answer, Checkin, Enrolment, Group, Participant
@@ -66,7 +67,10 @@ def test_summary_leads_with_the_clearest_change_and_states_its_interval(
     )
     text, chart = summary_message(sessions, LIBRARY, group, NOW, channel="sms", threshold=5)
     sentences = text.split(". ")
-    assert sentences[0] == "Groundswell weekly summary, Riverside"
+    assert sentences[0] == (f"Groundswell weekly summary, Riverside, {period_words(NOW)}")
+    assert period_words(datetime(2026, 11, 30, 9, 0, tzinfo=UTC)) == (
+        "over the last 12 weeks, to Sunday 29 November"
+    )
     assert sentences[1].startswith("Life satisfaction rose by 1.9 (better; 95% CI +")
     assert "Loneliness: no clear change (+0.0, 95% CI" in text
     assert chart is None
@@ -77,9 +81,20 @@ def test_summary_leads_with_the_clearest_change_and_states_its_interval(
 def test_a_fall_in_a_lower_is_better_measure_reads_as_better(
     sessions: sessionmaker[Session],
 ) -> None:
-    group = add_group(sessions, "Northgate", {"loneliness": [-1, -1, -2, -1, -1, -2]})
+    group = add_group(sessions, "Northgate", {"loneliness": [-1, -1, -2, -1, -1, -2] * 2})
     text, _ = summary_message(sessions, LIBRARY, group, NOW, channel="sms", threshold=5)
     assert "Loneliness fell by 1.3 (better; 95% CI" in text
+
+
+def test_a_change_the_adjusted_evidence_does_not_support_is_no_clear_change(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Six people all better: the interval leaves out zero and the exact p is 0.031, but the
+    report makes two tests (everyone, and the group) and Holm's p is 0.0625."""
+    group = add_group(sessions, "Northgate", {"loneliness": [-1, -1, -2, -1, -1, -2]})
+    text, _ = summary_message(sessions, LIBRARY, group, NOW, channel="sms", threshold=5)
+    assert "Loneliness: no clear change (-1.3, 95% CI -1.9 to -0.8; 6 people)" in text
+    assert "fell" not in text
 
 
 def test_small_groups_are_not_shown_even_through_a_neighbour(
@@ -94,7 +109,7 @@ def test_small_groups_are_not_shown_even_through_a_neighbour(
 
 
 def test_telegram_gets_a_chart(sessions: sessionmaker[Session]) -> None:
-    big = add_group(sessions, "Big Road", {"life_satisfaction": [1, 2, 1, 2, 1, 2]})
+    big = add_group(sessions, "Big Road", {"life_satisfaction": [1, 2, 1, 2, 1, 2] * 2})
     text, chart = summary_message(sessions, LIBRARY, big, NOW, channel="telegram", threshold=5)
     assert "Life satisfaction rose by 1.5" in text
     assert chart is not None and chart.startswith(b"\x89PNG")

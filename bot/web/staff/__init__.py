@@ -28,6 +28,8 @@ from bot.web.staff import (
     reports,
     roster_upload,
     simulator,
+    summaries,
+    team,
     web_sessions,
 )
 from bot.web.staff.access import group_filter
@@ -42,14 +44,23 @@ for child in (
     participants.blueprint,
     conversations.blueprint,
     reports.blueprint,
+    summaries.blueprint,
+    team.blueprint,
     alerts.blueprint,
     simulator.blueprint,
     health.blueprint,
 ):
     blueprint.register_blueprint(child)
 
-#: Pages anyone may open: only the sign-in page (and its form).
-PUBLIC = frozenset({"staff.auth.sign_in", "staff.auth.sign_in_post"})
+#: Pages anyone may open: the sign-in page and a one-time set-password link (and forms).
+PUBLIC = frozenset(
+    {
+        "staff.auth.sign_in",
+        "staff.auth.sign_in_post",
+        "staff.team.set_password",
+        "staff.team.set_password_post",
+    }
+)
 
 #: Forms that may be bigger than the webhooks' 64 KiB limit: the roster upload.
 LARGE_BODIES = {"staff.participants.import_post": roster_upload.MAX_UPLOAD}
