@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
@@ -358,7 +358,7 @@ def _analyse_measure(
     by_group: dict[int, MeasureSummary] = {}
     if grouped.score.size:
         by_group = {
-            int(g): s
+            int(cast(int, g)): s
             for g, s in summarise_by_group(
                 grouped.group_id,
                 grouped.participant_id,
@@ -604,7 +604,8 @@ def analyse(
         overall_p.responded,
         threshold=threshold,
     )
-    hidden_p = set(decision.suppressed_groups) | {g for g, p in group_p.items() if p.responded == 0}
+    hidden_p: set[int] = {int(cast(int, g)) for g in decision.suppressed_groups}
+    hidden_p |= {g for g, p in group_p.items() if p.responded == 0}
 
     say(f"Working out {len(flow.measures)} measure(s)")
     follow_up = None if follow_up_weeks is None else FollowUp.weeks(follow_up_weeks)

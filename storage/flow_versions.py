@@ -21,9 +21,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.database import dialect_insert, transaction
 from storage.models import FlowSave, FlowVersion, StoredFlow
+from survey_flows.checks.flow import FLOW_ID
 from survey_flows.checks.folder import FlowLibrary, default_flows_folder
 from survey_flows.checks.loading import parse_flow
-from survey_flows.checks.problems import FlowProblem, UnknownFlow
+from survey_flows.checks.problems import FlowError, FlowProblem, UnknownFlow
 from survey_flows.model import Flow
 
 log = logging.getLogger(__name__)
@@ -195,7 +196,7 @@ class FlowStore:
         for path in library.files():
             if str(path) in broken:
                 continue
-            flows.append(library.resolve(str(path)))
+            flows.append(library.checked(path))
         with transaction(self.sessions, readonly=True) as session:
             known = set(current_versions(session))
         missing = [flow for flow in flows if flow.id not in known]
@@ -216,12 +217,24 @@ class FlowStore:
                     self.seed()
 
     def resolve(self, name: str | os.PathLike[str], session: Session | None = None) -> Flow:
-        """The current version of flow `name` (a flow id; `<id>.yaml` is taken as the id).
-
-        Raises `UnknownFlow` naming the stored flows when there is no such flow.
-        """
+        """The current version of flow `name` (a flow id; `<id>.yaml` is taken as the id):
+        the one place a flow name from a web form, a URL, a group or a command becomes a
+        flow. Never a path. Raises `UnknownFlow` naming the stored flows when there is no
+        such flow, `FlowError` for a name that is not an id."""
         self._ready()
         flow_id = str(name).removesuffix(".yaml").removesuffix(".yml")
+        if not FLOW_ID.fullmatch(flow_id):  # an id only: never a path, from any form
+            shown = flow_id if len(flow_id) <= 80 else flow_id[:80] + "..."
+            raise FlowError(
+                [
+                    FlowProblem(
+                        shown,
+                        1,
+                        f"{shown!r} is not a flow id: ids are lower-case letters, digits and "
+                        "dashes, e.g. weekly-wellbeing",
+                    )
+                ]
+            )
         if session is None:
             with transaction(self.sessions, readonly=True) as own:
                 return self._resolve(own, flow_id)

@@ -16,7 +16,7 @@ import click
 
 from survey_flows.checks.file_text import read_flow_text
 from survey_flows.checks.flow import check_flow_text
-from survey_flows.checks.folder import FlowLibrary
+from survey_flows.checks.folder import FlowLibrary, flow_for_author
 from survey_flows.checks.problems import FlowError, FlowProblem
 from survey_flows.graph import mermaid
 from survey_flows.model import Flow
@@ -170,7 +170,7 @@ def graph(flow: str) -> None:
     """
     try:
         if flow.endswith((".yaml", ".yml")) or "/" in flow:
-            loaded = FlowLibrary().resolve(flow)
+            loaded = flow_for_author(FlowLibrary(), flow)  # a file the author names
         else:
             from bot.commands.common import database
             from storage.flow_versions import FlowStore

@@ -97,7 +97,7 @@ def _scheduled_flows(library: Flows, report: TickReport) -> dict[str, Flow]:
         return {i: flow for i, flow in library.latest().items() if flow.schedule is not None}
     for path in library.files():
         try:
-            flow = library.resolve(str(path))
+            flow = library.checked(path)
         except FlowError as error:
             report.problems += [str(problem) for problem in error.problems]
             continue

@@ -46,7 +46,7 @@ def test_staff_add_a_coordinator_who_sets_a_password_by_the_link(
         assert form.status_code == 200 and "new@example.org" in form.get_data(as_text=True)
         data = {"password": "a new long password", "again": "a new long password"}
         done = stranger.post(link.group(0), data={**data, "csrf_token": csrf_token(form)})
-        assert done.status_code == 303
+        assert done.status_code == 303, done.get_data(as_text=True)[-3000:]
         assert stranger.get(link.group(0)).status_code == 404  # once only
     with transaction(sessions, readonly=True) as session:
         assert authenticate(session, "new@example.org", "a new long password") is not None

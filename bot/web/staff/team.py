@@ -28,6 +28,7 @@ from bot.people.coordinators import (
 from bot.web.context import context
 from bot.web.staff import accounts, audit, password_links, web_sessions
 from bot.web.staff.access import require_staff, viewer
+from bot.web.staff.cookies import cookie
 from bot.web.staff.pages import page, redirect_with
 from storage.database import transaction
 from storage.models import Group, User
@@ -198,13 +199,12 @@ def password_link(user_id: int) -> str:
 
 
 def _password_page(token: str, problem: str | None = None, status: int = 200) -> tuple[str, int]:
-    """The set-password form, with an anonymous session for its CSRF token."""
+    """The set-password form; its CSRF token is the sign-in form's cookie (`auth`)."""
     ctx = context()
-    current = g.get("current")
-    if current is None or current.viewer is not None:
-        made, row = ctx.write(lambda session, now: web_sessions.start(session, None, now))
-        g.set_cookie = made
-        g.csrf_override = row.csrf_token
+    sent = request.cookies.get(cookie(web_sessions.SIGN_IN_COOKIE), "")
+    form_token = sent if 32 <= len(sent) <= 64 else secrets.token_urlsafe(32)
+    g.set_sign_in_cookie = form_token
+    g.csrf_override = form_token
     with transaction(ctx.sessions, readonly=True) as session:
         user = password_links.user_of(session, token, ctx.clock())
         email = user.email if user else None
