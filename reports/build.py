@@ -604,7 +604,7 @@ def analyse(
         overall_p.responded,
         threshold=threshold,
     )
-    hidden_p: set[int] = {int(cast(int, g)) for g in decision.suppressed_groups}
+    hidden_p: set[int] = set(decision.suppressed_groups)
     hidden_p |= {g for g, p in group_p.items() if p.responded == 0}
 
     say(f"Working out {len(flow.measures)} measure(s)")

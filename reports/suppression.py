@@ -13,25 +13,28 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 __all__ = ["SuppressionResult", "suppress"]
 
+Group = TypeVar("Group", bound=Hashable)
+
 
 @dataclass(frozen=True)
-class SuppressionResult:
+class SuppressionResult(Generic[Group]):
     """Which figures to hide: the groups in ``suppressed_groups``, and the total if flagged."""
 
-    suppressed_groups: set[Hashable]
+    suppressed_groups: set[Group]
     total_suppressed: bool
 
-    def is_suppressed(self, group: Hashable) -> bool:
+    def is_suppressed(self, group: Group) -> bool:
         """Whether the figures for ``group`` must be hidden."""
         return group in self.suppressed_groups
 
 
 def suppress(
-    group_counts: Mapping[Hashable, int], total: int, *, threshold: int = 5
-) -> SuppressionResult:
+    group_counts: Mapping[Group, int], total: int, *, threshold: int = 5
+) -> SuppressionResult[Group]:
     """Decide which group figures, and whether the total, must be hidden.
 
     ``group_counts`` maps each group to its number of paired participants; ``total`` is the
@@ -81,7 +84,7 @@ def _count(n: object, what: str) -> int:
     """``n`` as a non-negative int, or a clear error."""
     if isinstance(n, bool) or not hasattr(n, "__index__"):
         raise ValueError(f"{what} must be a whole number, got {n!r}")
-    value = int(n.__index__())  # type: ignore[attr-defined]
+    value = int(n.__index__())
     if value < 0:
         raise ValueError(f"{what} cannot be negative, got {value}")
     return value

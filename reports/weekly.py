@@ -59,7 +59,7 @@ class WeeklyMeans:
             figures, hidden = self.groups[group], self.group_hidden[group]
         else:
             return []
-        out = []
+        out: list[dict[str, Any]] = []
         for w in np.flatnonzero(figures.n > 0):
             week = str(self.week_start[w])
             if hidden[w]:

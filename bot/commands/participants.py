@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import os
 import sys
 from contextlib import ExitStack
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ from bot.people.privacy import forget_participant as forget_person
 from storage.database import transaction
 from storage.flow_versions import FlowStore
 from storage.models import AuditEntry
+from storage.private_files import write_private
 from survey_flows.checks.problems import FlowError
 from survey_flows.model import Flow
 
@@ -120,9 +120,7 @@ def export_command(ref: str, out: Path | None) -> None:
         click.echo(text, nl=False)
         return
     try:
-        descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with open(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        write_private(out, text)
     except OSError as error:
         raise click.ClickException(
             f"cannot write {out}: {error.strerror or error}; choose another file or folder"

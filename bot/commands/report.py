@@ -15,6 +15,7 @@ from reports.build import UnknownGroupError, analyse
 from storage.database import transaction
 from storage.flow_versions import FlowStore
 from storage.models import FlowVersion
+from storage.private_files import write_private
 from survey_flows.checks.loading import parse_flow
 from survey_flows.checks.problems import FlowError
 from survey_flows.model import Flow
@@ -159,5 +160,5 @@ def report(
     if out is None:
         click.echo(text, nl=False)
         return
-    out.write_text(text, encoding="utf-8", newline="")
+    write_private(out, text)
     click.echo(f"Report written to {out}", err=True)

@@ -82,9 +82,7 @@ def test_a_client_that_keeps_failing_is_slowed_down_not_locked_out(
     """Made-up emails from the staff member's own address slow it, for at most a minute."""
     home = "198.51.100.7"
     with proxied.test_client() as client:
-        statuses = [
-            _sign_in_from(client, home, f"x{n}@example.org", "guess") for n in range(30)
-        ]
+        statuses = [_sign_in_from(client, home, f"x{n}@example.org", "guess") for n in range(30)]
         assert statuses[: throttle.CLIENT_FREE] == [401] * throttle.CLIENT_FREE
         assert 429 in statuses  # slowed down
         clock.advance(throttle.CLIENT_MAX_WAIT)
