@@ -88,6 +88,7 @@ def _send_one(
             now,
             channel=due.channel,
             threshold=settings.suppression_threshold,
+            key=settings.report_key,
             loaded=loaded,
         )
     unchanged = (

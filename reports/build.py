@@ -1,24 +1,26 @@
 """Build the change summary of one flow: the JSON report every output format is drawn from.
 
 ``build_report`` reads the period's answers (``reports.data``), works out the figures with
-the statistics core (``reports.statistics``, ``reports.weekly``) and applies small-number
-suppression (``reports.suppression``) to everything it publishes:
+the statistics core (``reports.statistics``, ``reports.weekly``) and publishes every figure
+through disclosure control (``reports.disclosure``, see its docstring for the design):
 
-- paired figures per measure: primary and secondary suppression across groups, with the
-  overall figure as the total (``summarise_by_group``);
-- participation counts per group: the same rule over the number of people who responded;
-- weekly means: the same rule week by week;
-- stories: kept (under pseudonyms), but a story from a group whose participation counts are
-  hidden is shown with the group ``(small group)``.
+- the period snaps to whole ISO weeks (``snap_period``), stated in ``period``;
+- one decision per group and period (``decide_cells``) over every count the report
+  publishes (enrolled, prompted, responded, paired, each measure's paired people), with
+  groups whose answers have no spread hidden too; it applies to every measure, the
+  who-answered counts, the weekly rows and the stories' group names;
+- weekly rows: each week's own decision plus the period's hidden groups
+  (``weekly_visibility``);
+- counts rounded (``publish_count``), means consistently perturbed (``publish_mean``).
 
 A report for one group (``group=``) is cut from the analysis of every group, so it shows
 exactly what the whole report shows for that group and can never undo another group's
-protection.
+protection. Test participants are never read (``reports.data``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -27,6 +29,19 @@ import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
 
 from reports.data import NO_GROUP, MeasureAnswers, ReportData, load_report_data
+from reports.disclosure import (
+    DEFAULT_KEY,
+    CellDecision,
+    DisclosurePolicy,
+    decide_cells,
+    describe,
+    no_spread,
+    publish_count,
+    publish_float,
+    publish_mean,
+    publish_rate,
+    snap_period,
+)
 from reports.method import method_note
 from reports.statistics import (
     DEFAULT_THRESHOLD,
@@ -36,8 +51,7 @@ from reports.statistics import (
     summarise_by_group,
     summarise_measure,
 )
-from reports.suppression import suppress
-from reports.weekly import weekly_means
+from reports.weekly import WeeklyMeans, weekly_means
 from storage.database import transaction
 from survey_flows.model import Flow, Measure
 
@@ -65,7 +79,10 @@ _PARTICIPATION_KEYS = (
 
 DEFINITIONS = {
     "period": "Answers count when given on or after the start of `since` and before the end "
-    "of `until` (whole UTC days); check-ins count when started in that time.",
+    "of `until` (whole UTC days); check-ins count when started in that time. Published "
+    "reports cover whole ISO weeks (Monday to Sunday, UTC) that have ended: `since` moves "
+    "back to its Monday and `until` back to the last Sunday ended; `published` says which "
+    "days were used and `snapped` whether they differ from what was asked.",
     "group": "A participant's group is the group they belong to now.",
     "enrolled": "People enrolled in the flow before the end of the period, together with "
     "anyone sent a check-in of it or answering one in the period without an enrolment "
@@ -92,10 +109,19 @@ DEFINITIONS = {
     "better direction.",
     "weekly": "For each Monday-to-Sunday week (UTC): the mean over the people who answered "
     "that week (each person's answers in the week averaged first), with a 95% t-interval.",
-    "suppressed": "Figures describing fewer paired people than the threshold are null with "
-    "suppressed: true, and so are further figures where needed so that none can be worked "
-    "out by subtraction. Participation counts are suppressed the same way, by the number "
-    "of people who responded.",
+    "suppressed": "A group is hidden (every figure null, suppressed: true) when any count "
+    "about it (enrolled, prompted, responded, paired, or paired in one measure) is between 1 "
+    "and the threshold minus 1, or when everyone in it gave the same answer; further groups "
+    "(or the overall figures) are hidden where needed so that none can be worked out by "
+    "subtraction. The decision is made once for the period and applies to every figure, "
+    "week and view (a one-group report shows exactly what the all-groups report shows).",
+    "rounding": "Published counts of people and check-ins are rounded to the nearest 5; the "
+    "response rate is a whole percentage.",
+    "noise": "Each published mean has a small consistent noise added (at most 1 point divided "
+    "by the number of people, from a keyed hash of the answers averaged): the same answers "
+    "always give the same figure. The mean change is the published latest mean minus the "
+    "published baseline mean; its interval is centred on it, and d_z is it divided by the SD "
+    "of the changes. Other figures are rounded to 2 decimals (p-values to 3).",
     "stories": "Answers to free-text questions, under pseudonyms. Stories of people who asked "
     "to be forgotten are left out; the group is not named when its counts are hidden.",
 }
@@ -205,17 +231,23 @@ def _participation_arrays(data: ReportData) -> tuple[np.ndarray, np.ndarray, np.
     return sent, completed, paired & (sent >= 2)
 
 
-def _participants_dict(p: Participation, hidden: bool) -> dict[str, Any]:
-    """The JSON ``participants`` object; all null when hidden."""
-    values = p.to_dict()
-    out: dict[str, Any] = {key: None if hidden else values[key] for key in _PARTICIPATION_KEYS}
+def _participants_dict(p: Participation, hidden: bool, policy: DisclosurePolicy) -> dict[str, Any]:
+    """The JSON ``participants`` object: rounded counts, or all null when hidden."""
+    out: dict[str, Any] = {key: None for key in _PARTICIPATION_KEYS}
+    if not hidden:
+        for key in _PARTICIPATION_KEYS[:-1]:
+            out[key] = publish_count(policy, getattr(p, key))
+        out["response_rate"] = publish_rate(policy, p.checkins_completed, p.checkins_sent)
     out["suppressed"] = hidden
     return out
 
 
-def _attrition(p: Participation, hidden: bool) -> list[dict[str, Any]]:
-    """The attrition flow as ``{"stage", "count"}`` objects; counts null when hidden."""
-    return [{"stage": stage, "count": None if hidden else count} for stage, count in p.flow]
+def _attrition(p: Participation, hidden: bool, policy: DisclosurePolicy) -> list[dict[str, Any]]:
+    """The attrition flow as ``{"stage", "count"}`` objects; rounded, or null when hidden."""
+    return [
+        {"stage": stage, "count": None if hidden else publish_count(policy, count)}
+        for stage, count in p.flow
+    ]
 
 
 # --------------------------------------------------------------------------- measures
@@ -234,12 +266,46 @@ def _empty_summary(measure: Measure, threshold: int) -> MeasureSummary:
     )
 
 
-def _measure_dict(summary: MeasureSummary, measure: Measure) -> dict[str, Any]:
-    """One measure's JSON object: the statistics core's figures plus the measure's settings."""
+def _flat(summary: MeasureSummary) -> bool:
+    """Whether the summary's baselines or latest answers have no spread (see no_spread)."""
+    return no_spread(summary.baselines) or no_spread(summary.baselines + summary.changes)
+
+
+def _measure_dict(
+    summary: MeasureSummary, measure: Measure, policy: DisclosurePolicy, cell: str, hidden: bool
+) -> dict[str, Any]:
+    """One measure's JSON object: the published figures plus the measure's settings.
+
+    Counts are rounded; the baseline and latest means are perturbed over their own answers
+    (cell ``cell``), the change is the difference of the published means, the interval is
+    centred on it and d_z uses it; other figures are rounded.
+    """
+    summary = replace(summary, suppressed=summary.suppressed or hidden)
     out = summary.to_dict()
     rc = summary.reliable_change
-    out["reliable_change"]["threshold"] = None if summary.suppressed else rc.threshold
+    out["reliable_change"]["threshold"] = None
     out["reliable_change"]["reason"] = rc.reason
+    if not summary.suppressed and summary.n_paired > 0:
+        latest = summary.baselines + summary.changes
+        base = publish_mean(policy, cell, summary.baselines)
+        last = publish_mean(policy, cell, latest)
+        change = None if base is None or last is None else publish_float(policy, last - base)
+        out["n_paired"] = publish_count(policy, summary.n_paired)
+        out["baseline_mean"], out["latest_mean"], out["mean_change"] = base, last, change
+        if summary.ci95 is not None and change is not None:
+            half = (summary.ci95[1] - summary.ci95[0]) / 2
+            out["ci95"] = [
+                publish_float(policy, change - half),
+                publish_float(policy, change + half),
+            ]
+        out["median_change"] = publish_float(policy, summary.median_change)
+        out["wilcoxon_p"] = publish_float(policy, summary.wilcoxon_p, 3)
+        if summary.effect_size_dz is not None and change is not None:
+            sd = float(np.std(summary.changes, ddof=1))
+            out["effect_size_dz"] = publish_float(policy, change / sd)
+        for key in ("improved", "no_change", "deteriorated"):
+            out["reliable_change"][key] = publish_count(policy, getattr(rc, key))
+        out["reliable_change"]["threshold"] = publish_float(policy, rc.threshold)
     out["label"] = measure.label
     out["higher_is_better"] = measure.higher_is_better
     out["reliability"] = measure.reliability
@@ -249,18 +315,17 @@ def _measure_dict(summary: MeasureSummary, measure: Measure) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class _MeasureResult:
-    """One measure worked out for the whole report and every group."""
+    """One measure worked out for the whole report and every group (nothing decided yet)."""
 
     overall: MeasureSummary
     groups: dict[int, MeasureSummary]
-    weekly_total: list[dict[str, Any]]
-    weekly_group: dict[int, list[dict[str, Any]]]
+    weekly: WeeklyMeans
 
 
 def _analyse_measure(
     answers: MeasureAnswers, measure: Measure, group_ids: list[int], threshold: int
 ) -> _MeasureResult:
-    """Paired figures (with suppression) and weekly means for one measure."""
+    """Paired figures and weekly means for one measure, overall and per group."""
     options = {
         "higher_is_better": measure.higher_is_better,
         "reliability": measure.reliability,
@@ -280,32 +345,44 @@ def _analyse_measure(
                 grouped.participant_id,
                 grouped.answered_at,
                 grouped.score,
-                total=overall.n_paired,
                 **options,
             ).items()
         }
-    decision = suppress(
-        {g: s.n_paired for g, s in by_group.items()}, overall.n_paired, threshold=threshold
-    )
-    if decision.total_suppressed and not overall.suppressed:
-        overall = replace(overall, suppressed=True)
     for g in group_ids:
         if g not in by_group:
             by_group[g] = _empty_summary(measure, threshold)
-
     weekly = weekly_means(
         answers.group_id,
         answers.participant_id,
         answers.answered_at,
         answers.score,
-        threshold=threshold,
         no_group=NO_GROUP,
     )
-    return _MeasureResult(
-        overall=overall,
-        groups=by_group,
-        weekly_total=weekly.series(None),
-        weekly_group={g: weekly.series(g) for g in group_ids},
+    return _MeasureResult(overall=overall, groups=by_group, weekly=weekly)
+
+
+def _decide(
+    overall_p: Participation,
+    group_p: dict[int, Participation],
+    results: dict[str, _MeasureResult],
+    policy: DisclosurePolicy,
+) -> CellDecision:
+    """The one decision for the period: which groups, and whether the total, are hidden."""
+    vectors: dict[str, dict[Hashable, int]] = {}
+    totals: dict[str, int] = {}
+    for key in ("enrolled", "prompted", "responded", "paired"):
+        vectors[key] = {g: getattr(p, key) for g, p in group_p.items()}
+        totals[key] = getattr(overall_p, key)
+    flat: set[int] = set()
+    total_flat = False
+    for name, result in results.items():
+        vectors[f"paired:{name}"] = {g: s.n_paired for g, s in result.groups.items()}
+        totals[f"paired:{name}"] = result.overall.n_paired
+        if policy.hide_no_spread:
+            flat |= {g for g, s in result.groups.items() if _flat(s)}
+            total_flat = total_flat or _flat(result.overall)
+    return decide_cells(
+        vectors, totals, threshold=policy.threshold, primary=sorted(flat), total_primary=total_flat
     )
 
 
@@ -322,15 +399,21 @@ def _resolve_group(data: ReportData, group: str | None) -> int | None:
     raise UnknownGroupError(group, sorted(data.group_names.values()))
 
 
-def _stories(data: ReportData, scope: int | None, hidden_groups: set[int]) -> list[dict[str, Any]]:
-    """The scope's stories, oldest first, with hidden groups' names withheld."""
+def _stories(data: ReportData, scope: int | None, decision: CellDecision) -> list[dict[str, Any]]:
+    """The scope's stories, oldest first, with hidden groups' names withheld.
+
+    A one-group report of a hidden group has no stories: its title would name the group
+    the stories' authors belong to.
+    """
+    if scope is not None and decision.hides(scope):
+        return []
     out = []
     for story in data.stories:
         if scope is not None and story.group_id != scope:
             continue
         if story.group_id == NO_GROUP:
             group_name = None
-        elif story.group_id in hidden_groups:
+        elif decision.hides(story.group_id):
             group_name = SMALL_GROUP
         else:
             group_name = data.group_names.get(story.group_id)
@@ -355,27 +438,38 @@ def analyse(
     until: date | datetime | None = None,
     group: str | None = None,
     threshold: int = DEFAULT_THRESHOLD,
+    key: str = DEFAULT_KEY,
+    policy: DisclosurePolicy | None = None,
     generated_at: datetime | None = None,
     progress: Callable[[str], None] | None = None,
     loaded: dict[tuple[Any, ...], ReportData] | None = None,
 ) -> Report:
     """Build the report and keep the per-person changes that charts need.
 
-    See ``build_report`` for the arguments. ``loaded`` is a cache of what was read, kept
-    by a caller that builds several groups' reports of one flow and period (the data
-    covers every group, so one read serves them all). Raises ``UnknownGroupError`` for a
-    group that does not exist and ``ValueError`` for a period that ends before it starts.
+    See ``build_report`` for the arguments. ``policy`` (default: full protection with
+    ``threshold`` and ``key``) is the disclosure control; tests of the arithmetic pass
+    ``reports.disclosure.EXACT``. ``loaded`` is a cache of what was read, kept by a caller
+    that builds several groups' reports of one flow and period (the data covers every
+    group, so one read serves them all). Raises ``UnknownGroupError`` for a group that does
+    not exist and ``ValueError`` for a period that ends before it starts.
     """
     say = progress or (lambda _message: None)
-    start, end = period_bounds(since, until)
-    key = (flow.id, flow.version, start, end)
-    data = loaded.get(key) if loaded is not None else None
+    policy = policy or DisclosurePolicy(threshold=threshold, key=key)
+    threshold = policy.threshold
+    stamp = (generated_at or datetime.now(UTC)).astimezone(UTC)
+    published = snap_period(since, until, today=stamp.date(), policy=policy)
+    if policy.snap:
+        start, end = period_bounds(published.first_day, published.last_day)
+    else:
+        start, end = period_bounds(since, until)
+    cache_key = (flow.id, flow.version, start, end)
+    data = loaded.get(cache_key) if loaded is not None else None
     if data is None:
         say("Reading answers and check-ins")
         with transaction(sessions, readonly=True) as session:
             data = load_report_data(session, flow, start=start, end=end)
         if loaded is not None:
-            loaded[key] = data
+            loaded[cache_key] = data
     scope = _resolve_group(data, group)
 
     say("Working out who answered")
@@ -390,28 +484,24 @@ def analyse(
         for g in group_ids
         for mask in [pop.group_id == g]
     }
-    # Groups nobody answered in are hidden (0 < threshold) but left out of the rule, so
-    # that they cannot stand in for the second hidden group it asks for.
-    decision = suppress(
-        {g: p.responded for g, p in group_p.items() if p.responded > 0},
-        overall_p.responded,
-        threshold=threshold,
-    )
-    hidden_p = set(decision.suppressed_groups) | {g for g, p in group_p.items() if p.responded == 0}
 
     say(f"Working out {len(flow.measures)} measure(s)")
     results = {
         name: _analyse_measure(data.measures[name], measure, group_ids, threshold)
         for name, measure in flow.measures.items()
     }
+    decision = _decide(overall_p, group_p, results, policy)
+    hidden = {int(g) for g in decision.hidden_groups}  # type: ignore[call-overload]
 
     groups_out: dict[str, Any] = {}
     for g in group_ids if scope is None else [scope]:
         groups_out[data.group_names[g]] = {
-            "participants": _participants_dict(group_p[g], g in hidden_p),
-            "attrition": _attrition(group_p[g], g in hidden_p),
+            "participants": _participants_dict(group_p[g], g in hidden, policy),
+            "attrition": _attrition(group_p[g], g in hidden, policy),
             "measures": {
-                name: _measure_dict(results[name].groups[g], measure)
+                name: _measure_dict(
+                    results[name].groups[g], measure, policy, _cell(flow, name), g in hidden
+                )
                 for name, measure in flow.measures.items()
             },
         }
@@ -421,35 +511,60 @@ def analyse(
     for name, measure in flow.measures.items():
         result = results[name]
         summary = result.overall if scope is None else result.groups[scope]
-        entry = _measure_dict(summary, measure)
-        entry["weekly"] = result.weekly_total if scope is None else result.weekly_group[scope]
+        scope_hidden = decision.hides(scope)
+        entry = _measure_dict(summary, measure, policy, _cell(flow, name), scope_hidden)
+        total_weeks, group_weeks = result.weekly.decisions(policy, hidden)
+        weeks_hidden = total_weeks if scope is None else group_weeks.get(scope, total_weeks)
+        entry["weekly"] = result.weekly.series(scope, policy, weeks_hidden, _cell(flow, name))
         measures_out[name] = entry
         changes[name] = (
-            np.empty(0, dtype=np.float64) if summary.suppressed else np.asarray(summary.changes)
+            np.empty(0, dtype=np.float64) if entry["suppressed"] else np.asarray(summary.changes)
         )
 
-    if scope is None:
-        scope_p, scope_hidden = overall_p, decision.total_suppressed
-    else:
-        scope_p, scope_hidden = group_p[scope], scope in hidden_p
-    stamp = (generated_at or datetime.now(UTC)).astimezone(UTC)
+    scope_p = overall_p if scope is None else group_p[scope]
+    scope_hidden = decision.hides(scope)
+    period = _period_dict(since, until, start, end)
+    period["published"] = published.words if policy.snap else period_words_exact(period)
+    period["snapped"] = published.snapped
     report = {
         "flow": {"id": flow.id, "title": flow.title, "version": flow.version},
-        "period": _period_dict(since, until, start, end),
+        "period": period,
         "scope": "all" if scope is None else data.group_names[scope],
-        "participants": _participants_dict(scope_p, scope_hidden),
-        "attrition": _attrition(scope_p, scope_hidden),
+        "participants": _participants_dict(scope_p, scope_hidden, policy),
+        "attrition": _attrition(scope_p, scope_hidden, policy),
         "measures": measures_out,
         "groups": groups_out,
-        "stories": _stories(data, scope, hidden_p),
+        "stories": _stories(data, scope, decision),
         "method": {
             "suppression_threshold": threshold,
-            "paragraphs": method_note(threshold),
+            "disclosure": describe(policy),
+            "paragraphs": method_note(threshold, policy),
             "definitions": dict(DEFINITIONS),
         },
         "generated_at": stamp.isoformat(),
     }
     return Report(data=report, changes=changes)
+
+
+def _cell(flow: Flow, measure: str) -> str:
+    """The name under which a measure's means draw their noise (see ``cell_noise``).
+
+    It names the measure, not the scope or period: the same answers give the same noise in
+    whichever report, group or week they are averaged, so nothing is gained by asking again.
+    """
+    return f"{flow.id}|{measure}"
+
+
+def period_words_exact(period: dict[str, Any]) -> str:
+    """The period as asked, for reports built without snapping."""
+    since, until = period.get("since"), period.get("until")
+    if since and until:
+        return f"{since[:10]} to {until[:10]}"
+    if since:
+        return f"from {since[:10]}"
+    if until:
+        return f"up to {until[:10]}"
+    return "all answers so far"
 
 
 def build_report(
@@ -460,6 +575,8 @@ def build_report(
     until: date | datetime | None = None,
     group: str | None = None,
     threshold: int = DEFAULT_THRESHOLD,
+    key: str = DEFAULT_KEY,
+    policy: DisclosurePolicy | None = None,
     generated_at: datetime | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
@@ -477,6 +594,8 @@ def build_report(
         until=until,
         group=group,
         threshold=threshold,
+        key=key,
+        policy=policy,
         generated_at=generated_at,
         progress=progress,
     ).data

@@ -19,13 +19,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from scipy import stats
-
-from reports.suppression import suppress
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -103,6 +101,9 @@ class MeasureSummary:
     suppressed: bool
     notes: list[str] = field(default_factory=list)
     changes: np.ndarray = field(
+        default_factory=lambda: np.empty(0, dtype=np.float64), repr=False, compare=False
+    )
+    baselines: np.ndarray = field(
         default_factory=lambda: np.empty(0, dtype=np.float64), repr=False, compare=False
     )
 
@@ -394,7 +395,7 @@ def _summarise_pairs(
     if n == 0:
         notes.append("No participant answered both a baseline and a later check-in.")
         return MeasureSummary(
-            0, None, None, None, None, None, None, None, rc, threshold > 0, notes, changes
+            0, None, None, None, None, None, None, None, rc, threshold > 0, notes, changes, baseline
         )
 
     mean_change = float(np.mean(changes))
@@ -433,6 +434,7 @@ def _summarise_pairs(
         suppressed=n < threshold,
         notes=notes,
         changes=changes,
+        baselines=baseline,
     )
 
 
@@ -493,7 +495,6 @@ def summarise_by_group(
     reliability: float | None = None,
     meaningful_change: float | None = None,
     threshold: int = DEFAULT_THRESHOLD,
-    total: int | None = None,
 ) -> dict[Hashable, MeasureSummary]:
     """Summarise one measure separately for each group, with small-number suppression.
 
@@ -501,11 +502,8 @@ def summarise_by_group(
     baseline and latest are their first and last answers *in that group*. All groups are
     paired in one sort, so this costs about the same as ``summarise_measure``.
 
-    Suppression is applied across the groups with ``suppress`` (primary and secondary), so a
-    small group cannot be recovered by subtracting the shown groups from the total. ``total``
-    is the paired count of the overall figure published beside the groups; it defaults to the
-    sum of the groups. Whether that overall figure must itself be hidden is
-    ``suppress({g: s.n_paired ...}, total, threshold=threshold).total_suppressed``.
+    Each summary is marked suppressed only below ``threshold`` (primary); what else must be
+    hidden across groups and views is decided once by ``reports.disclosure.decide_cells``.
     Every group that has answers appears in the result (possibly with ``n_paired`` 0).
     """
     _check_options(reliability, meaningful_change)
@@ -534,13 +532,7 @@ def summarise_by_group(
             threshold=threshold,
             notes=notes + _pairing_notes(bool(has_single[gi]), bool(has_same_time[gi])),
         )
-    counts = {g: s.n_paired for g, s in summaries.items()}
-    shown_total = sum(counts.values()) if total is None else total
-    hidden = suppress(counts, shown_total, threshold=threshold).suppressed_groups
-    return {
-        g: replace(s, suppressed=True) if g in hidden and not s.suppressed else s
-        for g, s in summaries.items()
-    }
+    return summaries
 
 
 # --------------------------------------------------------------------------- participation

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from reports.build import analyse
 from reports.charts import report_charts
 from reports.data import ReportData
+from reports.disclosure import DEFAULT_KEY, DisclosurePolicy, publish_count
 from storage.database import transaction
 from storage.models import Checkin, Enrolment, Group, Participant
 from survey_flows.flow_folder import FlowLibrary
@@ -64,20 +65,26 @@ def coordinator_summary(
     *,
     channel: str,
     threshold: int,
+    key: str = DEFAULT_KEY,
     loaded: dict[tuple[Any, ...], ReportData] | None = None,
 ) -> tuple[str, bytes | None]:
     """The summary for one group's coordinator, and a chart for Telegram (else None).
 
-    `loaded`: a cache shared by the summaries of one moment (see `analyse`), so that many
-    groups' summaries read each flow's answers once.
+    Every figure goes through ``reports.disclosure`` like a report's: the period is the
+    last 12 whole weeks that have ended, counts are rounded, means perturbed, and a group
+    hidden in the all-groups report shows no figures here either. Test participants never
+    count. `loaded`: a cache shared by the summaries of one moment (see `analyse`), so
+    that many groups' summaries read each flow's answers once.
     """
     with transaction(sessions, readonly=True) as session:
         group = session.get_one(Group, group_id)
         name = group.name
         sent, answered = _week_counts(session, group_id, now)
         flow_ids = _flows_of(session, group)
+    policy = DisclosurePolicy(threshold=threshold, key=key)
     sentences = [f"Groundswell weekly summary, {name}."]
     chart: bytes | None = None
+    counts_hidden = False
     for flow in _resolved(library, flow_ids):
         report = analyse(
             sessions,
@@ -85,13 +92,21 @@ def coordinator_summary(
             since=now - PERIOD,
             until=now,
             group=name,
-            threshold=threshold,
+            policy=policy,
+            generated_at=now,
             loaded=loaded,
         )
+        counts_hidden = counts_hidden or bool(report.data["participants"]["suppressed"])
         sentences += _measure_sentences(report.data, flow)
         if chart is None and channel == "telegram":
             chart = _leading_chart(report)
-    sentences.append(f"This week: {sent} check-ins sent, {answered} answered in full.")
+    if counts_hidden or 0 < sent < threshold:
+        sentences.append("This week: too few people to show the check-in counts.")
+    else:
+        sentences.append(
+            f"This week: about {publish_count(policy, sent)} check-ins sent, "
+            f"{publish_count(policy, answered)} answered in full."
+        )
     text = _fit(sentences) if channel == "sms" else " ".join(sentences)
     return text, chart
 
@@ -152,7 +167,11 @@ def _week_counts(session: Session, group_id: int, now: datetime) -> tuple[int, i
             func.count(Checkin.id).filter(Checkin.status == "completed"),
         )
         .join(Participant, Participant.id == Checkin.participant_id)
-        .where(Participant.group_id == group_id, Checkin.started_at >= now - WEEK)
+        .where(
+            Participant.group_id == group_id,
+            Participant.is_test.is_(False),
+            Checkin.started_at >= now - WEEK,
+        )
     ).one()
     return sent, answered
 

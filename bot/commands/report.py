@@ -110,6 +110,7 @@ def report(
             until=until.date() if until else None,
             group=group,
             threshold=config.suppression_threshold,
+            key=config.report_key,
             progress=_status,
         )
     except UnknownGroupError as error:

@@ -7,10 +7,12 @@ import csv
 import io
 import types
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
@@ -19,6 +21,18 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.commands.export import export
 from bot.privacy import forget_participant
 from reports.build import SMALL_GROUP, build_report
+from reports.disclosure import (
+    EXACT,
+    DisclosurePolicy,
+    decide_cells,
+    no_spread,
+    publish_count,
+    publish_float,
+    publish_mean,
+    publish_rate,
+    snap_period,
+    weekly_visibility,
+)
 from reports.export import (
     ANSWER_COLUMNS,
     CHECKIN_COLUMNS,
@@ -31,7 +45,6 @@ from reports.export import (
     write_checkins_csv,
     write_enrolments_csv,
 )
-from reports.suppression import suppress
 from storage.database import transaction
 from storage.models import Answer, Checkin, Enrolment, Group, Participant
 from tests.reports.dataset import (
@@ -377,26 +390,94 @@ def _assert_participation(
     assert [a["count"] for a in attrition] == [expected[k] for k in stages]
 
 
+def _published(
+    policy: DisclosurePolicy, figures: dict[str, Any], baseline: Any, latest: Any, cell: str
+) -> dict[str, Any]:
+    """What the published rule (reports.disclosure) makes of exact paired figures."""
+    if not policy.protected or figures["n_paired"] == 0:
+        return figures
+    out = dict(figures)
+    base = publish_mean(policy, cell, baseline)
+    last = publish_mean(policy, cell, latest)
+    assert base is not None and last is not None
+    change = publish_float(policy, last - base)
+    out.update(
+        n_paired=publish_count(policy, figures["n_paired"]),
+        baseline_mean=base,
+        latest_mean=last,
+        mean_change=change,
+        median_change=publish_float(policy, figures["median_change"]),
+        wilcoxon_p=publish_float(policy, figures["wilcoxon_p"], 3),
+    )
+    if figures["ci95"] is not None:
+        half = (figures["ci95"][1] - figures["ci95"][0]) / 2
+        out["ci95"] = [publish_float(policy, change - half), publish_float(policy, change + half)]
+    if figures["effect_size_dz"] is not None:
+        out["effect_size_dz"] = publish_float(
+            policy, change / float(np.std(latest - baseline, ddof=1))
+        )
+    rc = dict(figures["reliable_change"])
+    for key in ("improved", "no_change", "deteriorated"):
+        rc[key] = publish_count(policy, rc[key])
+    out["reliable_change"] = rc
+    return out
+
+
+def _person_weeks(answers: list[dict[str, Any]]) -> dict[tuple[str, str | None, str], float]:
+    """(week, group, person) -> the person's mean answer that week."""
+    values: dict[tuple[str, str | None, str], list[float]] = {}
+    for a in answers:
+        values.setdefault((_monday(a["at"]), a["group"], a["participant"]), []).append(a["score"])
+    return {k: float(np.mean(v)) for k, v in values.items()}
+
+
+POLICIES = {
+    "exact-1": replace(EXACT, threshold=1),
+    "exact-5": replace(EXACT, threshold=5),
+    "protected-5": DisclosurePolicy(threshold=5, key="traceability"),
+}
+
+
 @pytest.mark.parametrize("period", [None, PERIOD], ids=["all-time", "period"])
-@pytest.mark.parametrize("threshold", [1, 5])
+@pytest.mark.parametrize("policy_name", list(POLICIES))
 def test_every_report_figure_can_be_recomputed_from_the_export(
     sessions: sessionmaker[Session],
     data: Dataset,
-    threshold: int,
+    policy_name: str,
     period: tuple[datetime, datetime] | None,
 ) -> None:
     """THE TRACEABILITY TEST.
 
     Build the JSON report, export answers, check-ins and enrolments to CSV (every flow),
     then recompute, from the CSV text alone with numpy/scipy, every figure in the report:
-    each measure's paired figures for everyone and each group, which of them are suppressed
-    (by the published rule in reports.suppression), the weekly means, the stories, and the
-    participation figures and attrition for everyone and each group (suppressed by the
-    number of people who responded), by the definitions in reports/build.py.
+    each measure's paired figures for everyone and each group, the weekly means, the
+    stories, and the participation figures and attrition for everyone and each group, by
+    the definitions in reports/build.py; then apply the published disclosure rule
+    (reports.disclosure: the period snapped to whole weeks, one decision per group over
+    every published count and the no-spread rule, weekly decisions, rounded counts, means
+    perturbed with the key) and compare. With the key, anyone can reproduce every figure.
     """
-    start, end = period or (None, None)
+    policy = POLICIES[policy_name]
+    threshold = policy.threshold
+    asked_start, asked_end = period or (None, None)
     _add_edge_cases(sessions, data)
-    report = build_report(sessions, data.flow, since=start, until=end, threshold=threshold)
+    report = build_report(sessions, data.flow, since=asked_start, until=asked_end, policy=policy)
+    start, end = asked_start, asked_end
+    if policy.snap:
+        used = snap_period(asked_start, asked_end, today=datetime.now(UTC).date(), policy=policy)
+        start = None if used.first_day is None else datetime.combine(used.first_day, time(0), UTC)
+        end = (
+            None
+            if used.last_day is None
+            else datetime.combine(used.last_day + timedelta(days=1), time(0), UTC)
+        )
+        if period is not None:  # Monday 13 January to Sunday 19 January
+            assert (start, end) == (
+                datetime(2025, 1, 13, tzinfo=UTC),
+                datetime(2025, 1, 20, tzinfo=UTC),
+            )
+            assert report["period"]["published"] == "2025-01-13 to 2025-01-19"
+            assert report["period"]["snapped"] is True
     all_answers = exported(sessions)
     checkins = exported(sessions, kind="checkins")
     enrolments = exported(sessions, kind="enrolments")
@@ -408,42 +489,87 @@ def test_every_report_figure_can_be_recomputed_from_the_export(
         and (end is None or _when(r["answered_at"]) < end)
     ]
 
+    # Participation and attrition, everyone and per group, from the three files.
+    overall_p, by_group_p = _participation_from_csv(
+        all_answers, checkins, enrolments, data.flow.id, report["measures"], start, end
+    )
+    assert set(report["groups"]) == set(by_group_p)
+
+    # The one decision per group for the period, over every published count.
+    vectors: dict[str, dict[Any, int]] = {}
+    totals: dict[str, int] = {}
+    for key in ("enrolled", "prompted", "responded", "paired"):
+        vectors[key] = {g: f[key] for g, f in by_group_p.items()}
+        totals[key] = overall_p[key]
+    exact: dict[str, tuple[dict[str, Any], dict[str, dict[str, Any]]]] = {}
+    pairs: dict[tuple[str, str | None], tuple[Any, Any]] = {}
+    flat: set[str] = set()
+    total_flat = False
     for name, published in report["measures"].items():
         answers = _scored(rows, name)
-        overall = _figures(answers, published)
-        groups = sorted({a["group"] for a in answers if a["group"] is not None})
-        by_group = {g: _figures([a for a in answers if a["group"] == g], published) for g in groups}
-        decision = suppress(
-            {g: f["n_paired"] for g, f in by_group.items()},
-            overall["n_paired"],
-            threshold=threshold,
+        pairs[(name, None)] = reference_pairs(
+            [(a["participant"], a["at"], a["score"]) for a in answers]
         )
+        by_group = {}
+        for g in by_group_p:
+            mine = [a for a in answers if a["group"] == g]
+            pairs[(name, g)] = reference_pairs(
+                [(a["participant"], a["at"], a["score"]) for a in mine]
+            )
+            by_group[g] = _figures(mine, published)
+        exact[name] = (_figures(answers, published), by_group)
+        vectors[f"paired:{name}"] = {g: f["n_paired"] for g, f in by_group.items()}
+        totals[f"paired:{name}"] = exact[name][0]["n_paired"]
+        if policy.hide_no_spread:
+            flat |= {g for g in by_group if any(no_spread(x) for x in pairs[(name, g)])}
+            total_flat = total_flat or any(no_spread(x) for x in pairs[(name, None)])
+    decision = decide_cells(
+        vectors, totals, threshold=threshold, primary=flat, total_primary=total_flat
+    )
 
-        if decision.total_suppressed or overall["n_paired"] < threshold:
+    for name, published in report["measures"].items():
+        cell = f"{data.flow.id}|{name}"
+        overall, by_group = exact[name]
+        # A measure nobody in the scope paired in has nothing to show: null, suppressed.
+        if decision.total_hidden or overall["n_paired"] == 0:
             _assert_hidden(published)
         else:
             assert published["suppressed"] is False
-            assert_close(published, overall, f"all.{name}")
+            assert_close(
+                published, _published(policy, overall, *pairs[(name, None)], cell), f"all.{name}"
+            )
         for g, expected in by_group.items():
             shown = report["groups"][g]["measures"][name]
-            if g in decision.suppressed_groups:
+            if g in decision.hidden_groups or expected["n_paired"] == 0:
                 _assert_hidden(shown)
             else:
                 assert shown["suppressed"] is False
-                assert_close(shown, expected, f"{g}.{name}")
+                assert_close(
+                    shown, _published(policy, expected, *pairs[(name, g)], cell), f"{g}.{name}"
+                )
 
+        answers = _scored(rows, name)
         weekly = reference_weekly([(a["participant"], a["at"], a["score"]) for a in answers])
+        person_weeks = _person_weeks(answers)
         assert [w["week_start"] for w in published["weekly"]] == list(weekly)
         for w in published["weekly"]:
             n, mean, ci = weekly[w["week_start"]]
-            people_by_group: dict[str, set[str]] = {}
-            for a in answers:
-                if a["group"] is not None and _monday(a["at"]) == w["week_start"]:
-                    people_by_group.setdefault(a["group"], set()).add(a["participant"])
-            week_decision = suppress(
-                {g: len(p) for g, p in people_by_group.items()}, n, threshold=threshold
+            week_cells: dict[Any, list[float]] = {}
+            for (week, g, _), value in person_weeks.items():
+                if week == w["week_start"]:
+                    week_cells.setdefault(g, []).append(value)
+            everyone = np.array([v for values in week_cells.values() for v in values])
+            groups_here = {g: v for g, v in week_cells.items() if g is not None}
+            spread = policy.hide_no_spread
+            week_decision = weekly_visibility(
+                {g: len(v) for g, v in groups_here.items()},
+                n,
+                threshold=threshold,
+                primary=[g for g, v in groups_here.items() if spread and no_spread(np.array(v))],
+                total_primary=spread and no_spread(everyone),
+                period_hidden=decision.hidden_groups,
             )
-            if week_decision.total_suppressed:
+            if week_decision.total_hidden:
                 assert w == {
                     "week_start": w["week_start"],
                     "n": None,
@@ -451,26 +577,29 @@ def test_every_report_figure_can_be_recomputed_from_the_export(
                     "ci95": None,
                     "suppressed": True,
                 }
-            else:
-                assert_close(w, {"n": n, "mean": mean, "ci95": ci, "suppressed": False})
+                continue
+            expected_week: dict[str, Any] = {"n": n, "mean": mean, "ci95": ci, "suppressed": False}
+            if policy.protected:
+                published_mean = publish_mean(policy, cell, everyone)
+                assert published_mean is not None
+                expected_week["n"] = publish_count(policy, n)
+                expected_week["mean"] = published_mean
+                if ci is not None:
+                    half = (ci[1] - ci[0]) / 2
+                    expected_week["ci95"] = [
+                        publish_float(policy, published_mean - half),
+                        publish_float(policy, published_mean + half),
+                    ]
+            assert_close(w, expected_week, f"{name}.{w['week_start']}")
 
-    # Participation and attrition, everyone and per group, from the three files.
-    overall, by_group = _participation_from_csv(
-        all_answers, checkins, enrolments, data.flow.id, report["measures"], start, end
-    )
-    assert set(report["groups"]) == set(by_group)
-    decision = suppress(
-        {g: f["responded"] for g, f in by_group.items() if f["responded"]},
-        overall["responded"],
-        threshold=threshold,
-    )
-    hidden = decision.suppressed_groups | {g for g, f in by_group.items() if not f["responded"]}
-    _assert_participation(report, overall, decision.total_suppressed)
-    for g, expected in by_group.items():
-        _assert_participation(report["groups"][g], expected, g in hidden)
+    _assert_participation(report, _published_counts(policy, overall_p), decision.total_hidden)
+    for g, expected in by_group_p.items():
+        _assert_participation(
+            report["groups"][g], _published_counts(policy, expected), g in decision.hidden_groups
+        )
     if period is not None:  # the edges the period exercises are really there
-        assert overall["enrolled"] != len({e["participant"] for e in enrolments})
-    assert by_group["Quiet"]["enrolled"] == 1 and by_group["Quiet"]["responded"] == 0
+        assert overall_p["enrolled"] != len({e["participant"] for e in enrolments})
+    assert by_group_p["Quiet"]["enrolled"] == 1 and by_group_p["Quiet"]["responded"] == 0
 
     # Stories: every free-text answer, dated, under its pseudonym, its group or hidden.
     stories = [r for r in rows if r["step"] == "story" and r["value"]]
@@ -492,3 +621,12 @@ def test_every_report_figure_can_be_recomputed_from_the_export(
     ):
         assert (at, who, text) == (at2, who2, text2)
         assert group in (group2, SMALL_GROUP)
+
+
+def _published_counts(policy: DisclosurePolicy, figures: dict[str, Any]) -> dict[str, Any]:
+    """Participation figures as published: counts rounded, the rate a whole percentage."""
+    out = {k: publish_count(policy, v) for k, v in figures.items() if k != "response_rate"}
+    out["response_rate"] = publish_rate(
+        policy, figures["checkins_completed"], figures["checkins_sent"]
+    )
+    return out

@@ -81,7 +81,8 @@ def test_text_report_in_plain_words(built: Any) -> None:
         in (text.replace("\n  ", " "))
     )
     rc = mood["reliable_change"]
-    assert f"{rc['improved']} of {mood['n_paired']} improved reliably" in text
+    n = rc["improved"] + rc["no_change"] + rc["deteriorated"]  # each rounded to 5
+    assert f"{rc['improved']} of {n} improved reliably" in text
     assert hidden_phrase(5).capitalize().split(",")[0] in text
     assert "WHO ANSWERED" in text and "HOW THESE FIGURES WERE MADE" in text
     assert "Regression to the mean" in text

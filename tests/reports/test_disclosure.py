@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reports.suppression import suppress
+from reports.disclosure import suppress
 
 
 def test_nothing_small_nothing_hidden() -> None:
