@@ -4,15 +4,29 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# Two stamps: `make run` installs only what running needs; `make test` adds the dev tools
+# (.installed, the full set, keeps its name so `make .venv/.installed` still gives everything).
+STAMP := $(VENV)/.installed-run
+DEV_STAMP := $(VENV)/.installed
+# pip shows its own progress (no --quiet): what it collects and installs, step by step.
+PIP := $(BIN)/pip --disable-pip-version-check
 
 .PHONY: run test lint bench clean
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
+	@echo "==> Creating the virtual environment in $(VENV)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	@echo "==> Installing Groundswell and what it needs to run (about a minute the first time)"
+	$(PIP) install -e .
+	@echo "==> Installed"
 	touch $(STAMP)
+
+$(DEV_STAMP): $(STAMP) pyproject.toml
+	@echo "==> Adding the development tools (pytest, ruff, playwright ...)"
+	$(PIP) install -e '.[dev]'
+	touch $(DEV_STAMP)
 
 run: $(STAMP)
 	$(BIN)/groundswell demo --if-empty
@@ -25,12 +39,12 @@ $(CHROMIUM):
 	@echo "Installing Chromium from Debian's packages for the browser tests"
 	apt-get update -qq && apt-get install -y -qq chromium
 
-test: $(STAMP) $(CHROMIUM)
+test: $(DEV_STAMP) $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(BIN)/groundswell flows check
 	$(BIN)/pytest
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 

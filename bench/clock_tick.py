@@ -27,12 +27,12 @@ from sqlalchemy.pool import NullPool
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.clock import tick  # noqa: E402
+from bot.schedule.clock import tick  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from storage import migrate  # noqa: E402
 from storage.database import make_engine, session_factory, transaction  # noqa: E402
 from storage.models import ChannelAddress, Enrolment, Group, OutboxItem, Participant  # noqa: E402
-from survey_flows.flow_folder import FlowLibrary  # noqa: E402
+from survey_flows.checks.folder import FlowLibrary  # noqa: E402
 
 DUE = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)  # a Friday at 18:00, weekly-wellbeing's slot
 CHUNK = 10_000

@@ -42,7 +42,7 @@ from sqlalchemy.pool import NullPool
 
 from storage import migrate
 from storage.database import make_engine, normalise_url, session_factory
-from survey_flows.flow_folder import FlowLibrary
+from survey_flows.checks.folder import FlowLibrary
 
 PARTICIPANTS = 50_000
 NO_GROUP = 500  # participants in no group

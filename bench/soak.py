@@ -65,7 +65,7 @@ from bot.settings import Settings  # noqa: E402
 from storage import migrate  # noqa: E402
 from storage.database import make_engine, session_factory, transaction  # noqa: E402
 from storage.models import Answer, ChannelAddress, Enrolment, Group, Participant  # noqa: E402
-from survey_flows.flow_folder import FlowLibrary  # noqa: E402
+from survey_flows.checks.folder import FlowLibrary  # noqa: E402
 from tests.faults.postgres import PrivatePostgres  # noqa: E402
 from tests.faults.processes import children, rss_kib  # noqa: E402
 from tests.ports import free_port  # noqa: E402

@@ -80,7 +80,7 @@ from storage.models import (  # noqa: E402
     OutboxItem,
     Participant,
 )
-from survey_flows.flow_folder import FlowLibrary  # noqa: E402
+from survey_flows.checks.folder import FlowLibrary  # noqa: E402
 from tests.ports import free_port  # noqa: E402
 
 #: Answers to the first questions of weekly-wellbeing (scales 0-10; no follow-up asked).

@@ -42,9 +42,9 @@ from sqlalchemy.pool import NullPool
 
 from bot.channels.base import OutboundMessage, Sender, SendResult
 from bot.channels.simulator import SimulatorSender
-from bot.outbox import Recipient, Send, enqueue_many
-from bot.rate_limits import RateLimits
-from bot.worker import Worker
+from bot.delivery.outbox import Recipient, Send, enqueue_many
+from bot.delivery.rate_limits import RateLimits
+from bot.delivery.worker import Worker
 from storage import migrate
 from storage.database import make_engine, normalise_url, session_factory, transaction
 

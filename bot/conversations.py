@@ -15,10 +15,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import Connection, and_, bindparam, insert, literal_column, select, update
 from sqlalchemy.orm import Session
 
-from bot import flow_versions
 from bot.channels import telegram, twilio
 from bot.channels.base import InboundMessage
-from bot.outbox import (
+from bot.delivery.outbox import (
     Recipient,
     cancel_pending,
     enqueue,
@@ -26,8 +25,9 @@ from bot.outbox import (
     enqueue_text,
     for_channel,
 )
-from bot.quiet_hours import release_time
+from bot.schedule.quiet_hours import release_time
 from bot.settings import Settings
+from storage import flow_versions
 from storage.bulk import Prepared, insert_many
 from storage.messages import record_inbound_id
 from storage.models import (
@@ -43,6 +43,8 @@ from storage.models import (
     UnknownSender,
 )
 from survey_flows import engine
+from survey_flows.checks.folder import FlowLibrary
+from survey_flows.checks.problems import FlowError
 from survey_flows.conversation import (
     ChannelTraits,
     Conversation,
@@ -52,11 +54,9 @@ from survey_flows.conversation import (
     Start,
 )
 from survey_flows.conversation import Participant as EngineParticipant
-from survey_flows.flow_folder import FlowLibrary
 from survey_flows.keywords import Keyword, classify, join_code, telegram_start_code
 from survey_flows.languages import system_text
 from survey_flows.model import Flow
-from survey_flows.problems import FlowError
 
 WELCOME_FLOW = "welcome"
 HINT_INTERVAL = timedelta(days=1)

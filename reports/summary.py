@@ -2,14 +2,16 @@
 
 It leads with the measure whose change is clearest (the largest effect among those whose
 95% interval excludes no change), states every change with its interval, and calls a
-change "no clear change" whenever the interval includes zero. By SMS it fits in three
-segments of GSM-7 text; on Telegram it comes with a chart of the leading measure.
+change "no clear change" whenever the interval includes zero. It is a list of sentences,
+most important first, and optionally a chart of the leading measure: how they are fitted
+to a channel (three SMS segments, a photo on Telegram) is the host's business
+(`bot.schedule.summaries`).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,41 +22,19 @@ from reports.data import ReportData
 from reports.disclosure import DEFAULT_KEY, DisclosurePolicy, publish_count
 from storage.database import transaction
 from storage.models import Checkin, Enrolment, Group, Participant
-from survey_flows.flow_folder import FlowLibrary
+from survey_flows.checks.folder import FlowLibrary
+from survey_flows.checks.problems import FlowError
 from survey_flows.model import Flow
-from survey_flows.problems import FlowError
 
 WEEK = timedelta(days=7)
 PERIOD = timedelta(weeks=12)
-SMS_SEGMENTS = 3
-GSM7_SINGLE, GSM7_PART = 160, 153
-# The GSM 03.38 basic character set, and the extension table (each costs two places).
-_GSM7 = set(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-_GSM7_EXTENDED = set("^{}\\[~]|€")
 
 
-def gsm7_length(text: str) -> int | None:
-    """Places the text takes in GSM-7, or None when it needs UCS-2 (emoji, most accents)."""
-    length = 0
-    for ch in text:
-        if ch in _GSM7:
-            length += 1
-        elif ch in _GSM7_EXTENDED:
-            length += 2
-        else:
-            return None
-    return length
+class CoordinatorSummary(NamedTuple):
+    """The summary's sentences, most important first, and the leading measure's chart."""
 
-
-def sms_segments(text: str) -> int:
-    """How many SMS segments the text is sent as."""
-    length = gsm7_length(text)
-    single, part = (GSM7_SINGLE, GSM7_PART) if length is not None else (70, 67)
-    length = length if length is not None else len(text.encode("utf-16-le")) // 2
-    return 1 if length <= single else -(-length // part)
+    sentences: list[str]
+    chart: bytes | None
 
 
 def coordinator_summary(
@@ -63,12 +43,12 @@ def coordinator_summary(
     group_id: int,
     now: datetime,
     *,
-    channel: str,
+    with_chart: bool,
     threshold: int,
     key: str = DEFAULT_KEY,
     loaded: dict[tuple[Any, ...], ReportData] | None = None,
-) -> tuple[str, bytes | None]:
-    """The summary for one group's coordinator, and a chart for Telegram (else None).
+) -> CoordinatorSummary:
+    """The summary for one group's coordinator, and a chart when `with_chart` (else None).
 
     Every figure goes through ``reports.disclosure`` like a report's: the period is the
     last 12 whole weeks that have ended, counts are rounded, means perturbed, and a group
@@ -98,7 +78,7 @@ def coordinator_summary(
         )
         counts_hidden = counts_hidden or bool(report.data["participants"]["suppressed"])
         sentences += _measure_sentences(report.data, flow)
-        if chart is None and channel == "telegram":
+        if chart is None and with_chart:
             chart = _leading_chart(report)
     if counts_hidden or 0 < sent < threshold:
         sentences.append("This week: too few people to show the check-in counts.")
@@ -107,8 +87,7 @@ def coordinator_summary(
             f"This week: about {publish_count(policy, sent)} check-ins sent, "
             f"{publish_count(policy, answered)} answered in full."
         )
-    text = _fit(sentences) if channel == "sms" else " ".join(sentences)
-    return text, chart
+    return CoordinatorSummary(sentences, chart)
 
 
 def _measure_sentences(report: dict[str, Any], flow: Flow) -> list[str]:
@@ -144,16 +123,6 @@ def _measure_sentences(report: dict[str, Any], flow: Flow) -> list[str]:
 def _leading_chart(report: Any) -> bytes | None:
     charts = report_charts(report)
     return charts[0].png if charts else None
-
-
-def _fit(sentences: list[str]) -> str:
-    """As many whole sentences as fit in three SMS segments, in order of importance."""
-    kept: list[str] = []
-    for sentence in sentences:
-        candidate = " ".join([*kept, sentence])
-        if sms_segments(candidate) <= SMS_SEGMENTS:
-            kept.append(sentence)
-    return " ".join(kept)
 
 
 def _signed(value: float) -> str:

@@ -5,11 +5,15 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from storage.bulk import chunks
 from storage.database import dialect_insert
 from storage.models import ChannelAddress, Group, Participant
 from storage.pseudonyms import new_pseudonym
 
-__all__ = ["find_by_address", "get_or_create_group", "new_pseudonym"]
+__all__ = ["find_by_address", "fresh_pseudonyms", "get_or_create_group", "new_pseudonym"]
+
+#: Pseudonyms looked up per query (the size of IN lists).
+_BATCH = 500
 
 
 def find_by_address(session: Session, channel: str, address: str) -> Participant | None:
@@ -32,3 +36,19 @@ def get_or_create_group(session: Session, name: str) -> Group:
         insert(Group).values(name=name).on_conflict_do_nothing(index_elements=[Group.name])
     )
     return session.scalars(select(Group).where(Group.name == name)).one()
+
+
+def fresh_pseudonyms(session: Session, count: int) -> list[str]:
+    """`count` distinct pseudonyms that no participant has yet."""
+    chosen: set[str] = set()
+    while len(chosen) < count:
+        batch = sorted({new_pseudonym() for _ in range(count - len(chosen))} - chosen)
+        taken: set[str] = set()
+        for chunk in chunks(batch, _BATCH):
+            taken.update(
+                session.scalars(
+                    select(Participant.pseudonym).where(Participant.pseudonym.in_(chunk))
+                )
+            )
+        chosen.update(set(batch) - taken)
+    return sorted(chosen)

@@ -292,8 +292,7 @@ class _Turn:
         return system_text(key, self.state.language or self.participant.language, **values)
 
     def invalid_text(self, step: Step, reading: Reading) -> str:
-        too_long_text = step.type == "text" and reading.error == "too_long"
-        if step.invalid and not too_long_text:
+        if step.invalid:
             return self.text(step.invalid)
         return default_invalid_text(
             step, self.state.language or self.participant.language, reading.error

@@ -9,6 +9,7 @@ and any failure renders as empty text or a false condition instead of raising.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -205,6 +206,57 @@ def check_condition(
     except TemplateSyntaxError as error:
         return [f"condition does not parse: {error.message}"]
     return _problems(tree, known_steps, later_steps)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """`answers.STEP` (or `previous.STEP`) compared in a condition with values written in it:
+    `==`/`!=` a value, `in`/`not in` a list of values, or a value `in` the answer."""
+
+    name: str  # "answers.warm"
+    step: str
+    operator: str  # Jinja's name: eq, ne, in, notin, lt, ...
+    values: tuple[object, ...]
+
+
+def comparisons(source: str) -> list[Comparison]:
+    """Every comparison of a step's answer with fixed values in a condition, for the checks
+    that a compared value is one the answer can take; none if the condition does not parse."""
+    try:
+        tree = _env.parse("{{ (" + source + ") }}")
+    except TemplateSyntaxError:
+        return []
+    found: list[Comparison] = []
+    for compare in tree.find_all(nodes.Compare):
+        left = compare.expr
+        for operand in compare.ops:
+            found.extend(_compared(left, operand.op, operand.expr))
+            left = operand.expr
+    return found
+
+
+def _compared(left: nodes.Expr, operator: str, right: nodes.Expr) -> list[Comparison]:
+    answer, other = (left, right) if _answer_of(left) else (right, left)
+    reference = _answer_of(answer)
+    if reference is None:
+        return []
+    name, step = reference
+    if isinstance(other, nodes.Const):
+        return [Comparison(name, step, operator, (other.value,))]
+    is_list = isinstance(other, nodes.List | nodes.Tuple)
+    if operator in ("in", "notin") and other is right and is_list:
+        values = tuple(item.value for item in other.items if isinstance(item, nodes.Const))
+        return [Comparison(name, step, operator, values)] if values else []
+    return []
+
+
+def _answer_of(node: nodes.Node) -> tuple[str, str] | None:
+    """("answers.warm", "warm") for a plain `answers.warm` or `previous.warm`, else None."""
+    if not isinstance(node, nodes.Getattr) or not isinstance(node.node, nodes.Name):
+        return None
+    if node.node.name not in ("answers", "previous"):
+        return None
+    return f"{node.node.name}.{node.attr}", str(node.attr)
 
 
 # --- evaluation ------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The parsed form of a survey flow: plain frozen values that the engine and tools share.
 
-`checking.py` builds these from YAML; nothing here knows about files, databases or clocks.
+`checks.flow` builds these from YAML; nothing here knows about files, databases or clocks.
 """
 
 from __future__ import annotations

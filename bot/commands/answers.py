@@ -11,9 +11,9 @@ import click
 from bot.commands.common import database, refuse_import
 from bot.commands.participants import actor
 from bot.commands.progress import ProgressBar
-from reports.importing import AnswerImportError, import_answers
-from survey_flows.flow_folder import FlowLibrary
-from survey_flows.flow_folder import default_flows_folder as flows_folder
+from bot.intake.answers import AnswerImportError, import_answers
+from survey_flows.checks.folder import FlowLibrary
+from survey_flows.checks.folder import default_flows_folder as flows_folder
 
 LONG_FILE = 1000  # rows from which the import shows a progress bar
 

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import click
 
 from bot.channels.rendering import plain_text
+from survey_flows.checks.folder import FlowLibrary
+from survey_flows.checks.problems import FlowError
 from survey_flows.conversation import Outcome, Participant, Reply, Start
 from survey_flows.engine import advance, new_conversation
-from survey_flows.flow_folder import FlowLibrary
-from survey_flows.problems import FlowError
 
 
 @click.command()
@@ -27,12 +27,13 @@ def chat(flow: str, name: str, language: str | None) -> None:
     try:
         loaded = FlowLibrary().resolve(flow)
     except FlowError as error:
-        for problem in error.problems:
-            click.echo(str(problem), err=True)
+        for line in error.lines():
+            click.echo(line, err=True)
         sys.exit(1)
     participant = Participant(id="P-CHAT", name=name, language=language)
     outcome = advance(loaded, new_conversation(loaded), Start(), participant, _now())
     _show(outcome)
+    asked = _last_question(outcome, None)
     interactive = sys.stdin.isatty()
     while outcome.state.open:
         if interactive:
@@ -42,8 +43,18 @@ def chat(flow: str, name: str, language: str | None) -> None:
             break
         outcome = advance(loaded, outcome.state, Reply(line.rstrip("\r\n")), participant, _now())
         _show(outcome)
+        asked = _last_question(outcome, asked)
         if outcome.opted_out:
             break
+    if outcome.state.open and not interactive:
+        # Piped replies ran out mid-way: say so, or the output just stops with no reason.
+        click.echo(
+            "Input ended before the check-in finished; the last question was: "
+            f"{asked or outcome.state.waiting_for}\n"
+            "Give one reply per line for every question (see the flow with "
+            f"`groundswell flows graph {loaded.id}`).",
+            err=True,
+        )
     if interactive:
         click.echo(f"(conversation {outcome.state.status})")
 
@@ -53,6 +64,12 @@ def _show(outcome: Outcome) -> None:
         click.echo(plain_text(message))
     for alert in outcome.alerts:
         click.echo(f"[alert to coordinators: {alert.condition}]", err=True)
+
+
+def _last_question(outcome: Outcome, before: str | None) -> str | None:
+    """The text of the question this outcome asked, else the one asked before it."""
+    asked = [m.text for m in outcome.messages if m.kind == "question" and m.step_id]
+    return asked[-1] if asked else before
 
 
 def _now() -> datetime:

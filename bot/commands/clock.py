@@ -11,10 +11,10 @@ import click
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.clock import TickReport, tick
 from bot.commands.common import database, settings, wait_for_database
+from bot.schedule.clock import TickReport, tick
 from bot.settings import Settings
-from survey_flows.flow_folder import FlowLibrary
+from survey_flows.checks.folder import FlowLibrary
 
 TICK_SECONDS = 30  # at least once a minute, with room for a slow tick
 

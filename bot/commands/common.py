@@ -11,7 +11,7 @@ import click
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.csv_input import CsvError
+from bot.intake.csv_files import CsvError
 from bot.settings import Settings, SettingsError
 from storage import migrate
 from storage.database import make_engine, normalise_url, session_factory

@@ -8,7 +8,7 @@ import click
 from sqlalchemy import func, select
 
 from bot.commands.common import database, settings
-from bot.roster import phone_number
+from bot.intake.roster import phone_number
 from storage.database import transaction
 from storage.models import Coordinator, Group
 from survey_flows.schedules import WEEKDAYS

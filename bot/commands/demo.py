@@ -12,9 +12,9 @@ from sqlalchemy.engine import make_url
 from bot.commands.common import database, settings
 from bot.commands.participants import actor
 from bot.commands.progress import ProgressBar
-from reports.demo import DemoRefused, make_demo
-from survey_flows.flow_folder import FlowLibrary
-from survey_flows.problems import FlowError
+from bot.demo.seeding import DemoRefused, make_demo
+from survey_flows.checks.folder import FlowLibrary
+from survey_flows.checks.problems import FlowError
 
 
 def _day(moment: datetime) -> str:

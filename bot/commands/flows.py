@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
-from survey_flows.checking import check_flow_text
-from survey_flows.file_text import read_flow_text
-from survey_flows.flow_folder import FlowLibrary
+from survey_flows.checks.file_text import read_flow_text
+from survey_flows.checks.flow import check_flow_text
+from survey_flows.checks.folder import FlowLibrary
+from survey_flows.checks.problems import FlowError, FlowProblem
 from survey_flows.graph import mermaid
-from survey_flows.problems import FlowError, FlowProblem
 
 
 @click.group()
@@ -68,6 +68,6 @@ def graph(flow: str) -> None:
     try:
         click.echo(mermaid(FlowLibrary().resolve(flow)))
     except FlowError as error:
-        for problem in error.problems:
-            click.echo(str(problem), err=True)
+        for line in error.lines():
+            click.echo(line, err=True)
         sys.exit(1)

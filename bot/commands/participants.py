@@ -14,15 +14,15 @@ import click
 
 from bot.commands.common import database, refuse_import, settings
 from bot.commands.progress import ProgressBar
-from bot.privacy import UnknownParticipant, export_participant, find_participant
-from bot.privacy import forget_participant as forget_person
-from bot.roster import RosterError, import_participants
+from bot.intake.roster import RosterError, import_participants
+from bot.people.privacy import UnknownParticipant, export_participant, find_participant
+from bot.people.privacy import forget_participant as forget_person
 from storage.database import transaction
 from storage.models import AuditEntry
-from survey_flows.flow_folder import FlowLibrary
-from survey_flows.flow_folder import default_flows_folder as flows_folder
+from survey_flows.checks.folder import FlowLibrary
+from survey_flows.checks.folder import default_flows_folder as flows_folder
+from survey_flows.checks.problems import FlowError
 from survey_flows.model import Flow
-from survey_flows.problems import FlowError
 
 LONG_FILE = 100  # rows from which the import shows a progress bar
 
@@ -44,8 +44,8 @@ def resolve_flow(name: str) -> Flow:
     try:
         return FlowLibrary(flows_folder()).resolve(name)
     except FlowError as error:
-        for problem in error.problems:
-            click.echo(str(problem), err=True)
+        for line in error.lines():
+            click.echo(line, err=True)
         sys.exit(1)
 
 

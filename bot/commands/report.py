@@ -14,11 +14,11 @@ from bot.commands.common import database, settings
 from reports.build import UnknownGroupError, analyse
 from storage.database import transaction
 from storage.models import FlowVersion
-from survey_flows.flow_folder import FlowLibrary
-from survey_flows.flow_folder import default_flows_folder as flows_folder
-from survey_flows.loading import parse_flow
+from survey_flows.checks.folder import FlowLibrary
+from survey_flows.checks.folder import default_flows_folder as flows_folder
+from survey_flows.checks.loading import parse_flow
+from survey_flows.checks.problems import FlowError
 from survey_flows.model import Flow
-from survey_flows.problems import FlowError
 
 FORMATS = ("text", "json", "csv", "html")
 

@@ -32,14 +32,14 @@ from bot.channels.base import Sender
 from bot.commands.clock import TICK_SECONDS, run_tick
 from bot.commands.common import database, settings
 from bot.commands.serve import DEFAULT_HOST, default_port
-from bot.rate_limits import RateLimits
+from bot.delivery.rate_limits import RateLimits
+from bot.delivery.worker import Worker, senders_from_env
 from bot.settings import Settings, SettingsError
 from bot.web import create_app
 from bot.web.staff.accounts import add_user
-from bot.worker import Worker, senders_from_env
 from storage.database import transaction
 from storage.models import User
-from survey_flows.flow_folder import FlowLibrary
+from survey_flows.checks.folder import FlowLibrary
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from bot.commands.common import database, settings
 from bot.commands.participants import resolve_flow
 from bot.conversations import StartRequest, participant_zone, start_checkins
-from bot.privacy import UnknownParticipant, find_participant
-from bot.quiet_hours import release_time
+from bot.people.privacy import UnknownParticipant, find_participant
+from bot.schedule.quiet_hours import release_time
 from bot.settings import Settings
 from storage.database import transaction
 from storage.models import Checkin, Group, Participant

@@ -17,7 +17,7 @@ import click
 
 from bot.channels.telegram import TelegramSettings
 from bot.commands.common import database, settings
-from bot.telegram_polling import TelegramPoller
+from bot.delivery.telegram_polling import TelegramPoller
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,8 @@
 """`groundswell worker [--once]`: send what the outbox holds, through every configured channel.
 
-Twilio and Telegram are used when their credentials are set (see `bot.worker.senders_from_env`),
-the local simulator always. Rate limits come from GROUNDSWELL_RATE_* (per worker process).
+Twilio and Telegram are used when their credentials are set (see
+`bot.delivery.senders.senders_from_env`), the local simulator always. Rate limits come from
+GROUNDSWELL_RATE_* (per worker process).
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ from types import FrameType
 
 import click
 
-from bot import outbox
 from bot.channels.base import Sender
 from bot.commands.common import database, settings, wait_for_database
-from bot.rate_limits import RateLimits
+from bot.delivery import outbox
+from bot.delivery.rate_limits import RateLimits
+from bot.delivery.worker import Worker, senders_from_env
 from bot.settings import SettingsError
-from bot.worker import Worker, senders_from_env
 from storage.database import transaction
 
 log = logging.getLogger(__name__)

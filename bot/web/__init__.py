@@ -27,7 +27,7 @@ from bot.settings import Settings
 from bot.web import errors, health, staff, webhooks
 from bot.web.context import EXTENSION, WebContext
 from storage.database import make_engine, normalise_url, session_factory
-from survey_flows.flow_folder import FlowLibrary
+from survey_flows.checks.folder import FlowLibrary
 
 #: Provider payloads are a few kilobytes; anything bigger is not from a provider.
 MAX_BODY_BYTES = 64 * 1024

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.telegram import TelegramSettings
 from bot.channels.twilio import TwilioSettings
-from bot.inbound import unit_of_work
 from bot.settings import Settings
-from survey_flows.flow_folder import FlowLibrary
+from storage.retry import unit_of_work
+from survey_flows.checks.folder import FlowLibrary
 
 T = TypeVar("T")
 

@@ -16,7 +16,7 @@ import traceback
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from bot.inbound import database_unavailable
+from storage.retry import database_unavailable
 
 log = logging.getLogger(__name__)
 

@@ -31,8 +31,8 @@ from twilio.request_validator import RequestValidator, remove_port
 from bot.channels.base import BadWebhook, InboundMessage
 from bot.channels.telegram import parse_update, secret_ok
 from bot.channels.twilio import OPTED_OUT_CODE, parse_inbound, parse_status, verify_signature
-from bot.inbound import describe, handle
-from bot.outbox import cancel_pending
+from bot.checkins.inbound import describe, handle
+from bot.delivery.outbox import cancel_pending
 from bot.web.context import WebContext, context
 from bot.web.errors import plain
 from storage.models import Message, Participant

@@ -27,14 +27,14 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from bot.channels.telegram import TelegramSettings
 from bot.channels.twilio import TwilioSettings
+from bot.demo.seeding import make_demo
 from bot.settings import Settings
 from bot.web import create_app, default_sessions
 from bot.web.staff.accounts import add_user
-from reports.demo import make_demo
 from storage import migrate
 from storage.database import transaction
 from storage.models import Alert, Group, Participant
-from survey_flows.flow_folder import FlowLibrary, default_flows_folder
+from survey_flows.checks.folder import FlowLibrary, default_flows_folder
 
 CHROMIUM = os.environ.get("GROUNDSWELL_CHROMIUM", "/usr/bin/chromium")
 REQUIRED = os.environ.get("GROUNDSWELL_BROWSER_TESTS", "").lower() == "required"

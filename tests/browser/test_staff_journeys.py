@@ -96,6 +96,22 @@ def test_the_simulator_runs_the_weekly_flow(page: Any) -> None:
     expect(phone).to_contain_text("<b>New</b> benches on the green")  # shown as text
 
 
+def test_the_idle_simulator_says_to_start_a_flow_first(page: Any) -> None:
+    sign_in(page, STAFF)
+    page.goto("/simulator/")
+    page.get_by_role("button", name="Clear test conversation").click()
+    phone = page.get_by_label("Conversation on the test phone")
+    expect(phone).to_contain_text("Start a flow first")
+    page.get_by_label("Your reply").fill("hello?")
+    page.get_by_role("button", name="Send reply").click()
+    expect(phone).to_contain_text("hello?")
+    expect(phone).to_contain_text("Nothing answered: no flow is running on this test phone.")
+    expect(page.get_by_text("This check-in has finished")).to_have_count(0)
+    page.get_by_role("button", name="Start this flow").click()
+    expect(phone).to_contain_text("how satisfied are you with your life nowadays")
+    expect(phone).not_to_contain_text("Start a flow first")
+
+
 def test_reading_the_report(page: Any) -> None:
     sign_in(page, STAFF)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Reports").click()

@@ -125,3 +125,31 @@ def test_chat_with_a_flow_file_path(tmp_path: Path) -> None:
     )
     done = run("chat", str(path), stdin="yep\n")
     assert done.stdout.splitlines() == ["All OK?", "Bye yes"]
+
+
+def test_piped_chat_that_ends_early_says_why_it_stopped() -> None:
+    done = run("chat", "weekly-wellbeing", stdin="7\nyes\n")
+    assert done.returncode == 0
+    assert "Please reply with a whole number from 0 to 10." in done.stdout
+    assert (
+        "Input ended before the check-in finished; the last question was: Overall, to what "
+        "extent do you feel the things you do in your life are worthwhile?"
+    ) in done.stderr
+
+
+def test_a_finished_piped_chat_says_nothing_about_input_ending() -> None:
+    done = run("chat", "weekly-wellbeing", stdin="3\n6\n5\n8\nyes\n2\nThe bus came\n")
+    assert done.returncode == 0
+    assert "Input ended" not in done.stderr
+    assert done.stdout.splitlines()[-1].startswith("Thank you there.")
+
+
+def test_chat_with_an_unknown_flow_lists_the_flows_plainly() -> None:
+    done = run("chat", "nosuchflow")
+    assert done.returncode != 0
+    assert done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert lines[0].startswith("There is no flow called 'nosuchflow'.")
+    assert "  weekly-wellbeing" in lines
+    assert ":1:" not in done.stderr
+    assert "Traceback" not in done.stderr

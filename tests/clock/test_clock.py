@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import summaries
 from bot.channels.base import InboundMessage
-from bot.clock import tick
 from bot.conversations import enrol, receive
+from bot.schedule import summaries
+from bot.schedule.clock import tick
 from bot.settings import Settings
 from storage.database import transaction
 from storage.models import (
@@ -29,7 +29,7 @@ from storage.models import (
     OutboxItem,
     Participant,
 )
-from survey_flows.flow_folder import FlowLibrary
+from survey_flows.checks.folder import FlowLibrary
 
 LONDON = ZoneInfo("Europe/London")
 SETTINGS = Settings()
@@ -349,7 +349,7 @@ def test_a_summary_another_clock_sent_meanwhile_is_not_sent_again(
     monday = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
     real = summaries.coordinator_summary
 
-    def racing(*args: Any, **kwargs: Any) -> tuple[str, bytes | None]:
+    def racing(*args: Any, **kwargs: Any) -> Any:
         if not started:  # while this clock builds its text, another clock sends the summary
             started.append(True)
             raced.append(summaries.send_due(sessions, library, SETTINGS, monday))

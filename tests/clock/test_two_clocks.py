@@ -10,10 +10,10 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.clock import tick
+from bot.schedule.clock import tick
 from storage.database import transaction
 from storage.models import Checkin, OutboxItem
-from survey_flows.flow_folder import FlowLibrary
+from survey_flows.checks.folder import FlowLibrary
 from tests.clock.test_clock import FRIDAY_18, SETTINGS, TUESDAY, add_people
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 
-from bot.clock import tick
+from bot.schedule.clock import tick
 from bot.settings import Settings
 from storage.database import make_engine, session_factory
-from survey_flows.flow_folder import FlowLibrary
+from survey_flows.checks.folder import FlowLibrary
 
 if __name__ == "__main__":
     url, moment, batch = sys.argv[1], datetime.fromisoformat(sys.argv[2]), int(sys.argv[3])

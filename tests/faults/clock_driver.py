@@ -4,8 +4,8 @@
     python -m tests.faults.clock_driver                              # one tick per stdin line
 
 `groundswell clock` ticks at the real time; the fault suite drives a simulated week, so it
-runs `bot.clock.tick` with the `now` it is given, configured from the environment exactly as
-`groundswell clock` is (DATABASE_URL, GROUNDSWELL_FLOWS, GROUNDSWELL_* settings).
+runs `bot.schedule.clock.tick` with the `now` it is given, configured from the environment
+exactly as `groundswell clock` is (DATABASE_URL, GROUNDSWELL_FLOWS, GROUNDSWELL_* settings).
 
 Importing the clock takes seconds (the coordinators' summaries load the statistics and
 chart libraries), so the suite keeps a driver running and feeds it times on stdin, like a
@@ -26,10 +26,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.clock import tick
+from bot.schedule.clock import tick
 from bot.settings import Settings
 from storage.database import make_engine, session_factory
-from survey_flows.flow_folder import FlowLibrary
+from survey_flows.checks.folder import FlowLibrary
 
 
 def tick_at(

@@ -21,14 +21,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.base import InboundMessage
 from bot.channels.telegram import TelegramSender, TelegramSettings
-from bot.inbound import handle
-from bot.outbox import Recipient, enqueue_text
-from bot.rate_limits import RateLimits
+from bot.checkins.inbound import handle
+from bot.delivery.outbox import Recipient, enqueue_text
+from bot.delivery.rate_limits import RateLimits
+from bot.delivery.worker import Worker
 from bot.settings import Settings
-from bot.worker import Worker
 from storage.database import transaction
 from storage.models import ChannelAddress, OutboxItem, Participant
-from survey_flows.flow_folder import FlowLibrary
+from survey_flows.checks.folder import FlowLibrary
 from survey_flows.languages import system_text
 from tests.fakes.telegram_api import FakeTelegram
 

@@ -25,13 +25,13 @@ from hypothesis import strategies as st
 
 from bot.cli import main
 from survey_flows import engine
-from survey_flows.checking import INTERNAL_ERROR, check_flow_text
+from survey_flows.checks.flow import INTERNAL_ERROR, check_flow_text
+from survey_flows.checks.folder import FlowLibrary
+from survey_flows.checks.loading import parse_flow
+from survey_flows.checks.problems import FlowError
 from survey_flows.conversation import Participant, Reply, Start
 from survey_flows.expressions import check_condition, check_template, context, holds, render
-from survey_flows.flow_folder import FlowLibrary
-from survey_flows.loading import parse_flow
 from survey_flows.model import Flow
-from survey_flows.problems import FlowError
 
 LIBRARY = Path(__file__).resolve().parents[2] / "survey_flows" / "library"
 NOW = datetime(2025, 3, 5, 12, 0, tzinfo=UTC)

@@ -66,7 +66,7 @@ def test_import_with_an_unknown_flow(cli: CliRunner, tmp_path: Path) -> None:
     roster.write_text(HEADER + "Ada,07700 900123,,,,\n", encoding="utf-8")
     result = run(cli, "participants", "import", str(roster), "--flow", "weekly")
     assert result.exit_code == 1
-    assert "there is no flow 'weekly'" in result.stderr
+    assert "There is no flow called 'weekly'" in result.stderr
     assert "weekly-wellbeing" in result.stderr  # the flows that exist are listed
 
 
@@ -208,7 +208,7 @@ def test_groups_list_when_empty(cli: CliRunner) -> None:
         ),
         (["Oak", "--join-code", "AB"], "Error: join code 'AB' cannot be used"),
         (["Oak", "--join-code", "-ABC"], "Error: join code '-ABC' cannot be used"),
-        (["Oak", "--flow", "nope"], "there is no flow 'nope'"),
+        (["Oak", "--flow", "nope"], "There is no flow called 'nope'"),
         (["  "], "Error: give the group a name of 1 to 200 characters"),
     ],
 )

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 import survey_flows
-from bot.privacy import (
+from bot.people.privacy import (
     FORGOTTEN,
     UnknownParticipant,
     export_participant,
@@ -35,7 +35,7 @@ from storage.models import (
     Participant,
     UnknownSender,
 )
-from survey_flows.flow_folder import FlowLibrary
+from survey_flows.checks.folder import FlowLibrary
 
 T0 = datetime(2025, 5, 2, 18, 0, tzinfo=UTC)
 NOW = T0 + timedelta(days=30)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.database import transaction
 from storage.models import Answer, Checkin, Enrolment, FlowVersion, Group, Participant
-from survey_flows.loading import parse_flow
+from survey_flows.checks.loading import parse_flow
 from survey_flows.model import Flow
 
 FLOW_YAML = """\

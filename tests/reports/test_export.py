@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.commands.export import export
-from bot.privacy import forget_participant
+from bot.people.privacy import forget_participant
 from reports.build import SMALL_GROUP, build_report
 from reports.disclosure import (
     EXACT,

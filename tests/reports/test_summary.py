@@ -8,12 +8,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.flow_versions import remember
+from bot.channels.segments import gsm7_length, sms_segments
+from bot.schedule.summaries import summary_message
 from reports import build
-from reports.summary import coordinator_summary, gsm7_length, sms_segments
 from storage.database import transaction
+from storage.flow_versions import remember
 from storage.models import Answer, Checkin, Enrolment, Group, Participant
-from survey_flows.flow_folder import FlowLibrary
+from survey_flows.checks.folder import FlowLibrary
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 LIBRARY = FlowLibrary()
@@ -65,7 +66,7 @@ def test_summary_leads_with_the_clearest_change_and_states_its_interval(
             "loneliness": [1, -1, 0, 1, -1, 0, 1, -1],
         },
     )
-    text, chart = coordinator_summary(sessions, LIBRARY, group, NOW, channel="sms", threshold=5)
+    text, chart = summary_message(sessions, LIBRARY, group, NOW, channel="sms", threshold=5)
     sentences = text.split(". ")
     assert sentences[0] == "Groundswell weekly summary, Riverside"
     # The mean change is 1.875; published means carry noise of at most 1/8 point each.
@@ -82,7 +83,7 @@ def test_a_fall_in_a_lower_is_better_measure_reads_as_better(
     sessions: sessionmaker[Session],
 ) -> None:
     group = add_group(sessions, "Northgate", {"loneliness": [-1, -1, -2, -1, -1, -2]})
-    text, _ = coordinator_summary(sessions, LIBRARY, group, NOW, channel="sms", threshold=5)
+    text, _ = summary_message(sessions, LIBRARY, group, NOW, channel="sms", threshold=5)
     assert re.search(r"Loneliness fell by 1\.\d \(better; 95% CI", text)
 
 
@@ -92,26 +93,16 @@ def test_small_groups_are_not_shown_even_through_a_neighbour(
     small = add_group(sessions, "Tiny Close", {"life_satisfaction": [1, 2, 3]})
     big = add_group(sessions, "Big Road", {"life_satisfaction": [1, 2, 1, 2, 1, 2]})
     for group in (small, big):  # Big Road alone would give Tiny Close away by subtraction
-        text, _ = coordinator_summary(sessions, LIBRARY, group, NOW, channel="sms", threshold=5)
+        text, _ = summary_message(sessions, LIBRARY, group, NOW, channel="sms", threshold=5)
         assert "Life satisfaction: too few people answered twice to show." in text
         assert "rose" not in text
 
 
 def test_telegram_gets_a_chart(sessions: sessionmaker[Session]) -> None:
     big = add_group(sessions, "Big Road", {"life_satisfaction": [1, 2, 1, 2, 1, 2]})
-    text, chart = coordinator_summary(sessions, LIBRARY, big, NOW, channel="telegram", threshold=5)
+    text, chart = summary_message(sessions, LIBRARY, big, NOW, channel="telegram", threshold=5)
     assert re.search(r"Life satisfaction rose by 1\.\d", text)
     assert chart is not None and chart.startswith(b"\x89PNG")
-
-
-def test_segment_counting() -> None:
-    assert sms_segments("a" * 160) == 1
-    assert sms_segments("a" * 161) == 2
-    assert sms_segments("a" * 459) == 3
-    assert sms_segments("🌍" * 35) == 1
-    assert sms_segments("🌍" * 36) == 2
-    assert gsm7_length("{}") == 4
-    assert gsm7_length("naïve 🌍") is None
 
 
 def test_summaries_sharing_a_cache_read_the_answers_once_and_say_the_same(
@@ -122,15 +113,14 @@ def test_summaries_sharing_a_cache_read_the_answers_once_and_say_the_same(
         add_group(sessions, "Riverside", {"life_satisfaction": [2, 2, 1, 3, 2, 1]}),
     ]
     alone = [
-        coordinator_summary(sessions, LIBRARY, g, NOW, channel="sms", threshold=5)[0]
-        for g in groups
+        summary_message(sessions, LIBRARY, g, NOW, channel="sms", threshold=5)[0] for g in groups
     ]
     reads = []
     real = build.load_report_data
     monkeypatch.setattr(build, "load_report_data", lambda *a, **k: reads.append(1) or real(*a, **k))
     loaded: dict = {}
     shared = [
-        coordinator_summary(sessions, LIBRARY, g, NOW, channel="sms", threshold=5, loaded=loaded)[0]
+        summary_message(sessions, LIBRARY, g, NOW, channel="sms", threshold=5, loaded=loaded)[0]
         for g in groups
     ]
     assert shared == alone

@@ -18,6 +18,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.channels.rendering import plain_text
+from survey_flows.checks.folder import FlowLibrary
+from survey_flows.checks.loading import load_flow
 from survey_flows.conversation import (
     ChannelTraits,
     Event,
@@ -29,8 +31,6 @@ from survey_flows.conversation import (
     Start,
 )
 from survey_flows.engine import advance, new_conversation
-from survey_flows.flow_folder import FlowLibrary
-from survey_flows.loading import load_flow
 
 HERE = Path(__file__).parent
 START_TIME = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)

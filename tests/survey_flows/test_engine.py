@@ -9,6 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from survey_flows.checks.folder import FlowLibrary
+from survey_flows.checks.loading import parse_flow
 from survey_flows.conversation import (
     ChannelTraits,
     Conversation,
@@ -19,8 +21,6 @@ from survey_flows.conversation import (
     Start,
 )
 from survey_flows.engine import advance, new_conversation, next_timer
-from survey_flows.flow_folder import FlowLibrary
-from survey_flows.loading import parse_flow
 
 NOW = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
 SAM = Participant(id="P-TEST01", name="Sam")
@@ -175,3 +175,20 @@ def test_the_engine_never_raises_and_never_reaches_an_impossible_state(
             if answer.value is not None and flow.step(answer.step_id).type == "scale":
                 step = flow.step(answer.step_id)
                 assert step.min <= answer.value <= step.max
+
+
+def test_a_text_steps_own_invalid_text_answers_a_reply_that_is_too_long() -> None:
+    text = (
+        "flow: story\ntitle: Story\nsteps:\n  - id: story\n    ask: Tell us a story\n"
+        "    type: text\n    max_length: 20\n"
+    )
+    own = parse_flow(text + '    invalid: "Twenty letters at most, please."\n')
+    plain = parse_flow(text)
+    for flow, expected in (
+        (own, "Twenty letters at most, please."),
+        (plain, "Please keep your reply under 20 characters."),
+    ):
+        outcome = advance(flow, new_conversation(flow), Start(), SAM, NOW)
+        after = advance(flow, outcome.state, Reply("x" * 21), SAM, NOW)
+        assert [(m.kind, m.text) for m in after.messages] == [("invalid", expected)]
+        assert after.answers == () and after.state.waiting_for == "story"

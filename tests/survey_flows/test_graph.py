@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from survey_flows.checks.loading import load_flow, parse_flow
 from survey_flows.graph import mermaid
-from survey_flows.loading import load_flow, parse_flow
 
 DATA = Path(__file__).parent / "data"
 
@@ -110,6 +110,7 @@ steps:
     type: choice
     choices:
       - {{value: a, label: A}}
+      - {{value: b, label: B}}
     alert: "answers.q == 'a' or answers.q != \\"b\\""
 """
     )

@@ -16,15 +16,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from survey_flows.checking import INTERNAL_ERROR, TOP_KEYS, check_flow_text
-from survey_flows.choice_checks import CHOICE_KEYS
-from survey_flows.flow_folder import FlowLibrary
-from survey_flows.loading import load_flow, parse_flow
-from survey_flows.measure_checks import MEASURE_KEYS
+from survey_flows.checks.choices import CHOICE_KEYS
+from survey_flows.checks.flow import INTERNAL_ERROR, TOP_KEYS, check_flow_text
+from survey_flows.checks.folder import FlowLibrary
+from survey_flows.checks.loading import load_flow, parse_flow
+from survey_flows.checks.measures import MEASURE_KEYS
+from survey_flows.checks.problems import FlowError, FlowProblem
+from survey_flows.checks.schedule import SCHEDULE_KEYS
+from survey_flows.checks.steps import STEP_KEYS
 from survey_flows.model import Choice, Measure, Schedule
-from survey_flows.problems import FlowError, FlowProblem
-from survey_flows.schedule_checks import SCHEDULE_KEYS
-from survey_flows.step_checks import STEP_KEYS
 
 DATA = Path(__file__).parent / "data"
 EXAMPLE = DATA / "weekly-wellbeing.yaml"  # the complete example of flow-format.md, verbatim
@@ -213,7 +213,7 @@ def load_flow_problems(path: Path) -> list[FlowProblem]:
 def test_all_problems_of_a_file_are_reported_in_line_order() -> None:
     problems = load_flow_problems(DATA / "bad-many.yaml")
     found = [(p.line, p.message) for p in problems]
-    assert [line for line, _ in found] == [1, 3, 5, 7, 11, 18, 20, 22, 22]
+    assert [line for line, _ in found] == [1, 3, 5, 7, 11, 15, 18, 20, 22, 22]
     expected = [
         "`flow` is the flow's id and may hold only lowercase letters, digits and dashes, "
         "e.g. flow: many-problems",
@@ -221,6 +221,8 @@ def test_all_problems_of_a_file_are_reported_in_line_order() -> None:
         "`every: weekly` is not a period; did you mean `week`?",
         "`reminders` must go from shortest to longest",
         "step 'mood': `type: slider` is not a step type",
+        "step 'lonely': measure 'loneliness' is not declared under `measures:`; "
+        "did you mean 'lonelyness'?",
         "step 'lonely': choice 2: this step feeds a `measure`, so every choice needs a `score`",
         "step 'story': `say`: '__class__' can only follow participant, answers or previous",
         "measure 'lonelyness': no step uses this measure (did you mean 'loneliness'?)",
@@ -413,7 +415,8 @@ def test_choice_rules(choices: str, line: int, words: str) -> None:
 
 def test_a_choice_step_with_a_measure_needs_every_score() -> None:
     options = "      - {value: a, label: A, score: 1}\n      - {value: b, label: B}\n"
-    problem = only_problem(CHOICE_STEP + "    measure: m\n    choices:\n" + options)
+    text = CHOICE_STEP + "    measure: m\n    choices:\n" + options + "measures:\n  m:\n"
+    problem = only_problem(text)
     assert problem.line == 10 and "every choice needs a `score`" in problem.message
 
 
@@ -421,7 +424,7 @@ def test_measures_rules() -> None:
     yes_no_measure = with_step("measure: mood_score") + (
         "  - id: helped\n    ask: Helped?\n    type: yes_no\n    measure: helped\n"
     )
-    flow = parse_flow(yes_no_measure)
+    flow = parse_flow(yes_no_measure + "measures:\n  mood_score:\n  helped: {}\n")
     assert flow.measures["helped"] == Measure("helped", "Helped")
     assert flow.measure_label("mood_score") == "Mood score"
 
@@ -440,6 +443,29 @@ def test_measures_rules() -> None:
         (13, "measure 'broken': must be a set of keys"),
     ]:
         assert any(at == line and words in message for at, message in messages), (line, words)
+
+
+def test_a_measure_no_entry_under_measures_declares_is_refused_with_the_entry_to_add() -> None:
+    """Undeclared, a measure would silently count a rise as better, even for "money worry"."""
+    bare = with_step("measure: money_worry")
+    problem = only_problem(bare)
+    assert problem.line == 9
+    assert problem.message == (
+        "step 'mood': measure 'money_worry' is not declared; add it in a `measures:` block at "
+        'the end of the file, e.g. money_worry: {label: "Money worry", higher_is_better: true} '
+        "(write false if a rise is a change for the worse)"
+    )
+    elsewhere = problems_of(bare + "measures:\n  wellbeing: {}\n")
+    assert "measure 'money_worry' is not declared; add it under `measures:`" in (
+        elsewhere[0].message
+    )
+    typo = problems_of(bare + "measures:\n  money_worries: {higher_is_better: false}\n")
+    assert [(p.line, p.message) for p in typo] == [
+        (9, "step 'mood': measure 'money_worry' is not declared under `measures:`; "
+            "did you mean 'money_worries'?"),
+        (11, "measure 'money_worries': no step uses this measure (did you mean 'money_worry'?); "
+             "add `measure: money_worries` to a step or remove it from `measures`"),
+    ]  # fmt: skip
 
 
 def test_templates_are_sandboxed() -> None:
@@ -656,3 +682,88 @@ def test_arbitrary_yaml_mappings_give_flow_or_flow_error(data: dict[str, object]
         assert not any(INTERNAL_ERROR in p.message for p in error.problems)
     else:
         assert flow.steps and flow.source_text == text
+
+
+# --- values that conditions compare answers with ------------------------------------------
+
+WARM = """\
+flow: warm
+title: Warm
+steps:
+  - id: warm
+    ask: "How often is your home warm enough?"
+    type: choice
+    choices:
+      - {value: always, label: "Always"}
+      - {value: hardly_ever, label: "Hardly ever", aliases: [rarely]}
+      - {value: never, label: "Never"}
+  - id: callback
+    ask: "Shall we call you?"
+    type: yes_no
+  - id: mood
+    ask: "Mood from 0 to 10?"
+    type: scale
+    min: 0
+    max: 10
+  - id: follow_up
+    say: "We will be in touch."
+"""
+
+
+@pytest.mark.parametrize(
+    ("condition", "message"),
+    [
+        (
+            "answers.warm == 'nevr'",
+            "step 'follow_up': `when`: 'nevr' is not one of the choices of step 'warm'; "
+            "did you mean 'never'?",
+        ),
+        (
+            "answers.warm in ['always', 'hardly']",
+            "step 'follow_up': `when`: 'hardly' is not one of the choices of step 'warm'; "
+            "did you mean 'hardly_ever'?",
+        ),
+        (
+            "'sometimes' != previous.warm",
+            "step 'follow_up': `when`: 'sometimes' is not one of the choices of step 'warm'; "
+            "use one of: 'always', 'hardly_ever', 'never'",
+        ),
+        (
+            "answers.warm not in ('Hardly ever',)",
+            "step 'follow_up': `when`: 'Hardly ever' is not a choice value of step 'warm' "
+            "(conditions compare the stored `value`, not what residents see or type); "
+            "did you mean 'hardly_ever'?",
+        ),
+        (
+            "answers.callback == 'yes'",
+            "step 'follow_up': `when`: answers.callback is a yes/no answer, true or false, "
+            "never 'yes'; write `answers.callback` for yes or `not answers.callback` for no",
+        ),
+        (
+            "answers.mood <= 'low'",
+            "step 'follow_up': `when`: answers.mood is a number, never 'low'; compare it with "
+            "a number, e.g. answers.mood <= 4",
+        ),
+    ],
+)
+def test_a_when_comparing_an_answer_with_a_value_it_cannot_take_is_refused(
+    condition: str, message: str
+) -> None:
+    problem = only_problem(WARM + f'    when: "{condition}"\n')
+    assert (problem.path, problem.line) == ("test.yaml", 21)
+    assert problem.message == message
+
+
+def test_an_alert_is_checked_too_and_values_the_answer_can_take_pass() -> None:
+    alert = only_problem(
+        WARM.replace(
+            "    type: yes_no\n", "    type: yes_no\n    alert: \"answers.warm == 'Never'\"\n"
+        )
+    )
+    assert alert.line == 14 and "did you mean 'never'?" in alert.message
+    fine = (
+        "answers.warm == 'never' or answers.warm in ['always', 'hardly_ever'] or "
+        "'never' in previous.warm or answers.callback == true or not answers.callback or "
+        "answers.mood <= 4 or answers.mood > 2.5"
+    )
+    assert parse_flow(WARM + f'    when: "{fine}"\n').steps[3].when == fine

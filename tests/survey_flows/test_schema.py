@@ -15,12 +15,12 @@ import pytest
 from jsonschema import Draft202012Validator
 from ruamel.yaml import YAML
 
-from survey_flows.checking import TOP_KEYS
-from survey_flows.choice_checks import CHOICE_KEYS
-from survey_flows.loading import parse_flow
-from survey_flows.measure_checks import MEASURE_KEYS
-from survey_flows.schedule_checks import SCHEDULE_KEYS
-from survey_flows.step_checks import STEP_KEYS
+from survey_flows.checks.choices import CHOICE_KEYS
+from survey_flows.checks.flow import TOP_KEYS
+from survey_flows.checks.loading import parse_flow
+from survey_flows.checks.measures import MEASURE_KEYS
+from survey_flows.checks.schedule import SCHEDULE_KEYS
+from survey_flows.checks.steps import STEP_KEYS
 
 ROOT = Path(__file__).parents[2]
 SCHEMA_PATH = ROOT / "survey_flows" / "schema.json"

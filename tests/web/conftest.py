@@ -37,7 +37,7 @@ from storage.models import (
     Participant,
     UnknownSender,
 )
-from survey_flows.flow_folder import FlowLibrary
+from survey_flows.checks.folder import FlowLibrary
 from tests.fakes import twilio_inbound_params
 from tests.fakes.twilio_api import DEFAULT_ACCOUNT_SID
 from tests.fakes.twilio_api import DEFAULT_AUTH_TOKEN as AUTH_TOKEN

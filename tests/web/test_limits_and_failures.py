@@ -19,7 +19,7 @@ from bot.settings import Settings
 from bot.web import create_app, default_sessions
 from storage.database import transaction
 from storage.models import Message
-from survey_flows.flow_folder import FlowLibrary
+from survey_flows.checks.folder import FlowLibrary
 from tests.fakes import telegram_text_update, twilio_inbound_params
 from tests.web.conftest import (
     AUTH_TOKEN,
@@ -127,7 +127,7 @@ def test_database_lost_mid_request_answers_503_and_stores_nothing(
         session.flush()
         raise OperationalError("COMMIT", {"body": inbound.text}, Exception("connection lost"))
 
-    monkeypatch.setattr("bot.inbound.receive", receive_then_lose_the_connection)
+    monkeypatch.setattr("bot.checkins.inbound.receive", receive_then_lose_the_connection)
     params = twilio_inbound_params(RESIDENT, OUR_NUMBER, "7")
     with caplog.at_level(logging.INFO):
         failed = post_twilio(client, params)
@@ -157,7 +157,7 @@ def test_unexpected_errors_answer_500_without_details(
     def broken(*args: Any) -> None:
         raise RuntimeError(f"bug while handling {RESIDENT}")
 
-    monkeypatch.setattr("bot.inbound.receive", broken)
+    monkeypatch.setattr("bot.checkins.inbound.receive", broken)
     with caplog.at_level(logging.INFO):
         response, _ = sms(client, "7")
 

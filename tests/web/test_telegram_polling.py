@@ -14,12 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import inbound as inbound_module
 from bot.channels.base import InboundMessage
 from bot.channels.telegram import TelegramSettings
+from bot.checkins import inbound as inbound_module
 from bot.conversations import Received
+from bot.delivery.telegram_polling import TelegramPoller
 from bot.settings import Settings
-from bot.telegram_polling import TelegramPoller
 from storage.database import transaction
 from storage.models import ChannelAddress, Enrolment, OutboxItem
 from tests.fakes import FakeTelegram, telegram_callback_update, telegram_text_update

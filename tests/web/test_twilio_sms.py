@@ -11,7 +11,7 @@ from bot.settings import Settings
 from bot.web import create_app
 from storage.database import transaction
 from storage.models import Message, OutboxItem
-from survey_flows.flow_folder import FlowLibrary
+from survey_flows.checks.folder import FlowLibrary
 from tests.fakes import twilio_inbound_params
 from tests.web.conftest import (
     AUTH_TOKEN,

@@ -6,7 +6,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.outbox import Recipient, enqueue_text
+from bot.delivery.outbox import Recipient, enqueue_text
 from storage.database import transaction
 from storage.models import Message, OutboxItem, Participant
 from tests.fakes import twilio_status_callback_params

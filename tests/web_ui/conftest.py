@@ -25,7 +25,7 @@ from bot.web import create_app
 from bot.web.staff.accounts import add_user
 from storage.database import transaction
 from storage.models import Alert, ChannelAddress, Group, Message, Participant
-from survey_flows.flow_folder import FlowLibrary, default_flows_folder
+from survey_flows.checks.folder import FlowLibrary, default_flows_folder
 
 PUBLIC_URL = "https://groundswell.example.org"
 PASSWORD = "correct horse battery"

@@ -24,7 +24,7 @@ from storage.models import (
     OutboxItem,
     Participant,
 )
-from survey_flows.flow_folder import FlowLibrary
+from survey_flows.checks.folder import FlowLibrary
 from tests.web_ui.conftest import COORDINATOR, STAFF, Clock, World, csrf_token, post_form, sign_in
 
 BROKEN = (
@@ -326,6 +326,37 @@ def test_simulator_without_script_posts_and_redirects(client: FlaskClient, world
     assert "hello" in client.get(response.headers["Location"]).get_data(as_text=True)
 
 
+def test_the_idle_simulator_says_to_start_a_flow_and_never_that_one_finished(
+    client: FlaskClient, world: World
+) -> None:
+    sign_in(client, STAFF)
+    page = client.get("/simulator/").get_data(as_text=True)
+    assert "Start a flow first" in page
+    assert "has finished" not in page
+    panel = _reply(client, text="hello")  # before any flow started
+    assert "hello" in panel
+    assert "Nothing answered: no flow is running on this test phone." in panel
+    assert "Start a flow first" in panel
+    assert "has finished" not in panel
+    post_form(client, "/simulator/", "/simulator/start", {"flow": "welcome"})
+    page = client.get("/simulator/").get_data(as_text=True)
+    assert "Start a flow first" not in page
+    post_form(client, "/simulator/", "/simulator/clear", {})
+    assert "Start a flow first" in client.get("/simulator/").get_data(as_text=True)
+
+
+def test_the_simulator_says_a_check_in_finished_only_after_one_did(
+    client: FlaskClient, world: World
+) -> None:
+    sign_in(client, STAFF)
+    post_form(client, "/simulator/", "/simulator/start", {"flow": "weekly-wellbeing"})
+    for answer in ("8", "8", "8", "2", "never"):
+        assert "has finished" not in _reply(client, text=answer)
+    panel = _reply(client, text="skip")
+    assert "This check-in has finished." in panel
+    assert "Start a flow first" not in panel
+
+
 # --- alerts, reports, health ---------------------------------------------------------------
 
 
@@ -349,7 +380,7 @@ def test_handling_an_alert_names_the_user(
 def test_report_page_and_downloads(
     client: FlaskClient, world: World, sessions: sessionmaker[Session], app: Flask, clock: Clock
 ) -> None:
-    from reports.demo import make_demo
+    from bot.demo.seeding import make_demo
 
     make_demo(
         sessions, app.extensions["groundswell"].library, clock(), people=150, weeks=4, force=True

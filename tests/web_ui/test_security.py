@@ -20,7 +20,7 @@ from bot.web.staff import throttle
 from bot.web.staff.web_sessions import COOKIE
 from storage.database import transaction
 from storage.models import Alert, AuditEntry, WebSession
-from survey_flows.flow_folder import FlowLibrary
+from survey_flows.checks.folder import FlowLibrary
 from tests.web_ui.conftest import (
     PASSWORD,
     STAFF,

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.telegram import TelegramSender, TelegramSettings
 from bot.channels.twilio import TwilioSender, TwilioSettings
-from bot.outbox import Recipient, enqueue, enqueue_text
+from bot.delivery.outbox import Recipient, enqueue, enqueue_text
 from storage.database import transaction
 from storage.models import ChannelAddress, Message, OutboxItem, Participant
 from survey_flows.conversation import Outgoing

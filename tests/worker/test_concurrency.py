@@ -11,12 +11,12 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Engine
 
-from bot import outbox
 from bot.channels.base import OutboundMessage, Sender, SendResult
 from bot.channels.simulator import SimulatorSender
 from bot.channels.twilio import TwilioSender
-from bot.rate_limits import RateLimits
-from bot.worker import DrainReport, Worker
+from bot.delivery import outbox
+from bot.delivery.rate_limits import RateLimits
+from bot.delivery.worker import DrainReport, Worker
 from storage.database import make_engine, session_factory, transaction
 from tests.fakes import FakeTwilio
 from tests.worker.conftest import queue, twilio_settings

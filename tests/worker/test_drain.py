@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.channels.simulator import SimulatorSender
 from bot.channels.telegram import TelegramSender
 from bot.channels.twilio import TwilioSender
-from bot.outbox import Recipient, enqueue_callback_answer
-from bot.rate_limits import RateLimits
-from bot.worker import DrainReport, Worker
+from bot.delivery.outbox import Recipient, enqueue_callback_answer
+from bot.delivery.rate_limits import RateLimits
+from bot.delivery.worker import DrainReport, Worker
 from storage.database import transaction
 from survey_flows.conversation import Option, Outgoing
 from tests.fakes import FakeTwilio
@@ -75,7 +75,7 @@ def test_nothing_due_means_nothing_sent(
     sessions: sessionmaker[Session], clock: FakeClock, twilio: FakeTwilio, sms_sender: TwilioSender
 ) -> None:
     with transaction(sessions) as session:
-        from bot.outbox import enqueue_text
+        from bot.delivery.outbox import enqueue_text
 
         later = clock.now + timedelta(hours=1)
         enqueue_text(session, Recipient("sms", PHONE), "Later", now=clock.now, not_before=later)

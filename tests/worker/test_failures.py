@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.telegram import TelegramSender
 from bot.channels.twilio import TwilioSender
-from bot.worker import DrainReport, Worker, redact
+from bot.delivery.worker import DrainReport, Worker, redact
 from storage.database import transaction
 from storage.models import Participant
 from tests.fakes import FakeTwilio
@@ -127,7 +127,7 @@ def test_a_row_reclaimed_too_often_fails_without_sending(
     sessions: sessionmaker[Session], clock: FakeClock, twilio: FakeTwilio, sms_sender: TwilioSender
 ) -> None:
     """A send that kills its worker every time must not be tried forever."""
-    from bot import outbox
+    from bot.delivery import outbox
 
     [item] = queue(sessions, "sms", PHONE, ["one"], clock.now)
     for _ in range(3):

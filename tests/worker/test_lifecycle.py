@@ -12,7 +12,7 @@ from bot.channels.base import OutboundMessage, SendResult
 from bot.channels.simulator import SimulatorSender
 from bot.channels.telegram import TelegramSender
 from bot.channels.twilio import TwilioSender
-from bot.worker import DrainReport, Worker, senders_from_env
+from bot.delivery.worker import DrainReport, Worker, senders_from_env
 from tests.worker.conftest import FakeClock, outbox_rows, queue
 
 
@@ -88,8 +88,8 @@ def test_client_request_logs_with_numbers_stay_quiet(
 ) -> None:
     """twilio logs each request's query string at INFO (To=+1555... when looking for a
     lost send); the worker's senders keep that logger at WARNING."""
-    from bot import outbox
     from bot.channels.twilio import TwilioSettings
+    from bot.delivery import outbox
     from storage.database import transaction
     from tests.fakes import FakeTwilio
     from tests.worker.conftest import twilio_settings

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.telegram import TelegramSender
 from bot.channels.twilio import TwilioSender
-from bot.rate_limits import RateLimits
-from bot.worker import Worker
+from bot.delivery.rate_limits import RateLimits
+from bot.delivery.worker import Worker
 from tests.fakes import FakeTwilio
 from tests.fakes.telegram_api import FakeTelegram
 from tests.worker.conftest import FakeClock, outbox_rows, queue

@@ -7,13 +7,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import outbox
 from bot.channels.base import OutboundMessage, SendResult
 from bot.channels.simulator import SimulatorSender
 from bot.channels.twilio import TwilioSender
-from bot.rate_limits import Limiter, RateLimits, TokenBucket
+from bot.delivery import outbox
+from bot.delivery.rate_limits import Limiter, RateLimits, TokenBucket
+from bot.delivery.worker import Worker
 from bot.settings import SettingsError
-from bot.worker import Worker
 from storage.database import transaction
 from tests.fakes import FakeTwilio
 from tests.worker.conftest import FakeClock, queue

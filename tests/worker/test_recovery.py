@@ -9,11 +9,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import outbox
 from bot.channels.base import OutboundMessage
 from bot.channels.telegram import TelegramSender
 from bot.channels.twilio import TwilioSender
-from bot.worker import DrainReport, Worker
+from bot.delivery import outbox
+from bot.delivery.worker import DrainReport, Worker
 from storage.database import transaction
 from tests.fakes import FakeTwilio
 from tests.fakes.telegram_api import FakeTelegram
@@ -52,7 +52,7 @@ def test_twilio_send_found_after_a_crash_is_not_sent_again(
 
     assert worker.run_once() == DrainReport()  # the dead worker's lease still holds
     clock.advance(61)
-    caplog.set_level(logging.DEBUG, logger="bot.worker")
+    caplog.set_level(logging.DEBUG, logger="bot.delivery.worker")
     report = worker.run_once()
 
     assert report == DrainReport(sent=1, recovered=1)
@@ -164,7 +164,7 @@ def test_telegram_resends_after_a_crash_and_logs_a_possible_duplicate(
     die_mid_send(sessions, clock, telegram_sender)
     clock.advance(61)
     worker = Worker(sessions, {"telegram": telegram_sender}, clock=clock, sleep=clock.sleep)
-    caplog.set_level(logging.DEBUG, logger="bot.worker")
+    caplog.set_level(logging.DEBUG, logger="bot.delivery.worker")
 
     assert worker.run_once() == DrainReport(sent=1)
 

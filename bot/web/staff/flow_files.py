@@ -16,10 +16,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from survey_flows.checking import check_flow_text
-from survey_flows.flow_folder import FlowLibrary
+from survey_flows.checks.flow import check_flow_text
+from survey_flows.checks.folder import FlowLibrary
+from survey_flows.checks.problems import FlowError, FlowProblem
 from survey_flows.model import Flow
-from survey_flows.problems import FlowError, FlowProblem
 
 FILE_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,80}\.ya?ml")
 NAME_HELP = "use lower-case letters, digits and dashes, ending in .yaml, e.g. street-survey.yaml"

@@ -18,10 +18,10 @@ from bot.web.staff.access import require_staff
 from bot.web.staff.pages import page, redirect_with
 from storage.database import transaction
 from storage.models import Checkin, FlowVersion
-from survey_flows.checking import check_flow_text
+from survey_flows.checks.flow import check_flow_text
+from survey_flows.checks.problems import FlowProblem
 from survey_flows.graph import mermaid
 from survey_flows.model import pick_text
-from survey_flows.problems import FlowProblem
 from survey_flows.schedules import describe_schedule
 
 blueprint = Blueprint("flows", __name__, url_prefix="/flows")
@@ -45,6 +45,8 @@ steps:
     max: 10
     measure: feeling_safe
 outro: "Thank you!"
+measures:
+  feeling_safe: {label: "Feeling safe", higher_is_better: true}
 """
 
 

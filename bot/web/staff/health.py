@@ -7,8 +7,8 @@ from flask import Blueprint
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from bot.clock import last_tick
-from bot.outbox import counts
+from bot.delivery.outbox import counts
+from bot.schedule.clock import last_tick
 from bot.web.context import context
 from bot.web.staff.access import require_staff
 from bot.web.staff.pages import page

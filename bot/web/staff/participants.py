@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from bot.conversations import start_checkin
-from bot.roster import RosterError, phone_number
+from bot.intake.roster import RosterError, phone_number
 from bot.web.context import context
 from bot.web.staff import audit, people, roster_upload
 from bot.web.staff.access import (
@@ -29,8 +29,8 @@ from bot.web.staff.masking import channel_name, masked
 from bot.web.staff.pages import page, redirect_with
 from storage.database import transaction
 from storage.models import CHANNELS, ChannelAddress, Enrolment, Group
+from survey_flows.checks.problems import FlowError
 from survey_flows.model import Flow
-from survey_flows.problems import FlowError
 
 blueprint = Blueprint("participants", __name__, url_prefix="/participants")
 

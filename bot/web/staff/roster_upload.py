@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.utils import secure_filename
 
-from bot.roster import COLUMNS, ImportResult, import_participants
+from bot.intake.roster import COLUMNS, ImportResult, import_participants
 from bot.settings import Settings
 from survey_flows.model import Flow
 

@@ -24,7 +24,7 @@ from werkzeug.wrappers import Response
 
 from bot.channels.base import InboundMessage
 from bot.conversations import receive, start_checkin
-from bot.outbox import Recipient
+from bot.delivery.outbox import Recipient
 from bot.web.context import context
 from bot.web.staff.access import require_staff, viewer
 from bot.web.staff.flow_files import all_files
@@ -41,8 +41,8 @@ from storage.models import (
     OutboxItem,
     Participant,
 )
+from survey_flows.checks.problems import FlowError
 from survey_flows.model import Flow
-from survey_flows.problems import FlowError
 
 blueprint = Blueprint("simulator", __name__, url_prefix="/simulator")
 
@@ -133,11 +133,16 @@ def _panel_context(session: Session, who: Viewer) -> dict[str, object]:
     person = session.scalars(
         select(Participant).where(Participant.external_ref == _reference(who))
     ).first()
-    active = None
+    active = latest = None
     if person is not None:
-        active = session.scalars(
-            select(Checkin).where(Checkin.participant_id == person.id, Checkin.status == "active")
+        latest = session.scalars(
+            select(Checkin)
+            .where(Checkin.participant_id == person.id)
+            .order_by(Checkin.id.desc())
+            .limit(1)
         ).first()
+        if latest is not None and latest.status == "active":
+            active = latest
     last_out = next((m for m in reversed(messages) if m.direction == "out"), None)
     if active is not None and last_out is not None:
         row = session.scalars(
@@ -148,6 +153,9 @@ def _panel_context(session: Session, who: Viewer) -> dict[str, object]:
         "messages": messages,
         "buttons": buttons,
         "active": active,
+        # "idle": no check-in was ever started on this phone (or the test was cleared), so
+        # nothing can have finished: the panel says to start a flow instead.
+        "phone_state": "running" if active else ("finished" if latest else "idle"),
         "status_words": STATUS_WORDS,
         "address": address,
     }

@@ -1,0 +1,163 @@
+"""Coordinators' weekly summaries: when each is due, and queueing it.
+
+The sentences come from `reports.summary`; this module keeps the calendar (a next-summary
+time per coordinator, in their local time), respects quiet hours, and fits the sentences to
+the coordinator's channel (`summary_message`): three SMS segments, or a chart on Telegram.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import Row, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.channels.segments import fit_segments
+from bot.delivery.outbox import Recipient, enqueue_text
+from bot.schedule.quiet_hours import release_time
+from bot.settings import Settings
+from reports.data import ReportData
+from reports.disclosure import DEFAULT_KEY
+from reports.summary import coordinator_summary
+from storage.database import transaction
+from storage.models import Coordinator
+from survey_flows.checks.folder import FlowLibrary
+from survey_flows.due_times import latest_due, next_due
+from survey_flows.model import Schedule
+from survey_flows.schedules import WEEKDAYS
+
+#: A summary by SMS is at most this many segments long.
+SMS_SEGMENTS = 3
+#: Channels that carry the leading measure's chart as a photo.
+PHOTO_CHANNELS = frozenset({"telegram"})
+
+
+def summary_message(
+    sessions: sessionmaker[Session],
+    library: FlowLibrary,
+    group_id: int,
+    now: datetime,
+    *,
+    channel: str,
+    threshold: int,
+    key: str = DEFAULT_KEY,
+    loaded: dict[tuple[Any, ...], ReportData] | None = None,
+) -> tuple[str, bytes | None]:
+    """A group's weekly summary as the coordinator's channel carries it: text and chart.
+
+    By SMS it keeps the most important whole sentences that fit in `SMS_SEGMENTS`; on a
+    photo channel it comes with the leading measure's chart.
+    """
+    summary = coordinator_summary(
+        sessions,
+        library,
+        group_id,
+        now,
+        with_chart=channel in PHOTO_CHANNELS,
+        threshold=threshold,
+        key=key,
+        loaded=loaded,
+    )
+    if channel == "sms":
+        return fit_segments(summary.sentences, SMS_SEGMENTS), summary.chart
+    return " ".join(summary.sentences), summary.chart
+
+
+def summary_schedule(coordinator: Coordinator) -> Schedule:
+    """The coordinator's weekly summary time as a flow-style schedule."""
+    return Schedule(
+        every="week", on=WEEKDAYS[coordinator.summary_weekday], at=coordinator.summary_time
+    )
+
+
+def zone_of(coordinator: Coordinator, settings: Settings) -> ZoneInfo:
+    try:
+        return ZoneInfo(coordinator.timezone) if coordinator.timezone else settings.zone
+    except (ZoneInfoNotFoundError, ValueError):
+        return settings.zone
+
+
+def send_due(
+    sessions: sessionmaker[Session], library: FlowLibrary, settings: Settings, now: datetime
+) -> int:
+    """Queue every summary that has fallen due; returns how many were queued.
+
+    Each summary is worked out before its write transaction opens, so that building
+    reports never holds the database's write lock (SQLite has one writer); the write then
+    claims the coordinator only if no other clock moved its calendar on meanwhile. The
+    summaries of one call share what they read (`loaded`): each flow's answers are read
+    once however many groups there are.
+    """
+    with transaction(sessions, readonly=True) as session:
+        waiting = session.execute(
+            select(
+                Coordinator.id,
+                Coordinator.next_summary_at,
+                Coordinator.group_id,
+                Coordinator.channel,
+            )
+            .where((Coordinator.next_summary_at <= now) | Coordinator.next_summary_at.is_(None))
+            .order_by(Coordinator.id)
+        ).all()
+    loaded: dict[tuple[Any, ...], ReportData] = {}
+    return sum(_send_one(sessions, library, settings, now, due, loaded) for due in waiting)
+
+
+def _send_one(
+    sessions: sessionmaker[Session],
+    library: FlowLibrary,
+    settings: Settings,
+    now: datetime,
+    due: Row[Any],
+    loaded: dict[tuple[Any, ...], ReportData],
+) -> int:
+    """Queue one coordinator's summary (or start their calendar); 1 if a summary went.
+
+    `due` is the coordinator as `send_due` read it: id, next_summary_at, group_id, channel.
+    """
+    expected = due.next_summary_at
+    summary: tuple[str, bytes | None] | None = None
+    if expected is not None:
+        summary = summary_message(
+            sessions,
+            library,
+            due.group_id,
+            now,
+            channel=due.channel,
+            threshold=settings.suppression_threshold,
+            key=settings.report_key,
+            loaded=loaded,
+        )
+    unchanged = (
+        Coordinator.next_summary_at.is_(None)
+        if expected is None
+        else Coordinator.next_summary_at == expected
+    )
+    with transaction(sessions) as session:
+        coordinator = session.scalars(
+            select(Coordinator)
+            .where(Coordinator.id == due.id, unchanged)
+            .with_for_update(skip_locked=True)
+        ).one_or_none()
+        if coordinator is None:  # another clock has it, or has already sent it
+            return 0
+        zone = zone_of(coordinator, settings)
+        schedule = summary_schedule(coordinator)
+        if summary is None:  # their calendar starts now (`unchanged` made sure it had none)
+            coordinator.next_summary_at = next_due(schedule, now, zone)
+            return 0
+        _, coordinator.next_summary_at = latest_due(
+            schedule, coordinator.next_summary_at, now, zone
+        )
+        text, chart = summary
+        enqueue_text(
+            session,
+            Recipient(coordinator.channel, coordinator.address),
+            text,
+            now=now,
+            not_before=release_time(now, zone, settings.quiet_start, settings.quiet_end),
+            photo=chart,
+        )
+    return 1
