@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
 
+from reports.bands import band_shares
 from reports.data import NO_GROUP, MeasureAnswers, ReportData, load_report_data
 from reports.disclosure import (
     DEFAULT_KEY,
@@ -42,15 +43,21 @@ from reports.disclosure import (
     publish_rate,
     snap_period,
 )
+from reports.intervals import welch_difference
 from reports.method import method_note
+from reports.multiplicity import adjust
 from reports.statistics import (
     DEFAULT_THRESHOLD,
+    FollowUp,
     MeasureSummary,
     Participation,
+    baselines_by_pairing,
+    cohort_baseline_sd,
     participation,
     summarise_by_group,
     summarise_measure,
 )
+from reports.verdict import difference_verdict
 from reports.weekly import WeeklyMeans, weekly_means
 from storage.database import transaction
 from survey_flows.model import Flow, Measure
@@ -72,6 +79,9 @@ _PARTICIPATION_KEYS = (
     "prompted",
     "responded",
     "paired",
+    "withdrawn",
+    "forgotten",
+    "lost_to_follow_up",
     "checkins_sent",
     "checkins_completed",
     "response_rate",
@@ -233,10 +243,11 @@ def _participation_arrays(data: ReportData) -> tuple[np.ndarray, np.ndarray, np.
 
 def _participants_dict(p: Participation, hidden: bool, policy: DisclosurePolicy) -> dict[str, Any]:
     """The JSON ``participants`` object: rounded counts, or all null when hidden."""
-    out: dict[str, Any] = {key: None for key in _PARTICIPATION_KEYS}
+    out: dict[str, Any] = dict.fromkeys(_PARTICIPATION_KEYS)
     if not hidden:
-        for key in _PARTICIPATION_KEYS[:-1]:
-            out[key] = publish_count(policy, getattr(p, key))
+        for key in _PARTICIPATION_KEYS:
+            if key != "response_rate":
+                out[key] = publish_count(policy, getattr(p, key))
         out["response_rate"] = publish_rate(policy, p.checkins_completed, p.checkins_sent)
     out["suppressed"] = hidden
     return out
@@ -253,16 +264,38 @@ def _attrition(p: Participation, hidden: bool, policy: DisclosurePolicy) -> list
 # --------------------------------------------------------------------------- measures
 
 
-def _empty_summary(measure: Measure, threshold: int) -> MeasureSummary:
+def _reference_sd(answers: MeasureAnswers, measure: Measure) -> tuple[float | None, str | None]:
+    """The one Jacobson-Truax SD of the measure for every view of this report: the flow's
+    ``reference_sd``, else the whole cohort's baseline SD for the period (worked out once)."""
+    if measure.reference_sd is not None:
+        return measure.reference_sd, "flow"
+    sd = cohort_baseline_sd(answers.participant_id, answers.answered_at, answers.score)
+    return sd, None if sd is None else "cohort"
+
+
+def _options(
+    measure: Measure, threshold: int, reference: tuple[float | None, str | None]
+) -> dict[str, Any]:
+    """The statistics core's options for one measure."""
+    return {
+        "higher_is_better": measure.higher_is_better,
+        "reliability": measure.reliability,
+        "meaningful_change": measure.meaningful_change,
+        "threshold": threshold,
+        "reference_sd": reference[0],
+        "sd_source": reference[1],
+    }
+
+
+def _empty_summary(
+    measure: Measure, threshold: int, reference: tuple[float | None, str | None]
+) -> MeasureSummary:
     """The summary of a measure nobody in the scope answered (suppressed: n_paired is 0)."""
     return summarise_measure(
         np.empty(0, dtype=np.int64),
         np.empty(0, dtype="datetime64[us]"),
         np.empty(0, dtype=np.float64),
-        higher_is_better=measure.higher_is_better,
-        reliability=measure.reliability,
-        meaningful_change=measure.meaningful_change,
-        threshold=threshold,
+        **_options(measure, threshold, reference),
     )
 
 
@@ -271,67 +304,116 @@ def _flat(summary: MeasureSummary) -> bool:
     return no_spread(summary.baselines) or no_spread(summary.baselines + summary.changes)
 
 
+def _shifted(
+    interval: tuple[float, float] | None, by: float, policy: DisclosurePolicy
+) -> list[float] | None:
+    """An interval moved by ``by`` (to sit on a published figure), rounded."""
+    if interval is None:
+        return None
+    return [publish_float(policy, interval[0] + by), publish_float(policy, interval[1] + by)]
+
+
 def _measure_dict(
-    summary: MeasureSummary, measure: Measure, policy: DisclosurePolicy, cell: str, hidden: bool
+    summary: MeasureSummary,
+    measure: Measure,
+    rc_shown: bool,
+    policy: DisclosurePolicy,
+    cell: str,
 ) -> dict[str, Any]:
     """One measure's JSON object: the published figures plus the measure's settings.
 
-    Counts are rounded; the baseline and latest means are perturbed over their own answers
-    (cell ``cell``), the change is the difference of the published means, the interval is
-    centred on it and d_z uses it; other figures are rounded.
+    The reliable-change threshold and reference SD are the measure's, the same in every
+    view; ``rc_shown`` is false only when they come from a cohort whose figures are hidden.
+    Every figure goes through ``reports.disclosure``: counts rounded, the baseline and
+    latest means perturbed over their own answers (``cell``), the change the difference of
+    the published means, intervals and effect sizes moved onto it, the rest rounded.
     """
-    summary = replace(summary, suppressed=summary.suppressed or hidden)
     out = summary.to_dict()
     rc = summary.reliable_change
-    out["reliable_change"]["threshold"] = None
+    out["reliable_change"]["threshold"] = publish_float(policy, rc.threshold) if rc_shown else None
+    out["reliable_change"]["reference_sd"] = (
+        publish_float(policy, rc.reference_sd) if rc_shown else None
+    )
+    out["reliable_change"]["sd_source"] = rc.sd_source
     out["reliable_change"]["reason"] = rc.reason
     if not summary.suppressed and summary.n_paired > 0:
-        latest = summary.baselines + summary.changes
-        base = publish_mean(policy, cell, summary.baselines)
-        last = publish_mean(policy, cell, latest)
-        change = None if base is None or last is None else publish_float(policy, last - base)
-        out["n_paired"] = publish_count(policy, summary.n_paired)
-        out["baseline_mean"], out["latest_mean"], out["mean_change"] = base, last, change
-        if summary.ci95 is not None and change is not None:
-            half = (summary.ci95[1] - summary.ci95[0]) / 2
-            out["ci95"] = [
-                publish_float(policy, change - half),
-                publish_float(policy, change + half),
-            ]
-        out["median_change"] = publish_float(policy, summary.median_change)
-        out["wilcoxon_p"] = publish_float(policy, summary.wilcoxon_p, 3)
-        if summary.effect_size_dz is not None and change is not None:
-            sd = float(np.std(summary.changes, ddof=1))
-            out["effect_size_dz"] = publish_float(policy, change / sd)
-        for key in ("improved", "no_change", "deteriorated"):
-            out["reliable_change"][key] = publish_count(policy, getattr(rc, key))
-        out["reliable_change"]["threshold"] = publish_float(policy, rc.threshold)
+        _publish_paired(out, summary, policy, cell)
     out["label"] = measure.label
     out["higher_is_better"] = measure.higher_is_better
     out["reliability"] = measure.reliability
     out["meaningful_change"] = measure.meaningful_change
+    out["reference_sd"] = measure.reference_sd
+    out["reference"] = measure.reference
+    if measure.bands:
+        out["bands"] = (
+            None
+            if summary.suppressed
+            else band_shares(
+                summary.baselines,
+                summary.baselines + summary.changes,
+                measure.bands,
+                policy,
+            )
+        )
     return out
+
+
+def _publish_paired(
+    out: dict[str, Any], summary: MeasureSummary, policy: DisclosurePolicy, cell: str
+) -> None:
+    """Replace the exact paired figures in ``out`` by their published values."""
+    latest = summary.baselines + summary.changes
+    base = publish_mean(policy, cell, summary.baselines)
+    last = publish_mean(policy, cell, latest)
+    if base is None or last is None or summary.mean_change is None:
+        return
+    change = publish_float(policy, last - base)
+    shift = change - summary.mean_change
+    out["n_paired"] = publish_count(policy, summary.n_paired)
+    out["baseline_mean"], out["latest_mean"], out["mean_change"] = base, last, change
+    out["ci95"] = _shifted(summary.ci95, shift, policy)
+    out["median_change"] = publish_float(policy, summary.median_change)
+    # p-values stay exact: the Wilcoxon test uses only the ranks and signs of the changes.
+    # Effect sizes are the published change over the (unpublished) SD, so they cannot
+    # give the exact change back; their intervals move with them.
+    for key in ("effect_size_dz", "effect_size_dav"):
+        exact = getattr(summary, key, None)
+        if exact is None or summary.mean_change == 0:
+            continue
+        scale = exact / summary.mean_change
+        published = change * scale
+        out[key] = publish_float(policy, published)
+        interval = getattr(summary, f"{key}_ci95", None)
+        if f"{key}_ci95" in out:
+            out[f"{key}_ci95"] = _shifted(interval, published - exact, policy)
+    for key in ("improved", "no_change", "deteriorated"):
+        out["reliable_change"][key] = publish_count(policy, out["reliable_change"].get(key))
+    follow = out.get("follow_up_days")
+    if isinstance(follow, dict):
+        out["follow_up_days"] = {k: publish_float(policy, v, 0) for k, v in follow.items()}
 
 
 @dataclass(frozen=True)
 class _MeasureResult:
-    """One measure worked out for the whole report and every group (nothing decided yet)."""
+    """One measure worked out for the whole report and every group."""
 
     overall: MeasureSummary
     groups: dict[int, MeasureSummary]
     weekly: WeeklyMeans
+    rc_shown: bool
 
 
 def _analyse_measure(
-    answers: MeasureAnswers, measure: Measure, group_ids: list[int], threshold: int
+    answers: MeasureAnswers,
+    measure: Measure,
+    group_ids: list[int],
+    threshold: int,
+    follow_up: FollowUp | None,
 ) -> _MeasureResult:
-    """Paired figures and weekly means for one measure, overall and per group."""
-    options = {
-        "higher_is_better": measure.higher_is_better,
-        "reliability": measure.reliability,
-        "meaningful_change": measure.meaningful_change,
-        "threshold": threshold,
-    }
+    """Paired figures and weekly means for one measure, overall and per group (nothing
+    decided yet: ``_decide`` does that once for every measure)."""
+    reference = _reference_sd(answers, measure)
+    options = _options(measure, threshold, reference) | {"follow_up": follow_up}
     overall = summarise_measure(
         answers.participant_id, answers.answered_at, answers.score, **options
     )
@@ -350,7 +432,8 @@ def _analyse_measure(
         }
     for g in group_ids:
         if g not in by_group:
-            by_group[g] = _empty_summary(measure, threshold)
+            by_group[g] = _empty_summary(measure, threshold, reference)
+
     weekly = weekly_means(
         answers.group_id,
         answers.participant_id,
@@ -358,7 +441,12 @@ def _analyse_measure(
         answers.score,
         no_group=NO_GROUP,
     )
-    return _MeasureResult(overall=overall, groups=by_group, weekly=weekly)
+    return _MeasureResult(
+        overall=overall,
+        groups=by_group,
+        weekly=weekly,
+        rc_shown=reference[1] == "flow" or not overall.suppressed,
+    )
 
 
 def _decide(
@@ -367,7 +455,12 @@ def _decide(
     results: dict[str, _MeasureResult],
     policy: DisclosurePolicy,
 ) -> CellDecision:
-    """The one decision for the period: which groups, and whether the total, are hidden."""
+    """The one decision for the period: which groups, and whether the total, are hidden.
+
+    Over every count of people the report publishes per group (the participant flow's
+    main stages and each measure's paired people), plus the no-spread rule. Withdrawn,
+    forgotten and lost-to-follow-up counts are rounded but do not hide a group.
+    """
     vectors: dict[str, dict[Hashable, int]] = {}
     totals: dict[str, int] = {}
     for key in ("enrolled", "prompted", "responded", "paired"):
@@ -384,6 +477,154 @@ def _decide(
     return decide_cells(
         vectors, totals, threshold=policy.threshold, primary=sorted(flat), total_primary=total_flat
     )
+
+
+def _apply(result: _MeasureResult, decision: CellDecision) -> _MeasureResult:
+    """The measure's summaries marked suppressed where the period's decision hides them."""
+    overall = result.overall
+    if decision.total_hidden and not overall.suppressed:
+        overall = replace(overall, suppressed=True)
+    groups = {
+        g: replace(s, suppressed=True) if decision.hides(g) and not s.suppressed else s
+        for g, s in result.groups.items()
+    }
+    return replace(result, overall=overall, groups=groups)
+
+
+def _attrition_check(
+    analysed: np.ndarray,
+    baseline_only: np.ndarray,
+    hidden: bool,
+    policy: DisclosurePolicy,
+    cell: str,
+) -> dict[str, Any]:
+    """Baseline mean of the analysed (paired) minus that of people with a baseline only,
+    with its Welch 95% interval: were the drop-outs different at the start? Both means are
+    published like any other (perturbed over their own answers), the difference is theirs."""
+    diff = welch_difference(analysed, baseline_only)
+    if hidden or diff is None:
+        return {
+            "baseline_mean_analysed": None,
+            "baseline_mean_baseline_only": None,
+            "difference": None,
+            "ci95": None,
+            "n_analysed": None,
+            "n_baseline_only": None,
+            "suppressed": True,
+        }
+    first = publish_mean(policy, cell, analysed)
+    second = publish_mean(policy, cell, baseline_only)
+    assert first is not None and second is not None
+    difference = publish_float(policy, first - second)
+    return {
+        "baseline_mean_analysed": first,
+        "baseline_mean_baseline_only": second,
+        "difference": difference,
+        "ci95": _shifted(diff.ci95, difference - diff.difference, policy),
+        "n_analysed": publish_count(policy, diff.n_a),
+        "n_baseline_only": publish_count(policy, diff.n_b),
+        "suppressed": False,
+    }
+
+
+def _attrition_cells(
+    answers: MeasureAnswers,
+    follow_up: FollowUp | None,
+    group_ids: list[int],
+    decision: CellDecision,
+    threshold: int,
+) -> tuple[dict[int | None, tuple[np.ndarray, np.ndarray]], CellDecision]:
+    """Each scope's analysed and baseline-only baselines, and which attrition checks to
+    hide: the period's hidden groups, plus the baseline-only counts' own rule across groups
+    (decided once, so every view hides the same)."""
+    cells: dict[int | None, tuple[np.ndarray, np.ndarray]] = {}
+    for g in [None, *group_ids]:
+        mine = answers if g is None else answers.where(answers.group_id == g)
+        cells[g] = baselines_by_pairing(
+            mine.participant_id, mine.answered_at, mine.score, follow_up=follow_up
+        )
+    flat = [g for g in group_ids if any(no_spread(x) for x in cells[g])]
+    checks = decide_cells(
+        {"baseline_only": {g: cells[g][1].size for g in group_ids}},
+        {"baseline_only": cells[None][1].size},
+        threshold=threshold,
+        primary=[*decision.hidden_groups, *flat],
+        total_primary=decision.total_hidden or any(no_spread(x) for x in cells[None]),
+    )
+    return cells, checks
+
+
+def _comparisons(
+    result: _MeasureResult, names: dict[int, str], order: list[int]
+) -> list[dict[str, Any]]:
+    """Every pair of shown groups: difference in mean change (first minus second) with its
+    Welch 95% interval and p (adjusted later with the report's other tests)."""
+    shown = [g for g in order if not result.groups[g].suppressed and result.groups[g].n_paired]
+    out = []
+    for i, a in enumerate(shown):
+        for b in shown[i + 1 :]:
+            diff = welch_difference(result.groups[a].changes, result.groups[b].changes)
+            if diff is None:
+                continue
+            out.append(
+                {
+                    "groups": [names[a], names[b]],
+                    "difference": diff.difference,
+                    "ci95": None if diff.ci95 is None else list(diff.ci95),
+                    "welch_p": diff.p,
+                    "p_adjusted": None,
+                }
+            )
+    return out
+
+
+def _adjust_report(
+    results: dict[str, _MeasureResult],
+    comparisons: dict[str, list[dict[str, Any]]],
+    method: str,
+) -> tuple[dict[str, _MeasureResult], int]:
+    """Adjust every published test of the all-groups report for their number (``method``)
+    and set the verdicts; a one-group report is cut from this, so its verdicts are the same.
+    Returns the adjusted results and the number of tests."""
+    tests: list[tuple[str, int | None]] = []
+    p_values: list[float] = []
+    for name, r in results.items():
+        for g, summary in [(None, r.overall), *r.groups.items()]:
+            if not summary.suppressed and summary.wilcoxon_p is not None:
+                tests.append((name, g))
+                p_values.append(summary.wilcoxon_p)
+    for rows in comparisons.values():
+        p_values += [row["welch_p"] for row in rows if row["welch_p"] is not None]
+    m = len(p_values)
+    adjusted = adjust(p_values, method)
+    by_test = dict(zip(tests, adjusted, strict=False))
+    out = {}
+    for name, r in results.items():
+        overall = r.overall.adjusted(by_test.get((name, None)), m)
+        groups = {g: s.adjusted(by_test.get((name, g)), m) for g, s in r.groups.items()}
+        out[name] = replace(r, overall=overall, groups=groups)
+    rest = iter(adjusted[len(tests) :])
+    for rows in comparisons.values():
+        for row in rows:
+            if row["welch_p"] is not None:
+                row["p_adjusted"] = next(rest)
+            ci = row["ci95"]
+            verdict = difference_verdict(
+                ci95=None if ci is None else (ci[0], ci[1]),
+                p_adjusted=row["p_adjusted"],
+                comparisons=m,
+            )
+            first, second = row["groups"]
+            row["verdict"] = "difference" if verdict.directional else verdict.verdict
+            row["larger_change"] = (
+                None
+                if not verdict.directional
+                else first
+                if verdict.verdict == "increase"
+                else second
+            )
+            row["verdict_reason"] = verdict.reason
+    return out, m
 
 
 # --------------------------------------------------------------------------- the report
@@ -443,6 +684,8 @@ def analyse(
     generated_at: datetime | None = None,
     progress: Callable[[str], None] | None = None,
     loaded: dict[tuple[Any, ...], ReportData] | None = None,
+    follow_up_weeks: float | None = None,
+    adjustment: str = "holm",
 ) -> Report:
     """Build the report and keep the per-person changes that charts need.
 
@@ -478,20 +721,48 @@ def analyse(
     group_ids = sorted(int(g) for g in np.unique(pop.group_id) if g != NO_GROUP)
     if scope is not None and scope not in group_ids:
         group_ids.append(scope)
-    overall_p = participation(sent, completed, paired)
+    withdrawn, forgotten = pop.withdrawn, pop.forgotten
+    overall_p = participation(sent, completed, paired, withdrawn, forgotten)
     group_p = {
-        g: participation(sent[mask], completed[mask], paired[mask])
+        g: participation(
+            sent[mask], completed[mask], paired[mask], withdrawn[mask], forgotten[mask]
+        )
         for g in group_ids
         for mask in [pop.group_id == g]
     }
 
     say(f"Working out {len(flow.measures)} measure(s)")
+    follow_up = None if follow_up_weeks is None else FollowUp.weeks(follow_up_weeks)
     results = {
-        name: _analyse_measure(data.measures[name], measure, group_ids, threshold)
+        name: _analyse_measure(data.measures[name], measure, group_ids, threshold, follow_up)
         for name, measure in flow.measures.items()
     }
     decision = _decide(overall_p, group_p, results, policy)
     hidden = {int(g) for g in decision.hidden_groups}  # type: ignore[call-overload]
+    results = {name: _apply(result, decision) for name, result in results.items()}
+    all_groups = sorted(
+        (g for g in group_ids if g in data.group_names), key=lambda g: data.group_names[g]
+    )
+    comparisons = {
+        name: _comparisons(results[name], data.group_names, all_groups) for name in results
+    }
+    results, n_tests = _adjust_report(results, comparisons, adjustment)
+    attrition = {
+        name: _attrition_cells(data.measures[name], follow_up, group_ids, decision, threshold)
+        for name in results
+    }
+
+    def scope_measure(name: str, measure: Measure, g: int | None) -> dict[str, Any]:
+        """One measure's JSON for everyone (``g`` None) or one group, attrition check in."""
+        result = results[name]
+        summary = result.overall if g is None else result.groups[g]
+        cell = _cell(flow, name)
+        entry = _measure_dict(summary, measure, result.rc_shown, policy, cell)
+        cells, checks = attrition[name]
+        entry["attrition_check"] = _attrition_check(
+            *cells[g], summary.suppressed or checks.hides(g), policy, cell
+        )
+        return entry
 
     groups_out: dict[str, Any] = {}
     for g in group_ids if scope is None else [scope]:
@@ -499,10 +770,7 @@ def analyse(
             "participants": _participants_dict(group_p[g], g in hidden, policy),
             "attrition": _attrition(group_p[g], g in hidden, policy),
             "measures": {
-                name: _measure_dict(
-                    results[name].groups[g], measure, policy, _cell(flow, name), g in hidden
-                )
-                for name, measure in flow.measures.items()
+                name: scope_measure(name, measure, g) for name, measure in flow.measures.items()
             },
         }
 
@@ -511,14 +779,21 @@ def analyse(
     for name, measure in flow.measures.items():
         result = results[name]
         summary = result.overall if scope is None else result.groups[scope]
-        scope_hidden = decision.hides(scope)
-        entry = _measure_dict(summary, measure, policy, _cell(flow, name), scope_hidden)
+        entry = (
+            scope_measure(name, measure, None)
+            if scope is None
+            else dict(groups_out[data.group_names[scope]]["measures"][name])
+        )
+        if scope is None and comparisons[name]:
+            entry["comparisons"] = _published_comparisons(
+                comparisons[name], groups_out, name, policy
+            )
         total_weeks, group_weeks = result.weekly.decisions(policy, hidden)
         weeks_hidden = total_weeks if scope is None else group_weeks.get(scope, total_weeks)
         entry["weekly"] = result.weekly.series(scope, policy, weeks_hidden, _cell(flow, name))
         measures_out[name] = entry
         changes[name] = (
-            np.empty(0, dtype=np.float64) if entry["suppressed"] else np.asarray(summary.changes)
+            np.empty(0, dtype=np.float64) if summary.suppressed else np.asarray(summary.changes)
         )
 
     scope_p = overall_p if scope is None else group_p[scope]
@@ -535,15 +810,56 @@ def analyse(
         "measures": measures_out,
         "groups": groups_out,
         "stories": _stories(data, scope, decision),
+        "follow_up": None
+        if follow_up is None
+        else {
+            "weeks": follow_up_weeks,
+            "target_days": follow_up.target,
+            "window_days": follow_up.window,
+        },
         "method": {
             "suppression_threshold": threshold,
             "disclosure": describe(policy),
-            "paragraphs": method_note(threshold, policy),
+            "adjustment": adjustment,
+            "tests": n_tests,
+            "paragraphs": method_note(
+                threshold,
+                adjustment=adjustment,
+                tests=n_tests,
+                since=since is not None,
+                follow_up=follow_up,
+                policy=policy,
+            ),
             "definitions": dict(DEFINITIONS),
         },
         "generated_at": stamp.isoformat(),
     }
     return Report(data=report, changes=changes)
+
+
+def _published_comparisons(
+    rows: list[dict[str, Any]], groups_out: dict[str, Any], name: str, policy: DisclosurePolicy
+) -> list[dict[str, Any]]:
+    """Between-group comparisons with the difference of the groups' published changes (and
+    the interval moved onto it), so they cannot give back an exact mean change."""
+    out = []
+    for row in rows:
+        first, second = row["groups"]
+        a = groups_out[first]["measures"][name]["mean_change"]
+        b = groups_out[second]["measures"][name]["mean_change"]
+        if a is None or b is None:
+            continue
+        difference = publish_float(policy, a - b)
+        ci = row["ci95"]
+        shifted = None if ci is None else (ci[0], ci[1])
+        out.append(
+            row
+            | {
+                "difference": difference,
+                "ci95": _shifted(shifted, difference - row["difference"], policy),
+            }
+        )
+    return out
 
 
 def _cell(flow: Flow, measure: str) -> str:
@@ -579,6 +895,8 @@ def build_report(
     policy: DisclosurePolicy | None = None,
     generated_at: datetime | None = None,
     progress: Callable[[str], None] | None = None,
+    follow_up_weeks: float | None = None,
+    adjustment: str = "holm",
 ) -> dict[str, Any]:
     """The JSON report (plain dicts, lists, numbers and strings) for ``flow``.
 
@@ -586,6 +904,9 @@ def build_report(
     ``group`` (a group name) narrows the report to one group, with every figure as the
     whole report shows it; ``threshold`` is the smallest number of people whose figures are
     published. ``progress`` is called with a short status line at each stage.
+    ``follow_up_weeks`` pairs each baseline with the answer nearest that many weeks later
+    (within a window) instead of the latest; ``adjustment`` is the multiple-testing method
+    (``"holm"`` or ``"bh"``).
     """
     return analyse(
         sessions,
@@ -598,4 +919,6 @@ def build_report(
         policy=policy,
         generated_at=generated_at,
         progress=progress,
+        follow_up_weeks=follow_up_weeks,
+        adjustment=adjustment,
     ).data

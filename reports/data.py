@@ -85,11 +85,15 @@ class Population:
 
     ``id`` is sorted; ``enrolment`` says whether the person has an enrolment in the flow made
     before the end of the period (people whose check-ins were imported may have none).
+    ``withdrawn`` marks people who opted out (texted STOP or blocked the bot) before the end
+    of the period; ``forgotten`` those whose data was erased at their request by then.
     """
 
     id: np.ndarray
     group_id: np.ndarray
     enrolment: np.ndarray
+    withdrawn: np.ndarray
+    forgotten: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -169,12 +173,28 @@ def _lookup_group(pid: np.ndarray, ids: np.ndarray, group_ids: np.ndarray) -> np
     return np.where(ids[at] == pid, group_ids[at], NO_GROUP).astype(_I64)
 
 
-def _all_participant_groups(session: Session) -> tuple[np.ndarray, np.ndarray]:
-    """Every participant's id (sorted) and group id (``NO_GROUP`` for none)."""
-    statement = select(Participant.id, func.coalesce(Participant.group_id, NO_GROUP))
-    ids, groups = read_columns(session, statement, ("int", "int"))
+def _all_participant_groups(
+    session: Session, end: datetime | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every participant's id (sorted), group id (``NO_GROUP`` for none) and status by the
+    end of the period: 1 withdrawn (opted out), 2 forgotten, 3 both, 0 neither.
+
+    An opt-out without a recorded time (older rows) counts as before the end.
+    """
+    opted_out = Participant.opted_out.is_(True)
+    if end is not None:
+        opted_out = opted_out & (
+            Participant.opted_out_at.is_(None) | (Participant.opted_out_at < end)
+        )
+    withdrawn = case((opted_out, 1), else_=0)
+    forgotten_by_end = Participant.forgotten_at.is_not(None)
+    if end is not None:
+        forgotten_by_end = forgotten_by_end & (Participant.forgotten_at < end)
+    status = withdrawn + case((forgotten_by_end, 2), else_=0)
+    statement = select(Participant.id, func.coalesce(Participant.group_id, NO_GROUP), status)
+    ids, groups, flags = read_columns(session, statement, ("int", "int", "int"))
     order = np.argsort(ids, kind="stable")
-    return ids[order], groups[order]
+    return ids[order], groups[order], flags[order]
 
 
 def _test_participants(session: Session) -> np.ndarray:
@@ -264,6 +284,7 @@ def _population(
     checkins: CheckinCounts,
     measures: dict[str, MeasureAnswers],
     groups: tuple[np.ndarray, np.ndarray],
+    status: np.ndarray,
 ) -> Population:
     """The union of the enrolled, the people sent check-ins and the people who answered."""
     ids = np.unique(
@@ -271,10 +292,14 @@ def _population(
             [enrolled, checkins.participant_id, *(m.participant_id for m in measures.values())]
         ).astype(_I64)
     )
+    flags = _lookup_group(ids, groups[0], status)  # the same lookup, status for group
+    flags = np.where(flags == NO_GROUP, 0, flags)
     return Population(
         id=ids,
         group_id=_lookup_group(ids, *groups),
         enrolment=np.isin(ids, enrolled),
+        withdrawn=(flags & 1) > 0,
+        forgotten=(flags & 2) > 0,
     )
 
 
@@ -286,7 +311,8 @@ def load_report_data(
     Groups are not filtered here: suppression must weigh every group even when a report
     shows one, so that a group's report cannot undo another group's protection.
     """
-    groups = _all_participant_groups(session)
+    ids, group_ids, status = _all_participant_groups(session, end)
+    groups = (ids, group_ids)
     tests = _test_participants(session)
     measures = {
         name: answers.where(_without(answers.participant_id, tests))
@@ -305,7 +331,7 @@ def load_report_data(
     return ReportData(
         measures=measures,
         checkins=checkins,
-        population=_population(enrolled, checkins, measures, groups),
+        population=_population(enrolled, checkins, measures, groups, status),
         group_names=group_names,
         stories=_stories(session, flow, start, end),
     )

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, case, select, type_coerce
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 from reports.formats.cells import cell
@@ -71,7 +71,15 @@ CHECKIN_COLUMNS = [
     "scheduled_for",
 ]
 
-ENROLMENT_COLUMNS = ["participant", "group", "flow", "enrolled_at", "active"]
+ENROLMENT_COLUMNS = [
+    "participant",
+    "group",
+    "flow",
+    "enrolled_at",
+    "active",
+    "withdrawn_at",
+    "forgotten_at",
+]
 
 _BATCH = 5_000
 
@@ -162,9 +170,20 @@ def export_enrolments(
 
     Keys are ``ENROLMENT_COLUMNS``; ``enrolled_at`` is an aware UTC datetime, ``active`` a
     bool. ``group`` is the participant's current group (as in the report), not the group
-    recorded when they enrolled.
+    recorded when they enrolled. ``withdrawn_at`` is when the person opted out (texted STOP
+    or blocked the service; None if they have not), ``forgotten_at`` when their data was
+    erased at their request: the report's withdrawn and forgotten stages.
     """
-    columns = (Enrolment.flow_id, Enrolment.enrolled_at, Enrolment.active)
+    columns = (
+        Enrolment.flow_id,
+        Enrolment.enrolled_at,
+        Enrolment.active,
+        type_coerce(
+            case((Participant.opted_out.is_(True), Participant.opted_out_at), else_=None),
+            Participant.opted_out_at.type,
+        ),
+        Participant.forgotten_at,
+    )
     return _export(sessions, Enrolment, columns, ENROLMENT_COLUMNS, flow, batch)
 
 
@@ -198,7 +217,12 @@ _CHECKIN_CELLS: dict[str, Callable[[Any], str]] = {
     "finished_at": _time_cell,
     "scheduled_for": _time_cell,
 }
-_ENROLMENT_CELLS: dict[str, Callable[[Any], str]] = {"enrolled_at": iso_utc, "active": _bool_cell}
+_ENROLMENT_CELLS: dict[str, Callable[[Any], str]] = {
+    "enrolled_at": iso_utc,
+    "active": _bool_cell,
+    "withdrawn_at": _time_cell,
+    "forgotten_at": _time_cell,
+}
 
 
 def _cells(

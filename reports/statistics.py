@@ -19,23 +19,31 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 from scipy import stats
 
+from reports.intervals import dz_interval
+from reports.verdict import Verdict, change_verdict
+
 __all__ = [
     "DEFAULT_THRESHOLD",
+    "FollowUp",
     "MeasureSummary",
     "Participation",
     "ReliableChange",
+    "baselines_by_pairing",
+    "cohort_baseline_sd",
+    "first_answers",
     "participation",
     "summarise_by_group",
     "summarise_measure",
+    "ticks_per_day",
 ]
 
-#: Smallest number of paired participants whose figures are shown (see suppression.py).
+#: Smallest number of paired participants whose figures are shown (see disclosure.py).
 DEFAULT_THRESHOLD = 5
 
 #: Two-sided 95% critical value of the standard normal, as Jacobson and Truax use it.
@@ -51,6 +59,10 @@ _NO_METHOD_REASON = "the flow gives neither reliability nor meaningful_change fo
 class ReliableChange:
     """How many paired participants changed by more than measurement noise.
 
+    ``reference_sd`` is the one SD Jacobson-Truax uses for the measure in every view, and
+    ``sd_source`` says where it came from (``"flow"``: the flow's ``reference_sd``;
+    ``"cohort"``: the whole cohort's baseline SD for the period).
+
     ``method`` is ``"jacobson-truax"`` (the measure gives a reliability), ``"meaningful-change"``
     (it gives the smallest change that matters) or ``"none"``. ``threshold`` is the size of
     change, in the measure's units, that counts as reliable. When people cannot be classified
@@ -64,6 +76,8 @@ class ReliableChange:
     deteriorated: int | None
     threshold: float | None
     reason: str | None = None
+    reference_sd: float | None = None
+    sd_source: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON report's ``reliable_change`` object."""
@@ -81,7 +95,8 @@ class MeasureSummary:
 
     Figures that cannot be computed are ``None`` (never NaN), with the reason in ``notes``.
     ``changes`` holds each paired participant's change (latest minus baseline), ordered by
-    participant id, for charts; it is not part of ``to_dict``.
+    participant id, for charts, and ``baselines`` their baselines in the same order (for
+    bands); neither is part of ``to_dict``.
 
     ``suppressed`` means the figures must not be published (too few people, or hidden so a
     small group cannot be worked out by subtraction); ``to_dict`` then gives ``None`` for
@@ -106,6 +121,20 @@ class MeasureSummary:
     baselines: np.ndarray = field(
         default_factory=lambda: np.empty(0, dtype=np.float64), repr=False, compare=False
     )
+    effect_size_dz_ci95: tuple[float, float] | None = None
+    effect_size_dav: float | None = None
+    effect_size_dav_ci95: tuple[float, float] | None = None
+    follow_up_days: dict[str, float] | None = None
+    higher_is_better: bool = True
+    p_adjusted: float | None = None
+    comparisons: int = 1
+    verdict: Verdict | None = None
+
+    def adjusted(self, p_adjusted: float | None, comparisons: int) -> MeasureSummary:
+        """This summary with its p-value adjusted for ``comparisons`` tests, and the verdict
+        that follows from it."""
+        done = replace(self, p_adjusted=p_adjusted, comparisons=comparisons)
+        return replace(done, verdict=_verdict_of(done))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready values with the report's keys; full-precision floats, ``None`` for null.
@@ -121,15 +150,25 @@ class MeasureSummary:
                 "ci95": None,
                 "median_change": None,
                 "wilcoxon_p": None,
+                "p_adjusted": None,
+                "verdict": None,
+                "verdict_better": None,
+                "verdict_reason": None,
                 "effect_size_dz": None,
+                "effect_size_dz_ci95": None,
+                "effect_size_dav": None,
+                "effect_size_dav_ci95": None,
+                "follow_up_days": None,
                 "reliable_change": {
                     "method": self.reliable_change.method,
                     "improved": None,
                     "no_change": None,
                     "deteriorated": None,
                 },
+                "notes": [],
                 "suppressed": True,
             }
+        verdict = self.verdict or _verdict_of(self)
         return {
             "n_paired": int(self.n_paired),
             "baseline_mean": _json_float(self.baseline_mean),
@@ -140,10 +179,40 @@ class MeasureSummary:
             else [_json_float(self.ci95[0]), _json_float(self.ci95[1])],
             "median_change": _json_float(self.median_change),
             "wilcoxon_p": _json_float(self.wilcoxon_p),
+            "p_adjusted": _json_float(self.p_adjusted),
+            **verdict.to_dict(),
             "effect_size_dz": _json_float(self.effect_size_dz),
+            "effect_size_dz_ci95": _json_pair(self.effect_size_dz_ci95),
+            "effect_size_dav": _json_float(self.effect_size_dav),
+            "effect_size_dav_ci95": _json_pair(self.effect_size_dav_ci95),
+            "follow_up_days": None
+            if self.follow_up_days is None
+            else {k: _json_float(x) for k, x in self.follow_up_days.items()},
             "reliable_change": self.reliable_change.to_dict(),
+            "notes": list(self.notes),
             "suppressed": False,
         }
+
+
+def _json_pair(pair: tuple[float, float] | None) -> list[float | None] | None:
+    """An interval as a JSON list, or ``None``."""
+    return None if pair is None else [_json_float(pair[0]), _json_float(pair[1])]
+
+
+def _verdict_of(summary: MeasureSummary) -> Verdict:
+    """The verdict that ``summary``'s figures (with its adjusted p) support."""
+    changes = summary.changes
+    n = summary.n_paired
+    return change_verdict(
+        n=n,
+        ci95=summary.ci95,
+        spread_zero=n >= 1 and _all_equal(changes),
+        all_zero=n >= 1 and bool(np.all(changes == 0)),
+        p_raw=summary.wilcoxon_p,
+        p_adjusted=summary.p_adjusted,
+        comparisons=summary.comparisons,
+        higher_is_better=summary.higher_is_better,
+    )
 
 
 @dataclass(frozen=True)
@@ -163,6 +232,9 @@ class Participation:
     checkins_completed: int
     response_rate: float | None
     flow: list[tuple[str, int]]
+    withdrawn: int = 0
+    forgotten: int = 0
+    lost_to_follow_up: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready values; the flow becomes a list of ``{"stage", "count"}`` objects."""
@@ -174,6 +246,9 @@ class Participation:
             "checkins_sent": self.checkins_sent,
             "checkins_completed": self.checkins_completed,
             "response_rate": self.response_rate,
+            "withdrawn": self.withdrawn,
+            "forgotten": self.forgotten,
+            "lost_to_follow_up": self.lost_to_follow_up,
             "flow": [{"stage": stage, "count": count} for stage, count in self.flow],
         }
 
@@ -187,6 +262,18 @@ def _json_float(x: float | None) -> float | None:
 
 
 # --------------------------------------------------------------------------- input handling
+
+
+def ticks_per_day(times: Any) -> float:
+    """How many of ``times``' sortable ticks make a day: from a datetime64 unit, else 1
+    (plain numbers are taken to be days)."""
+    t = np.asarray(times)
+    if t.dtype == object:
+        t = t.astype("datetime64[us]")
+    if np.issubdtype(t.dtype, np.datetime64):
+        unit, count = np.datetime_data(t.dtype)
+        return float(np.timedelta64(1, "D") / np.timedelta64(count, unit))
+    return 1.0
 
 
 def _as_time_keys(times: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -243,23 +330,56 @@ def _codes(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return uniq, inverse.reshape(-1).astype(np.int64)
 
 
+@dataclass(frozen=True)
+class FollowUp:
+    """Take each person's answer nearest ``target`` after their baseline, within
+    ``window`` either side, instead of their latest (both in days)."""
+
+    target: float
+    window: float
+
+    @classmethod
+    def weeks(cls, weeks: float) -> FollowUp:
+        """The follow-up ``weeks`` after baseline, window a quarter of it (at least a week)."""
+        if not weeks > 0:
+            raise ValueError(f"the follow-up must be a positive number of weeks, got {weeks}")
+        return cls(target=7.0 * weeks, window=max(7.0, 7.0 * weeks / 4))
+
+
+@dataclass(frozen=True)
+class _Pairs:
+    """The result of pairing: paired keys (ascending) with baseline and follow-up values
+    and times, the keys that answered at one time only, the keys whose answers at one time
+    were averaged, and (with a follow-up) the keys with no answer in its window."""
+
+    key: np.ndarray
+    baseline: np.ndarray
+    latest: np.ndarray
+    t_baseline: np.ndarray
+    t_latest: np.ndarray
+    single: np.ndarray
+    same_time: np.ndarray
+    missed: np.ndarray
+
+
 def _pair_up(
-    keys: np.ndarray, t: np.ndarray, v: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    keys: np.ndarray,
+    t: np.ndarray,
+    v: np.ndarray,
+    follow_up: tuple[float, float] | None = None,
+) -> _Pairs:
     """Baseline and latest value for each key (participant) that answered at two times.
 
     Rows are sorted by key, then time (then value, so the result does not depend on row
     order at all). Answers a participant gave at the very same time are averaged, since
-    neither is "first". Returns ``(key, baseline, latest, single_keys, same_time_keys)``:
-    the paired keys in ascending order with their baseline and latest values, then the keys
-    that answered at one time only and the keys (possibly repeated) whose answers at one
-    time were averaged.
+    neither is "first". ``follow_up`` is (target, window) in time ticks: the second answer
+    is then the one nearest baseline + target within the window (the earlier on a tie).
     """
     n = keys.shape[0]
     if n == 0:
         empty = np.empty(0, dtype=np.float64)
         no_keys = np.empty(0, dtype=np.int64)
-        return no_keys, empty, empty, no_keys, no_keys
+        return _Pairs(no_keys, empty, empty, empty, empty, no_keys, no_keys, no_keys)
     order = np.lexsort((v, t, keys))
     k, tt, vv = keys[order], t[order], v[order]
 
@@ -271,6 +391,7 @@ def _pair_up(
     sizes = np.diff(np.append(starts, n))
     means = np.add.reduceat(vv, starts) / sizes
     block_key = k[starts]
+    block_t = tt[starts]
 
     n_blocks = starts.shape[0]
     new_key = np.empty(n_blocks, dtype=bool)
@@ -278,14 +399,64 @@ def _pair_up(
     np.not_equal(block_key[1:], block_key[:-1], out=new_key[1:])
     first = np.flatnonzero(new_key)
     last = np.append(first[1:] - 1, n_blocks - 1)
-    paired = last > first
-    return (
-        block_key[first[paired]],
-        means[first[paired]],
-        means[last[paired]],
-        block_key[first[~paired]],
-        block_key[sizes > 1],
+    several = last > first
+    missed = np.empty(0, dtype=np.int64)
+    if follow_up is None:
+        chosen, paired = last, several
+    else:
+        target, window = follow_up
+        owner = np.cumsum(new_key) - 1
+        base_t = block_t[first][owner].astype(np.float64)
+        dist = np.abs(block_t.astype(np.float64) - (base_t + target))
+        ok = ~new_key & (dist <= window)
+        cand = np.flatnonzero(ok)
+        by = np.lexsort((block_t[cand], dist[cand], owner[cand]))
+        cand = cand[by]
+        lead = np.ones(cand.size, dtype=bool)
+        lead[1:] = owner[cand][1:] != owner[cand][:-1]
+        chosen = last.copy()
+        paired = np.zeros(first.size, dtype=bool)
+        chosen[owner[cand[lead]]] = cand[lead]
+        paired[owner[cand[lead]]] = True
+        missed = block_key[first[several & ~paired]]
+    return _Pairs(
+        key=block_key[first[paired]],
+        baseline=means[first[paired]],
+        latest=means[chosen[paired]],
+        t_baseline=block_t[first[paired]].astype(np.float64),
+        t_latest=block_t[chosen[paired]].astype(np.float64),
+        single=block_key[first[~several]],
+        same_time=block_key[sizes > 1],
+        missed=missed,
     )
+
+
+def first_answers(participant_ids: Any, times: Any, values: Any) -> np.ndarray:
+    """Each participant's baseline (first answer; answers at one time averaged), by id."""
+    ids, t, v, _, _ = _prepare(participant_ids, times, values)
+    _, codes = _codes(ids)
+    n = codes.shape[0]
+    if n == 0:
+        return np.empty(0, dtype=np.float64)
+    order = np.lexsort((v, t, codes))
+    k, tt, vv = codes[order], t[order], v[order]
+    new_block = np.ones(n, dtype=bool)
+    new_block[1:] = (k[1:] != k[:-1]) | (tt[1:] != tt[:-1])
+    starts = np.flatnonzero(new_block)
+    means = np.add.reduceat(vv, starts) / np.diff(np.append(starts, n))
+    block_key = k[starts]
+    lead = np.ones(starts.size, dtype=bool)
+    lead[1:] = block_key[1:] != block_key[:-1]
+    return means[lead]
+
+
+def cohort_baseline_sd(participant_ids: Any, times: Any, values: Any) -> float | None:
+    """The SD (n - 1) of every participant's baseline: the Jacobson-Truax reference SD when
+    the flow gives none. ``None`` with fewer than two people or no spread."""
+    baselines = first_answers(participant_ids, times, values)
+    if baselines.size < 2 or _all_equal(baselines):
+        return None
+    return float(np.std(baselines, ddof=1))
 
 
 def _check_options(reliability: float | None, meaningful_change: float | None) -> None:
@@ -310,49 +481,42 @@ def _all_equal(x: np.ndarray) -> bool:
 
 
 def _reliable_change(
-    baseline: np.ndarray,
     changes: np.ndarray,
     *,
     higher_is_better: bool,
     reliability: float | None,
     meaningful_change: float | None,
+    reference_sd: float | None,
+    sd_source: str | None,
 ) -> ReliableChange:
     """Classify each paired participant as improved / no reliable change / deteriorated.
 
-    Jacobson-Truax when a reliability r is given: SE_diff = SD(baselines) * sqrt(2) *
-    sqrt(1 - r), and a change is reliable when |change| > 1.96 * SE_diff. Otherwise a change
-    is reliable when |change| >= meaningful_change. With neither, nobody is classified.
+    Jacobson-Truax when a reliability r is given: SE_diff = reference SD * sqrt(2) *
+    sqrt(1 - r), and a change is reliable when |change| > 1.96 * SE_diff. The reference SD
+    is fixed per measure (the flow's, or the whole cohort's baseline SD), never the view's
+    own, so a person is classified the same way in every report. Otherwise a change is
+    reliable when |change| >= meaningful_change. With neither, nobody is classified.
     """
     n = changes.shape[0]
     if reliability is not None:
         method = "jacobson-truax"
-        if n < 2:
+        if reference_sd is None or not reference_sd > 0:
             return ReliableChange(
                 method,
                 None,
                 None,
                 None,
                 None,
-                "Jacobson-Truax needs at least two paired participants to measure how "
-                "spread out the baselines are",
+                "the flow gives no reference_sd and the cohort's baselines do not vary (or "
+                "fewer than two people answered), so Jacobson-Truax cannot set a threshold",
             )
-        if _all_equal(baseline):
-            return ReliableChange(
-                method,
-                None,
-                None,
-                None,
-                None,
-                "every paired participant had the same baseline, so the spread of baselines "
-                "is 0 and Jacobson-Truax cannot set a threshold",
-            )
-        sd_baseline = float(np.std(baseline, ddof=1))
-        se_diff = sd_baseline * math.sqrt(2.0) * math.sqrt(1.0 - float(reliability))
+        se_diff = float(reference_sd) * math.sqrt(2.0) * math.sqrt(1.0 - float(reliability))
         threshold = _Z95 * se_diff
         reliable = np.abs(changes) > threshold
     elif meaningful_change is not None:
         method = "meaningful-change"
         threshold = float(meaningful_change)
+        reference_sd, sd_source = None, None
         # A hair of tolerance so that a change of exactly m computed in floating point
         # (e.g. 0.1 + 0.2 - 0.3) is not missed; it cannot move any real answer across m.
         reliable = np.abs(changes) >= threshold * (1.0 - 1e-12)
@@ -363,8 +527,29 @@ def _reliable_change(
     improved = int(np.count_nonzero(reliable & better))
     deteriorated = int(np.count_nonzero(reliable & worse))
     return ReliableChange(
-        method, improved, n - improved - deteriorated, deteriorated, float(threshold)
+        method,
+        improved,
+        n - improved - deteriorated,
+        deteriorated,
+        float(threshold),
+        None,
+        reference_sd,
+        sd_source,
     )
+
+
+def _quartiles(days: np.ndarray) -> dict[str, float] | None:
+    """Median, quartiles (numpy's linear method) and range of follow-up lengths in days."""
+    if days.size == 0:
+        return None
+    p25, median, p75 = np.percentile(days, [25, 50, 75])
+    return {
+        "median": float(median),
+        "p25": float(p25),
+        "p75": float(p75),
+        "min": float(days.min()),
+        "max": float(days.max()),
+    }
 
 
 def _summarise_pairs(
@@ -374,8 +559,11 @@ def _summarise_pairs(
     higher_is_better: bool,
     reliability: float | None,
     meaningful_change: float | None,
+    reference_sd: float | None,
+    sd_source: str | None,
     threshold: int,
     notes: list[str],
+    follow_up_days: np.ndarray | None = None,
 ) -> MeasureSummary:
     """All paired figures from matched baseline / latest arrays."""
     notes = list(notes)
@@ -383,11 +571,12 @@ def _summarise_pairs(
     changes.setflags(write=False)
     n = int(changes.shape[0])
     rc = _reliable_change(
-        baseline,
         changes,
         higher_is_better=higher_is_better,
         reliability=reliability,
         meaningful_change=meaningful_change,
+        reference_sd=reference_sd,
+        sd_source=sd_source,
     )
     if rc.reason is not None and rc.method != "none":
         notes.append(f"Reliable change not worked out: {rc.reason}.")
@@ -395,13 +584,29 @@ def _summarise_pairs(
     if n == 0:
         notes.append("No participant answered both a baseline and a later check-in.")
         return MeasureSummary(
-            0, None, None, None, None, None, None, None, rc, threshold > 0, notes, changes, baseline
+            0,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            rc,
+            threshold > 0,
+            notes,
+            changes,
+            baseline,
+            higher_is_better=higher_is_better,
         )
 
     mean_change = float(np.mean(changes))
     ci95: tuple[float, float] | None = None
     wilcoxon_p: float | None = None
     dz: float | None = None
+    dz_ci: tuple[float, float] | None = None
+    dav: float | None = None
+    dav_ci: tuple[float, float] | None = None
     if n < 2:
         notes.append("Only one paired participant: no confidence interval, test or effect size.")
     else:
@@ -410,8 +615,16 @@ def _summarise_pairs(
         ci95 = (mean_change - half, mean_change + half)
         if sd > 0:
             dz = mean_change / sd
+            dz_ci = dz_interval(dz, n)
+            sd_av = (float(np.std(baseline, ddof=1)) + float(np.std(latest, ddof=1))) / 2
+            if sd_av > 0 and dz_ci is not None:
+                dav = mean_change / sd_av
+                dav_ci = (dz_ci[0] * sd / sd_av, dz_ci[1] * sd / sd_av)
         else:
-            notes.append("Every participant changed by the same amount, so d_z is undefined.")
+            notes.append(
+                "Every participant changed by the same amount, so the interval has no width "
+                "and d_z is undefined."
+            )
         if np.all(changes == 0):
             notes.append(
                 "Every paired participant's change was zero, so the Wilcoxon test "
@@ -421,7 +634,7 @@ def _summarise_pairs(
             p = wilcoxon_zsplit_p(changes)
             wilcoxon_p = p if math.isfinite(p) else None
 
-    return MeasureSummary(
+    summary = MeasureSummary(
         n_paired=n,
         baseline_mean=float(np.mean(baseline)),
         latest_mean=float(np.mean(latest)),
@@ -435,7 +648,13 @@ def _summarise_pairs(
         notes=notes,
         changes=changes,
         baselines=baseline,
+        effect_size_dz_ci95=dz_ci,
+        effect_size_dav=dav,
+        effect_size_dav_ci95=dav_ci,
+        follow_up_days=None if follow_up_days is None else _quartiles(follow_up_days),
+        higher_is_better=higher_is_better,
     )
+    return summary.adjusted(wilcoxon_p, 1)
 
 
 def _pairing_notes(any_single: bool, any_same_time: bool) -> list[str]:
@@ -453,6 +672,37 @@ def _pairing_notes(any_single: bool, any_same_time: bool) -> list[str]:
     return notes
 
 
+def _follow_up_ticks(follow_up: FollowUp | None, times: Any) -> tuple[float, float] | None:
+    """The follow-up's target and window in the ticks of ``times``."""
+    if follow_up is None:
+        return None
+    per_day = ticks_per_day(times)
+    return follow_up.target * per_day, follow_up.window * per_day
+
+
+def _pairing_notes_for(any_single: bool, any_same_time: bool, any_missed: bool) -> list[str]:
+    """The pairing notes, plus the follow-up window's when anyone missed it."""
+    notes = _pairing_notes(any_single, any_same_time)
+    if any_missed:
+        notes.append(
+            "Participants with no answer within the follow-up window are left out of the "
+            "paired figures."
+        )
+    return notes
+
+
+def _reference(
+    reference_sd: float | None, ids: np.ndarray, t: np.ndarray, v: np.ndarray
+) -> tuple[float | None, str | None]:
+    """The Jacobson-Truax SD given, else the cohort baseline SD of these answers."""
+    if reference_sd is not None:
+        if not reference_sd > 0:
+            raise ValueError(f"reference_sd must be positive, got {reference_sd}")
+        return float(reference_sd), "flow"
+    sd = cohort_baseline_sd(ids, t, v)
+    return sd, None if sd is None else "cohort"
+
+
 def summarise_measure(
     participant_ids: Any,
     times: Any,
@@ -462,6 +712,9 @@ def summarise_measure(
     reliability: float | None = None,
     meaningful_change: float | None = None,
     threshold: int = DEFAULT_THRESHOLD,
+    reference_sd: float | None = None,
+    sd_source: str | None = None,
+    follow_up: FollowUp | None = None,
 ) -> MeasureSummary:
     """Summarise change in one measure from a table of answers (one row per answer).
 
@@ -469,19 +722,30 @@ def summarise_measure(
     (float64) are parallel arrays. Rows without a value or time are ignored. ``threshold``
     is the small-number rule: with fewer paired participants the summary is marked
     suppressed (secondary suppression across groups is ``summarise_by_group``'s job).
+    ``reference_sd`` is the Jacobson-Truax SD (default: the baseline SD of everyone in these
+    answers; ``sd_source`` names where a given one came from). ``follow_up`` pairs each
+    baseline with the answer nearest a fixed time after it instead of the latest.
     """
     _check_options(reliability, meaningful_change)
     ids, t, v, _, notes = _prepare(participant_ids, times, values)
     _, codes = _codes(ids)
-    _, baseline, latest, single, same_time = _pair_up(codes, t, v)
+    pairs = _pair_up(codes, t, v, _follow_up_ticks(follow_up, times))
+    if reference_sd is None:
+        reference_sd, sd_source = _reference(None, ids, t, v)
     return _summarise_pairs(
-        baseline,
-        latest,
+        pairs.baseline,
+        pairs.latest,
         higher_is_better=higher_is_better,
         reliability=reliability,
         meaningful_change=meaningful_change,
+        reference_sd=reference_sd,
+        sd_source=sd_source or "flow",
         threshold=threshold,
-        notes=notes + _pairing_notes(single.size > 0, same_time.size > 0),
+        notes=notes
+        + _pairing_notes_for(
+            pairs.single.size > 0, pairs.same_time.size > 0, pairs.missed.size > 0
+        ),
+        follow_up_days=(pairs.t_latest - pairs.t_baseline) / ticks_per_day(times),
     )
 
 
@@ -495,6 +759,9 @@ def summarise_by_group(
     reliability: float | None = None,
     meaningful_change: float | None = None,
     threshold: int = DEFAULT_THRESHOLD,
+    reference_sd: float | None = None,
+    sd_source: str | None = None,
+    follow_up: FollowUp | None = None,
 ) -> dict[Hashable, MeasureSummary]:
     """Summarise one measure separately for each group, with small-number suppression.
 
@@ -505,46 +772,81 @@ def summarise_by_group(
     Each summary is marked suppressed only below ``threshold`` (primary); what else must be
     hidden across groups and views is decided once by ``reports.disclosure.decide_cells``.
     Every group that has answers appears in the result (possibly with ``n_paired`` 0).
+    The Jacobson-Truax ``reference_sd`` (default: the baseline SD of all these answers,
+    worked out once) is the same for every group.
     """
     _check_options(reliability, meaningful_change)
     ids, t, v, groups, notes = _prepare(participant_ids, times, values, extra=group_ids)
     assert groups is not None
+    if reference_sd is None:
+        reference_sd, sd_source = _reference(None, ids, t, v)
     group_labels, group_codes = _codes(groups)
     _, person_codes = _codes(ids)
     n_people = int(person_codes.max()) + 1 if person_codes.size else 1
     keys = group_codes * n_people + person_codes
-    pair_keys, baseline, latest, single, same_time = _pair_up(keys, t, v)
-    pair_group = pair_keys // n_people
+    pairs = _pair_up(keys, t, v, _follow_up_ticks(follow_up, times))
+    pair_group = pairs.key // n_people
     n_groups = group_labels.shape[0]
     bounds = np.searchsorted(pair_group, np.arange(n_groups + 1))
-    has_single = np.bincount(single // n_people, minlength=n_groups) > 0
-    has_same_time = np.bincount(same_time // n_people, minlength=n_groups) > 0
+    has_single = np.bincount(pairs.single // n_people, minlength=n_groups) > 0
+    has_same_time = np.bincount(pairs.same_time // n_people, minlength=n_groups) > 0
+    has_missed = np.bincount(pairs.missed // n_people, minlength=n_groups) > 0
+    days = (pairs.t_latest - pairs.t_baseline) / ticks_per_day(times)
 
     summaries: dict[Hashable, MeasureSummary] = {}
     for gi, label in enumerate(group_labels.tolist()):
         lo, hi = bounds[gi], bounds[gi + 1]
         summaries[label] = _summarise_pairs(
-            baseline[lo:hi],
-            latest[lo:hi],
+            pairs.baseline[lo:hi],
+            pairs.latest[lo:hi],
             higher_is_better=higher_is_better,
             reliability=reliability,
             meaningful_change=meaningful_change,
+            reference_sd=reference_sd,
+            sd_source=sd_source or "flow",
             threshold=threshold,
-            notes=notes + _pairing_notes(bool(has_single[gi]), bool(has_same_time[gi])),
+            notes=notes
+            + _pairing_notes_for(
+                bool(has_single[gi]), bool(has_same_time[gi]), bool(has_missed[gi])
+            ),
+            follow_up_days=days[lo:hi],
         )
     return summaries
+
+
+def baselines_by_pairing(
+    participant_ids: Any, times: Any, values: Any, *, follow_up: FollowUp | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The baselines of the paired (analysed) people and of those with a baseline only
+    (no later answer, or none in the follow-up window): the attrition check's two sides."""
+    ids, t, v, _, _ = _prepare(participant_ids, times, values)
+    _, codes = _codes(ids)
+    pairs = _pair_up(codes, t, v, _follow_up_ticks(follow_up, times))
+    everyone = first_answers(codes, t, v)
+    analysed = np.zeros(everyone.size, dtype=bool)
+    analysed[pairs.key] = True
+    return everyone[analysed], everyone[~analysed]
 
 
 # --------------------------------------------------------------------------- participation
 
 
-def participation(sent: Any, completed: Any, paired: Any) -> Participation:
+def participation(
+    sent: Any,
+    completed: Any,
+    paired: Any,
+    withdrawn: Any = None,
+    forgotten: Any = None,
+) -> Participation:
     """Who was asked and who answered, from one entry per enrolled participant.
 
     ``sent`` and ``completed`` are the numbers of check-ins sent to and completed by each
     enrolled participant; ``paired`` says whether they answered a baseline and a later
     check-in. Everyone in the arrays is enrolled. A paired participant counts as having
     responded even if neither check-in was finished (they answered the measure).
+    ``withdrawn`` (opted out) and ``forgotten`` (erased) flag people by the end of the
+    period; they stay in the stages they reached. Lost to follow-up: responded, not paired,
+    and neither withdrawn nor forgotten.
     """
     s = np.asarray(sent, dtype=np.int64).reshape(-1)
     c = np.asarray(completed, dtype=np.int64).reshape(-1)
@@ -558,10 +860,16 @@ def participation(sent: Any, completed: Any, paired: Any) -> Participation:
     if (p & (s < 2)).any():
         raise ValueError("a paired participant must have been sent at least two check-ins")
 
+    w = np.zeros(s.shape, dtype=bool) if withdrawn is None else np.asarray(withdrawn, bool)
+    f = np.zeros(s.shape, dtype=bool) if forgotten is None else np.asarray(forgotten, bool)
+    if not (w.shape == f.shape == s.shape):
+        raise ValueError("withdrawn and forgotten need one entry per enrolled participant")
     enrolled = int(s.shape[0])
     prompted = int(np.count_nonzero(s >= 1))
-    responded = int(np.count_nonzero((c >= 1) | p))
+    answered = (c >= 1) | p
+    responded = int(np.count_nonzero(answered))
     n_paired = int(np.count_nonzero(p))
+    lost = int(np.count_nonzero(answered & ~p & ~w & ~f))
     total_sent = int(s.sum())
     total_completed = int(c.sum())
     return Participation(
@@ -577,7 +885,13 @@ def participation(sent: Any, completed: Any, paired: Any) -> Participation:
             ("prompted", prompted),
             ("responded", responded),
             ("answered baseline and a later check-in", n_paired),
+            ("withdrawn", int(np.count_nonzero(w))),
+            ("forgotten", int(np.count_nonzero(f))),
+            ("lost_to_follow_up", lost),
         ],
+        withdrawn=int(np.count_nonzero(w)),
+        forgotten=int(np.count_nonzero(f)),
+        lost_to_follow_up=lost,
     )
 
 

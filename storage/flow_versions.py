@@ -35,7 +35,7 @@ def load(session: Session, version: str) -> Flow:
     source, path = session.execute(
         select(FlowVersion.source_text, FlowVersion.flow_id).where(FlowVersion.version == version)
     ).one()
-    flow = parse_flow(source, f"{path}@{version[:12]}")
+    flow = parse_flow(source, f"{path}@{version[:12]}", stored=True)
     if flow.version != version:
         raise ValueError(f"stored flow {path} does not match its version {version[:12]}")
     _LOADED[version] = flow

@@ -243,8 +243,8 @@ def _compared(left: nodes.Expr, operator: str, right: nodes.Expr) -> list[Compar
     name, step = reference
     if isinstance(other, nodes.Const):
         return [Comparison(name, step, operator, (other.value,))]
-    is_list = isinstance(other, nodes.List | nodes.Tuple)
-    if operator in ("in", "notin") and other is right and is_list:
+    listed = operator in ("in", "notin") and other is right
+    if listed and isinstance(other, nodes.List | nodes.Tuple):
         values = tuple(item.value for item in other.items if isinstance(item, nodes.Const))
         return [Comparison(name, step, operator, values)] if values else []
     return []

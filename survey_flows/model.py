@@ -61,14 +61,34 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Band:
+    """A named range of a measure's scale (e.g. ONS "low" life satisfaction, 0 to 4)."""
+
+    label: str
+    min: float
+    max: float
+
+    def contains(self, value: float) -> bool:
+        return self.min <= value <= self.max
+
+
+@dataclass(frozen=True)
 class Measure:
-    """Metadata for a numeric measure tracked across check-ins."""
+    """Metadata for a numeric measure tracked across check-ins.
+
+    `reference_sd` is the standard deviation Jacobson-Truax uses for reliable change (from a
+    published norm, named in `reference`); `bands` are ordered, non-overlapping ranges that
+    cover the scale, for the share of people in each.
+    """
 
     name: str
     label: str
     higher_is_better: bool = True
     reliability: float | None = None
     meaningful_change: float | None = None
+    reference_sd: float | None = None
+    reference: str | None = None
+    bands: tuple[Band, ...] = ()
 
 
 @dataclass(frozen=True)

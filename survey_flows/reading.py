@@ -271,10 +271,16 @@ def _compose(items: list[_Item]) -> list[_Item]:
     i = 0
     while i < len(items):
         item = items[i]
-        if item.kind == "num" and item.word and item.value in _TENS:
+        if item.kind == "num" and item.word and item.value is not None and item.value in _TENS:
             j = i + 2 if i + 1 < len(items) and items[i + 1].kind == "and" else i + 1
             unit = items[j] if j < len(items) else None
-            if unit and unit.kind == "num" and unit.word and unit.value in range(1, 10):
+            if (
+                unit
+                and unit.kind == "num"
+                and unit.word
+                and unit.value is not None
+                and unit.value in range(1, 10)
+            ):
                 out.append(_Item("num", item.value + unit.value, word=True))
                 i = j + 1
                 continue

@@ -41,7 +41,7 @@ def _flow(name: str, sessions: sessionmaker[Session]) -> Flow:
             ).first()
         if source is not None:
             try:
-                return parse_flow(source, f"<database: {name}>")
+                return parse_flow(source, f"<database: {name}>", stored=True)
             except FlowError:
                 pass
         for problem in error.problems:

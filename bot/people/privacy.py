@@ -303,7 +303,9 @@ class _FreeText:
             types = None
             if stored is not None:
                 try:
-                    flow = parse_flow(stored.source_text, f"flow version {version[:12]}")
+                    flow = parse_flow(
+                        stored.source_text, f"flow version {version[:12]}", stored=True
+                    )
                     types = {step.id: step.type for step in flow.steps}
                 except Exception:  # any failure: fall back to judging the value itself
                     types = None

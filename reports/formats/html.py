@@ -19,10 +19,13 @@ from jinja2 import Environment, StrictUndefined
 
 from reports.charts import Chart
 from reports.formats.wording import (
+    attrition_check_sentence,
     attrition_sentence,
+    band_lines,
     change_sentence,
     clean_text,
-    effect_words,
+    comparison_sentence,
+    follow_up_sentence,
     hidden_phrase,
     number,
     p_value,
@@ -30,6 +33,7 @@ from reports.formats.wording import (
     reliable_sentence,
     response_sentence,
     signed,
+    tests_sentence,
 )
 
 __all__ = ["render"]
@@ -131,24 +135,32 @@ Generated {{ report.generated_at }}.</p>
 {% elif not m.n_paired %}
 <p>Nobody answered at the start and again later.</p>
 {% else %}
+<p><strong>Verdict: {{ m.verdict }}.</strong></p>
 <p>{{ m.n_paired }} people answered at the start and again later; their mean went from
 {{ number(m.baseline_mean) }} to {{ number(m.latest_mean) }}.
-{{ change_sentence(m) }} Median change {{ signed(m.median_change) }};
-Wilcoxon signed-rank {{ p_value(m.wilcoxon_p) }}; {{ effect_words(m.effect_size_dz) }}.</p>
+{{ change_sentence(m) }} {{ tests_sentence(m) }} {{ follow_up_sentence(m) }}</p>
 <p>{{ reliable_sentence(m) }}</p>
+{% if band_lines(m) %}<ul class="bands">{% for line in band_lines(m) %}<li>{{ line }}</li>
+{% endfor %}</ul>{% endif %}
+{% for note in m.get('notes', []) %}<p class="meta">Note: {{ note }}</p>
+{% endfor %}
 {% endif %}
+{% if attrition_check_sentence(m) %}<p>{{ attrition_check_sentence(m) }}</p>{% endif %}
+{% if m.get('comparisons') %}<ul class="comparisons">{% for c in m.comparisons %}
+<li>{{ comparison_sentence(c) }}</li>{% endfor %}</ul>{% endif %}
 <div class="table-wrap"><table>
 <caption>{{ m.label }}: change from baseline to latest answer, same people</caption>
 <thead><tr><th scope="col">Scope</th><th scope="col">People</th>
 <th scope="col">Baseline mean</th><th scope="col">Latest mean</th>
 <th scope="col">Mean change (95% CI)</th><th scope="col">Median change</th>
-<th scope="col">Wilcoxon p</th><th scope="col">d<sub>z</sub></th>
+<th scope="col">Wilcoxon p</th><th scope="col">Adjusted p</th>
+<th scope="col">Verdict</th><th scope="col">d<sub>z</sub></th>
 <th scope="col">Improved</th><th scope="col">No reliable change</th>
 <th scope="col">Deteriorated</th></tr></thead>
 <tbody>
 {% for scope_name, f in scopes(name) %}
 <tr><th scope="row">{{ scope_name }}</th>
-{% if f.suppressed %}<td class="hidden" colspan="10">{{ hidden }}</td>
+{% if f.suppressed %}<td class="hidden" colspan="12">{{ hidden }}</td>
 {% else %}<td>{{ f.n_paired }}</td><td>{{ fmt(f.baseline_mean) }}</td>
 <td>{{ fmt(f.latest_mean) }}</td>
 <td>{{ fmt_signed(f.mean_change) }}{% if f.ci95 %} ({{ signed(f.ci95[0]) }} to
@@ -156,6 +168,9 @@ Wilcoxon signed-rank {{ p_value(m.wilcoxon_p) }}; {{ effect_words(m.effect_size_
 <td>{{ fmt_signed(f.median_change) }}</td>
 <td>{{ "–" if f.wilcoxon_p is none else ("< 0.001" if f.wilcoxon_p < 0.001
   else "%.3f" % f.wilcoxon_p) }}</td>
+<td>{{ "–" if f.p_adjusted is none else ("< 0.001" if f.p_adjusted < 0.001
+  else "%.3f" % f.p_adjusted) }}</td>
+<td>{{ f.verdict }}</td>
 <td>{{ fmt(f.effect_size_dz) }}</td>
 <td>{{ count(f.reliable_change.improved) }}</td>
 <td>{{ count(f.reliable_change.no_change) }}</td>
@@ -212,10 +227,14 @@ Wilcoxon signed-rank {{ p_value(m.wilcoxon_p) }}; {{ effect_words(m.effect_size_
 
 _ENV = Environment(autoescape=True, undefined=StrictUndefined, trim_blocks=True)
 _ENV.globals.update(
+    attrition_check_sentence=attrition_check_sentence,
     attrition_sentence=attrition_sentence,
+    band_lines=band_lines,
     change_sentence=change_sentence,
     clean_text=clean_text,
-    effect_words=effect_words,
+    comparison_sentence=comparison_sentence,
+    follow_up_sentence=follow_up_sentence,
+    tests_sentence=tests_sentence,
     number=number,
     p_value=p_value,
     period_words=period_words,
@@ -245,6 +264,9 @@ STAGE_WORDS = {
     "enrolled": "enrolled",
     "prompted": "sent at least one check-in",
     "responded": "answered at least once",
+    "withdrawn": "withdrew (STOP or blocked)",
+    "forgotten": "asked to be forgotten (erased)",
+    "lost_to_follow_up": "lost to follow-up",
 }
 
 

@@ -10,17 +10,19 @@ import textwrap
 from typing import Any
 
 from reports.formats.wording import (
+    attrition_check_sentence,
     attrition_sentence,
+    band_lines,
     change_sentence,
     clean_text,
-    effect_words,
+    comparison_sentence,
+    follow_up_sentence,
     hidden_phrase,
     number,
-    p_value,
     period_words,
     reliable_sentence,
     response_sentence,
-    signed,
+    tests_sentence,
 )
 
 __all__ = ["render"]
@@ -44,14 +46,14 @@ def _measure_lines(m: dict[str, Any], threshold: int, indent: int) -> list[str]:
         f"from {number(m['baseline_mean'])} to {number(m['latest_mean'])}.",
         indent,
     )
-    lines += _wrap(change_sentence(m), indent)
-    median = m["median_change"]
-    lines += _wrap(
-        f"Median change {signed(median)}; Wilcoxon signed-rank {p_value(m['wilcoxon_p'])}; "
-        f"{effect_words(m['effect_size_dz'])}.",
-        indent,
-    )
+    lines += _wrap(f"Verdict: {m['verdict']}. {change_sentence(m)}", indent)
+    lines += _wrap(tests_sentence(m), indent)
+    lines += _wrap(follow_up_sentence(m), indent) if m.get("follow_up_days") else []
     lines += _wrap(reliable_sentence(m), indent)
+    for line in band_lines(m):
+        lines += _wrap(f"Band {line}.", indent)
+    for note in m.get("notes") or []:
+        lines += _wrap(f"Note: {note}", indent)
     return lines
 
 
@@ -84,6 +86,14 @@ def render(report: dict[str, Any]) -> str:
         "",
         "WHO ANSWERED",
     ]
+    follow_up = report.get("follow_up")
+    if follow_up:
+        out += _wrap(
+            f"Follow-up: each person's answer nearest {number(follow_up['weeks'])} weeks "
+            f"after their baseline (within {number(follow_up['window_days'])} days either side)."
+        )
+    if report["period"].get("since"):
+        out += _wrap("Baselines are each person's first answer in this period.")
     p = report["participants"]
     if p["suppressed"]:
         out += _wrap(f"Counts {hidden_phrase(threshold)}.")
@@ -101,6 +111,10 @@ def render(report: dict[str, Any]) -> str:
                 lines = _measure_lines(body["measures"][name], threshold, 6)
                 out.append(f"    {group}:")
                 out += lines
+        for comparison in m.get("comparisons") or []:
+            out += _wrap(f"Between groups: {comparison_sentence(comparison)}", 4)
+        if attrition_check_sentence(m):
+            out += _wrap(attrition_check_sentence(m))
         if m.get("weekly"):
             out += _weekly_lines(m["weekly"])
 

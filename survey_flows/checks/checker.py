@@ -89,8 +89,11 @@ class MeasureUse:
 class Checker:
     """The problems of one file so far, and what the parts of its flow share while checking."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, stored: bool = False) -> None:
         self.path = path
+        # A version that already ran (kept in the database): rules added since it was
+        # accepted are not applied to it, so its check-ins can finish and be reported on.
+        self.stored = stored
         self.problems: list[FlowProblem] = []
         self.language = "en"
         self.flow_id: str | None = None

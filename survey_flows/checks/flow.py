@@ -45,9 +45,11 @@ class FlowCheck:
     flow_line: int
 
 
-def check_flow(text: str, path: str) -> FlowCheck:
-    """Check a flow file's text; `path` is the name problems give for the file."""
-    checker = Checker(path)
+def check_flow(text: str, path: str, *, stored: bool = False) -> FlowCheck:
+    """Check a flow file's text; `path` is the name problems give for the file. `stored`:
+    the text of a version that already ran, checked by the rules it was accepted under (see
+    `loading.parse_flow`)."""
+    checker = Checker(path, stored=stored)
     try:
         doc = load_yaml(text)
     except Exception as error:  # ruamel raises more than YAMLError on odd input

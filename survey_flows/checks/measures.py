@@ -30,12 +30,16 @@ def check_measures(checker: Checker, doc: CommentedMap) -> dict[str, Measure]:
         )
         return {}
     declared = [str(name) for name in node] if node is not None else []
+    result: dict[str, Measure] = {}
     for use in checker.measure_uses:
-        if use.name not in declared:
+        if use.name in declared:
+            continue
+        if checker.stored:  # accepted before declaring was required: the old default
+            result[use.name] = Measure(use.name, use.name.replace("_", " ").capitalize())
+        else:
             _undeclared(checker, use, declared, "measures" in doc)
     if node is None:
-        return {}
-    result: dict[str, Measure] = {}
+        return result
     for name, meta in node.items():
         line, where = key_line(node, name), f"measure '{name}': "
         if name not in used:

@@ -62,6 +62,27 @@ def test_check_lists_every_problem_with_file_and_line(tmp_path: Path) -> None:
     assert "good.yaml" not in "\n".join(lines)
 
 
+def test_check_refuses_an_undeclared_measure_and_a_value_no_answer_can_take(
+    tmp_path: Path,
+) -> None:
+    flow = tmp_path / "warm.yaml"
+    flow.write_text(
+        "flow: warm\ntitle: Warm\nsteps:\n"
+        "  - id: warm\n    ask: Warm enough?\n    type: choice\n    measure: warmth\n"
+        "    choices:\n      - {value: always, label: Always, score: 2}\n"
+        "      - {value: never, label: Never, score: 0}\n"
+        "  - id: help\n    when: \"answers.warm == 'nevr'\"\n    say: We can help.\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["flows", "check", str(flow)])
+    assert result.exit_code == 1
+    assert f"{flow}:7: step 'warm': measure 'warmth' is not declared;" in result.output
+    assert (
+        f"{flow}:12: step 'help': `when`: 'nevr' is not one of the choices of step 'warm'; "
+        "did you mean 'never'?"
+    ) in result.output
+
+
 def test_check_never_shows_a_traceback_for_a_binary_or_missing_file(tmp_path: Path) -> None:
     binary = tmp_path / "photo.yaml"
     binary.write_bytes(b"\x89PNG\x00\x01")

@@ -244,6 +244,39 @@ def reference_pairs(rows: list[tuple[Any, Any, float]]) -> tuple[np.ndarray, np.
     return np.array(baseline), np.array(latest)
 
 
+def reference_cohort_sd(rows: list[tuple[Any, Any, float]]) -> float | None:
+    """The Jacobson-Truax reference SD when the flow gives none: SD (n - 1) of everyone's
+    first answer (same-time answers averaged), over the whole cohort of the period."""
+    by_person: dict[Any, dict[Any, list[float]]] = {}
+    for pid, at, score in rows:
+        by_person.setdefault(pid, {}).setdefault(at, []).append(score)
+    firsts = np.array([float(np.mean(a[min(a)])) for a in by_person.values()])
+    if firsts.size < 2 or np.ptp(firsts) == 0:
+        return None
+    return float(np.std(firsts, ddof=1))
+
+
+def reference_dz_interval(dz: float, n: int) -> list[float]:
+    """d_z's exact 95% interval by inverting scipy's noncentral t (independent root finder)."""
+    from scipy import optimize, stats
+
+    t = dz * np.sqrt(n)
+    reach = 6 * np.sqrt(1 + t * t / (2 * (n - 1))) + 1  # beyond it scipy's nct gives NaN
+    lo = optimize.root_scalar(
+        lambda c: stats.nct.cdf(t, n - 1, c) - 0.975,
+        bracket=(t - reach, t),
+        method="bisect",
+        xtol=1e-14,
+    ).root
+    hi = optimize.root_scalar(
+        lambda c: stats.nct.cdf(t, n - 1, c) - 0.025,
+        bracket=(t, t + reach),
+        method="bisect",
+        xtol=1e-14,
+    ).root
+    return [lo / np.sqrt(n), hi / np.sqrt(n)]
+
+
 def reference_figures(
     baseline: np.ndarray,
     latest: np.ndarray,
@@ -251,8 +284,13 @@ def reference_figures(
     higher_is_better: bool,
     reliability: float | None,
     meaningful_change: float | None,
+    reference_sd: float | None = None,
 ) -> dict[str, Any]:
-    """The JSON report's figures for one measure and scope (unsuppressed)."""
+    """The JSON report's figures for one measure and scope (unsuppressed).
+
+    ``reference_sd`` is the measure's Jacobson-Truax SD (``reference_cohort_sd`` of the
+    whole cohort, or the flow's), the same for every scope.
+    """
     from scipy import stats
 
     d = latest - baseline
@@ -270,13 +308,19 @@ def reference_figures(
         half = float(stats.t.ppf(0.975, n - 1)) * sd / np.sqrt(n)
         out["ci95"] = [out["mean_change"] - half, out["mean_change"] + half]
         out["effect_size_dz"] = out["mean_change"] / sd if sd > 0 else None
+        if sd > 0:
+            dz_ci = reference_dz_interval(out["effect_size_dz"], n)
+            sd_av = (np.std(baseline, ddof=1) + np.std(latest, ddof=1)) / 2
+            out["effect_size_dz_ci95"] = dz_ci
+            out["effect_size_dav"] = out["mean_change"] / sd_av
+            out["effect_size_dav_ci95"] = [x * sd / sd_av for x in dz_ci]
         if np.any(d != 0):
             out["wilcoxon_p"] = float(stats.wilcoxon(d, zero_method="zsplit").pvalue)
     if reliability is not None:
-        if n < 2 or np.all(baseline == baseline[0]):
+        if reference_sd is None:
             counts = None
         else:
-            limit = 1.96 * np.std(baseline, ddof=1) * np.sqrt(2) * np.sqrt(1 - reliability)
+            limit = 1.96 * reference_sd * np.sqrt(2) * np.sqrt(1 - reliability)
             counts = np.abs(d) > limit
         method = "jacobson-truax"
     elif meaningful_change is not None:

@@ -29,6 +29,7 @@ from tests.reports.dataset import (
     Dataset,
     assert_close,
     insert_dataset,
+    reference_cohort_sd,
     reference_figures,
     reference_pairs,
     reference_weekly,
@@ -69,6 +70,12 @@ def expected_for(
 ) -> dict[str, Any]:
     """Reference figures for a measure, for one group (``...`` = everyone)."""
     meta = data.flow.measures[measure]
+    cohort = [
+        (a["participant"], a["answered_at"], a["score"])
+        for a in data.rows(measure)
+        if (since is None or a["answered_at"] >= since)
+        and (until is None or a["answered_at"] < until)
+    ]
     rows = [
         (a["participant"], a["answered_at"], a["score"])
         for a in data.rows(measure)
@@ -83,6 +90,7 @@ def expected_for(
         higher_is_better=meta.higher_is_better,
         reliability=meta.reliability,
         meaningful_change=meta.meaningful_change,
+        reference_sd=meta.reference_sd or reference_cohort_sd(cohort),
     )
 
 
@@ -126,7 +134,9 @@ def test_lower_is_better_counts_decreases_as_improvement(
     assert worry["reliable_change"]["method"] == "jacobson-truax"
     rows = [(a["participant"], a["answered_at"], a["score"]) for a in data.rows("worry")]
     baseline, latest = reference_pairs(rows)
-    limit = 1.96 * np.std(baseline, ddof=1) * np.sqrt(2) * np.sqrt(1 - 0.7)
+    sd = reference_cohort_sd(rows)
+    assert sd is not None
+    limit = 1.96 * sd * np.sqrt(2) * np.sqrt(1 - 0.7)
     assert worry["reliable_change"]["threshold"] == pytest.approx(limit)
     assert worry["reliable_change"]["improved"] == int(np.sum(latest - baseline < -limit))
     assert worry["reliable_change"]["deteriorated"] == int(np.sum(latest - baseline > limit))
@@ -153,7 +163,9 @@ def test_small_group_suppressed_with_secondary_suppression(
         assert east["suppressed"] is True
         assert all(east[key] is None for key in FIGURES)
         assert east["reliable_change"]["improved"] is None
-        assert east["reliable_change"]["threshold"] is None
+        # The reliable-change rule is the measure's, the same in every view.
+        overall = report["measures"][name]["reliable_change"]["threshold"]
+        assert east["reliable_change"]["threshold"] == overall
         # South has 5 or more people but total - North would give South + East, so
         # South alone would reveal East: South is hidden too (secondary suppression).
         assert paired_counts(data, name)["South"] >= 5
@@ -208,6 +220,9 @@ def test_participation(sessions: sessionmaker[Session], data: Dataset) -> None:
         p["prompted"],
         p["responded"],
         p["paired"],
+        0,
+        0,
+        p["responded"] - p["paired"],
     ]
     north = report["groups"]["North"]["participants"]
     assert north["enrolled"] == GROUPS["North"]

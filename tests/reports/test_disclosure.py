@@ -1,4 +1,4 @@
-"""Tests for reports.suppression: small groups stay hidden, also from subtraction."""
+"""reports.disclosure's suppression rule: small groups stay hidden, also from subtraction."""
 
 from __future__ import annotations
 

@@ -53,6 +53,7 @@ from tests.reports.dataset import (
     Dataset,
     assert_close,
     insert_dataset,
+    reference_cohort_sd,
     reference_figures,
     reference_pairs,
     reference_weekly,
@@ -185,7 +186,13 @@ def test_forgotten_participants_stay_under_their_pseudonym(
     assert len(after["answers"]) == len(before["answers"])
     for row_before, row_after in zip(before["enrolments"], after["enrolments"], strict=True):
         if row_after["participant"] == who:
-            assert row_after == row_before | {"active": "false"}  # forgetting stops contact
+            # Forgetting stops contact, and the export says when it happened.
+            assert row_after["forgotten_at"] != ""
+            assert row_after == row_before | {
+                "active": "false",
+                "forgotten_at": row_after["forgotten_at"],
+                "withdrawn_at": row_after["withdrawn_at"],
+            }
         else:
             assert row_after == row_before
 
@@ -250,7 +257,9 @@ def _scored(rows: list[dict[str, str]], measure: str) -> list[dict[str, Any]]:
     ]
 
 
-def _figures(answers: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]:
+def _figures(
+    answers: list[dict[str, Any]], meta: dict[str, Any], reference_sd: float | None
+) -> dict[str, Any]:
     baseline, latest = reference_pairs([(a["participant"], a["at"], a["score"]) for a in answers])
     return reference_figures(
         baseline,
@@ -258,6 +267,7 @@ def _figures(answers: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, A
         higher_is_better=meta["higher_is_better"],
         reliability=meta["reliability"],
         meaningful_change=meta["meaningful_change"],
+        reference_sd=reference_sd,
     )
 
 
@@ -278,6 +288,9 @@ ATTRITION_STAGES = [
     "prompted",
     "responded",
     "answered baseline and a later check-in",
+    "withdrawn",
+    "forgotten",
+    "lost_to_follow_up",
 ]
 
 #: A period whose first day starts a few minutes after some people's check-in started (so
@@ -332,7 +345,12 @@ def _participation_from_csv(
 
     group: dict[str, str | None] = {}
     enrolled: set[str] = set()
+    withdrawn: set[str] = set()
+    forgotten: set[str] = set()
     for e in enrolments:
+        for column, people in (("withdrawn_at", withdrawn), ("forgotten_at", forgotten)):
+            if e[column] and (end is None or _when(e[column]) < end):
+                people.add(e["participant"])
         if e["flow"] == flow and (end is None or _when(e["enrolled_at"]) < end):
             enrolled.add(e["participant"])
             group[e["participant"]] = e["group"] or None
@@ -360,11 +378,15 @@ def _participation_from_csv(
     def figures(people: set[str]) -> dict[str, Any]:
         n_sent = sum(sent.get(p, 0) for p in people)
         n_completed = sum(completed.get(p, 0) for p in people)
+        responded = {p for p in people if completed.get(p, 0) >= 1 or p in paired}
         return {
             "enrolled": len(people),
             "prompted": sum(1 for p in people if sent.get(p, 0) >= 1),
-            "responded": sum(1 for p in people if completed.get(p, 0) >= 1 or p in paired),
+            "responded": len(responded),
             "paired": len(people & paired),
+            "withdrawn": len(people & withdrawn),
+            "forgotten": len(people & forgotten),
+            "lost_to_follow_up": len(responded - paired - withdrawn - forgotten),
             "checkins_sent": n_sent,
             "checkins_completed": n_completed,
             "response_rate": n_completed / n_sent if n_sent else None,
@@ -386,14 +408,24 @@ def _assert_participation(
         assert all(a["count"] is None for a in attrition)
         return
     assert participants == expected | {"suppressed": False}
-    stages = ("enrolled", "prompted", "responded", "paired")
+    stages = (
+        "enrolled",
+        "prompted",
+        "responded",
+        "paired",
+        "withdrawn",
+        "forgotten",
+        "lost_to_follow_up",
+    )
     assert [a["count"] for a in attrition] == [expected[k] for k in stages]
 
 
 def _published(
     policy: DisclosurePolicy, figures: dict[str, Any], baseline: Any, latest: Any, cell: str
 ) -> dict[str, Any]:
-    """What the published rule (reports.disclosure) makes of exact paired figures."""
+    """What the published rule (reports.disclosure) makes of exact paired figures: counts
+    rounded, means perturbed with the key, the change their difference, intervals and
+    effect sizes moved onto it, p-values exact."""
     if not policy.protected or figures["n_paired"] == 0:
         return figures
     out = dict(figures)
@@ -401,21 +433,28 @@ def _published(
     last = publish_mean(policy, cell, latest)
     assert base is not None and last is not None
     change = publish_float(policy, last - base)
+    shift = change - figures["mean_change"]
+
+    def moved(interval: Any, by: float) -> Any:
+        if interval is None:
+            return None
+        return [publish_float(policy, interval[0] + by), publish_float(policy, interval[1] + by)]
+
     out.update(
         n_paired=publish_count(policy, figures["n_paired"]),
         baseline_mean=base,
         latest_mean=last,
         mean_change=change,
         median_change=publish_float(policy, figures["median_change"]),
-        wilcoxon_p=publish_float(policy, figures["wilcoxon_p"], 3),
+        ci95=moved(figures["ci95"], shift),
     )
-    if figures["ci95"] is not None:
-        half = (figures["ci95"][1] - figures["ci95"][0]) / 2
-        out["ci95"] = [publish_float(policy, change - half), publish_float(policy, change + half)]
-    if figures["effect_size_dz"] is not None:
-        out["effect_size_dz"] = publish_float(
-            policy, change / float(np.std(latest - baseline, ddof=1))
-        )
+    for key in ("effect_size_dz", "effect_size_dav"):
+        if figures.get(key) is None or figures["mean_change"] == 0:
+            continue
+        published = change * figures[key] / figures["mean_change"]
+        out[key] = publish_float(policy, published)
+        if figures.get(f"{key}_ci95") is not None:
+            out[f"{key}_ci95"] = moved(figures[f"{key}_ci95"], published - figures[key])
     rc = dict(figures["reliable_change"])
     for key in ("improved", "no_change", "deteriorated"):
         rc[key] = publish_count(policy, rc[key])
@@ -507,6 +546,10 @@ def test_every_report_figure_can_be_recomputed_from_the_export(
     total_flat = False
     for name, published in report["measures"].items():
         answers = _scored(rows, name)
+        # One Jacobson-Truax SD per measure: the flow's, else the whole cohort's baselines.
+        sd = published["reference_sd"] or reference_cohort_sd(
+            [(a["participant"], a["at"], a["score"]) for a in answers]
+        )
         pairs[(name, None)] = reference_pairs(
             [(a["participant"], a["at"], a["score"]) for a in answers]
         )
@@ -516,8 +559,8 @@ def test_every_report_figure_can_be_recomputed_from_the_export(
             pairs[(name, g)] = reference_pairs(
                 [(a["participant"], a["at"], a["score"]) for a in mine]
             )
-            by_group[g] = _figures(mine, published)
-        exact[name] = (_figures(answers, published), by_group)
+            by_group[g] = _figures(mine, published, sd)
+        exact[name] = (_figures(answers, published, sd), by_group)
         vectors[f"paired:{name}"] = {g: f["n_paired"] for g, f in by_group.items()}
         totals[f"paired:{name}"] = exact[name][0]["n_paired"]
         if policy.hide_no_spread:

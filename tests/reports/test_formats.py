@@ -35,24 +35,43 @@ def built(sessions: sessionmaker[Session]) -> Any:
 
 
 @pytest.mark.parametrize(
-    ("ci", "expected"),
+    ("ci", "verdict", "better", "expected"),
     [
-        ([0.2, 1.4], "an increase, which is better"),
-        ([-1.4, -0.2], "a decrease, which is worse"),
-        ([-0.2, 1.4], "no clear change"),
+        ([0.2, 1.4], "increase", True, "an increase, which is better"),
+        ([-1.4, -0.2], "decrease", False, "a decrease, which is worse"),
+        ([-0.2, 1.4], "no clear change", None, "no clear change"),
+        # The interval leaves out zero but the verdict (adjusted evidence) does not agree:
+        # the sentence follows the verdict, never the interval alone.
+        ([0.2, 1.4], "no clear change", None, "no clear change"),
     ],
 )
-def test_change_sentence_never_claims_more_than_the_interval(
-    ci: list[float], expected: str
+def test_change_sentence_follows_the_verdict(
+    ci: list[float], verdict: str, better: bool | None, expected: str
 ) -> None:
-    m = {"mean_change": (ci[0] + ci[1]) / 2, "ci95": ci, "higher_is_better": True}
+    m = {
+        "mean_change": (ci[0] + ci[1]) / 2,
+        "ci95": ci,
+        "higher_is_better": True,
+        "verdict": verdict,
+        "verdict_better": better,
+        "verdict_reason": "the reason",
+    }
     sentence = change_sentence(m)
-    assert expected in sentence
+    assert expected in sentence and "the reason" in sentence
     assert f"95% CI {signed(ci[0])} to {signed(ci[1])}" in sentence
+    if verdict == "no clear change":
+        assert "increase" not in sentence and "decrease" not in sentence
 
 
 def test_lower_is_better_wording() -> None:
-    m = {"mean_change": -0.8, "ci95": [-1.4, -0.2], "higher_is_better": False}
+    m = {
+        "mean_change": -0.8,
+        "ci95": [-1.4, -0.2],
+        "higher_is_better": False,
+        "verdict": "decrease",
+        "verdict_better": True,
+        "verdict_reason": "r",
+    }
     assert "a decrease, which is better" in change_sentence(m)
 
 
@@ -82,7 +101,9 @@ def test_text_report_in_plain_words(built: Any) -> None:
     )
     rc = mood["reliable_change"]
     n = rc["improved"] + rc["no_change"] + rc["deteriorated"]  # each rounded to 5
-    assert f"{rc['improved']} of {n} improved reliably" in text
+    assert f"{rc['improved']} of {n} improved by at least the meaningful change" in text.replace(
+        "\n  ", " "
+    )
     assert hidden_phrase(5).capitalize().split(",")[0] in text
     assert "WHO ANSWERED" in text and "HOW THESE FIGURES WERE MADE" in text
     assert "Regression to the mean" in text

@@ -164,7 +164,7 @@ def test_single_participant_jacobson_truax_cannot_classify() -> None:
     rc = s.reliable_change
     assert rc.method == "jacobson-truax"
     assert (rc.improved, rc.no_change, rc.deteriorated, rc.threshold) == (None,) * 4
-    assert "two paired participants" in rc.reason
+    assert "fewer than two people" in rc.reason
 
 
 def test_no_paired_participants() -> None:
@@ -254,7 +254,7 @@ def test_jacobson_truax_with_equal_baselines_cannot_classify() -> None:
     s = summarise_measure(*rows({i: [5, i] for i in range(6)}), reliability=0.7)
     rc = s.reliable_change
     assert rc.improved is None and rc.threshold is None
-    assert "same baseline" in rc.reason
+    assert "baselines do not vary" in rc.reason
     assert any("Reliable change not worked out" in note for note in s.notes)
 
 
@@ -315,8 +315,17 @@ def test_to_dict_keys_and_json() -> None:
         "ci95",
         "median_change",
         "wilcoxon_p",
+        "p_adjusted",
+        "verdict",
+        "verdict_better",
+        "verdict_reason",
         "effect_size_dz",
+        "effect_size_dz_ci95",
+        "effect_size_dav",
+        "effect_size_dav_ci95",
+        "follow_up_days",
         "reliable_change",
+        "notes",
         "suppressed",
     ]
     assert list(out["reliable_change"]) == ["method", "improved", "no_change", "deteriorated"]
@@ -357,11 +366,11 @@ def test_by_group_matches_separate_summaries() -> None:
     perm = np.random.default_rng(3).permutation(len(pid))
 
     by_group = summarise_by_group(
-        groups[perm], pid[perm], t[perm], v[perm], reliability=0.6, threshold=1
+        groups[perm], pid[perm], t[perm], v[perm], reliability=0.6, threshold=1, reference_sd=2.0
     )
     assert list(by_group) == ["a", "b"]
     for name, (p, tt, vv) in {"a": (pa, ta, va), "b": (pb, tb, vb)}.items():
-        alone = summarise_measure(p, tt, vv, reliability=0.6, threshold=1)
+        alone = summarise_measure(p, tt, vv, reliability=0.6, threshold=1, reference_sd=2.0)
         assert by_group[name] == alone
         np.testing.assert_array_equal(by_group[name].changes, alone.changes)
 
@@ -449,15 +458,22 @@ def test_participation_counts_and_flow() -> None:
     sent = [0, 3, 3, 4, 2, 1]
     completed = [0, 0, 1, 4, 2, 1]
     paired = [False, False, False, True, True, False]
-    out = participation(sent, completed, paired)
+    withdrawn = [False, True, True, False, False, False]
+    forgotten = [False, False, False, False, False, True]
+    out = participation(sent, completed, paired, withdrawn, forgotten)
     assert (out.enrolled, out.prompted, out.responded, out.paired) == (6, 5, 4, 2)
     assert out.response_rate == pytest.approx(8 / 13)
+    # Responded but not paired: persons 2 (withdrew) and 5 (forgotten): neither is lost.
     assert out.flow == [
         ("enrolled", 6),
         ("prompted", 5),
         ("responded", 4),
         ("answered baseline and a later check-in", 2),
+        ("withdrawn", 2),
+        ("forgotten", 1),
+        ("lost_to_follow_up", 0),
     ]
+    assert participation(sent, completed, paired).lost_to_follow_up == 2
     assert json.loads(json.dumps(out.to_dict()))["flow"][3]["count"] == 2
 
 
