@@ -162,6 +162,7 @@ _ANSWER_COLUMNS = (
     "flow_id",
     "flow_version",
     "step_id",
+    "part",
     "value",
     "score",
     "measure",
@@ -196,9 +197,9 @@ _LAST_COMPLETED = (
     .limit(1)
 )
 _PREVIOUS = Prepared(
-    select(_ANSWERS.c.step_id, _ANSWERS.c.value).where(
-        _ANSWERS.c.checkin_id == _LAST_COMPLETED.scalar_subquery()
-    )
+    select(_ANSWERS.c.step_id, _ANSWERS.c.value, _ANSWERS.c.part)
+    .where(_ANSWERS.c.checkin_id == _LAST_COMPLETED.scalar_subquery())
+    .order_by(_ANSWERS.c.step_id, _ANSWERS.c.part)
 )
 
 
@@ -522,6 +523,7 @@ def apply(
             "flow_id": flow.id,
             "flow_version": flow.version,
             "step_id": answer.step_id,
+            "part": answer.part,
             "value": answer.value,
             "score": answer.score if answer.measure else None,
             "measure": answer.measure,
@@ -735,7 +737,13 @@ def _previous_answers(session: Session, participant_id: int, flow_id: str) -> di
     rows = _PREVIOUS.rows(
         session.connection(), {"participant_id": participant_id, "flow_id": flow_id}
     )
-    return {step: value for step, value in rows}
+    previous: dict[str, Any] = {}
+    for step, value, part in rows:
+        if part:  # a multiple choice: its chosen values, as a list
+            previous.setdefault(step, []).append(value)
+        else:
+            previous[step] = value
+    return previous
 
 
 def participant_zone(participant: Participant, settings: Settings) -> ZoneInfo:

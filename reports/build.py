@@ -29,6 +29,7 @@ import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
 
 from reports.bands import band_shares
+from reports.choices import choice_counts
 from reports.data import NO_GROUP, MeasureAnswers, ReportData, load_report_data
 from reports.disclosure import (
     DEFAULT_KEY,
@@ -671,6 +672,22 @@ def _stories(data: ReportData, scope: int | None, decision: CellDecision) -> lis
     return out
 
 
+def _choices(
+    sessions: sessionmaker[Session],
+    flow: Flow,
+    start: datetime | None,
+    end: datetime | None,
+    scope: int | None,
+    policy: DisclosurePolicy,
+) -> dict[str, Any]:
+    """Per-option counts of the flow's multiple-choice questions (`reports.choices`); none
+    for a group the period's decision hides."""
+    if not any(step.multiple for step in flow.steps):
+        return {}
+    with transaction(sessions, readonly=True) as session:
+        return choice_counts(session, flow, start=start, end=end, group_id=scope, policy=policy)
+
+
 def analyse(
     sessions: sessionmaker[Session],
     flow: Flow,
@@ -810,6 +827,9 @@ def analyse(
         "measures": measures_out,
         "groups": groups_out,
         "stories": _stories(data, scope, decision),
+        "choices": {}
+        if decision.hides(scope)
+        else _choices(sessions, flow, start, end, scope, policy),
         "follow_up": None
         if follow_up is None
         else {

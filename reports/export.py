@@ -6,7 +6,9 @@ participation counts and attrition from the check-ins and enrolments with them. 
 exports name participants only by pseudonym; a participant who asked to be forgotten
 appears as the report counts them, under their pseudonym (their name is erased and, unless
 their answers were kept, their answers and check-ins are gone). Each row's ``group`` is the
-participant's current group, the one the report counts them in.
+participant's current group, the one the report counts them in. An answer to a
+`multiple: true` choice question is one row per chosen value, ``part`` 1, 2, ...; every
+other answer is one row with ``part`` 0.
 
 Rows are streamed (``yield_per``, a server-side cursor on PostgreSQL), so exporting a
 million rows holds one batch in memory, not the whole table.
@@ -51,6 +53,7 @@ ANSWER_COLUMNS = [
     "flow_version",
     "checkin",
     "step",
+    "part",
     "value",
     "score",
     "measure",
@@ -132,6 +135,7 @@ def export_answers(
         Answer.flow_version,
         Answer.checkin_id,
         Answer.step_id,
+        Answer.part,
         Answer.value,
         Answer.score,
         Answer.measure,

@@ -208,11 +208,16 @@ class Checkin(Base):
 
 
 class Answer(Base):
-    """One answered step. `value` is int/float/str/bool/None; `score` feeds `measure`."""
+    """One answered step. `value` is int/float/str/bool/None; `score` feeds `measure`.
+
+    A `multiple: true` choice is one row per chosen value, `part` 1, 2, ... (in the flow's
+    order of the choices); every other answer, and a multiple choice with nothing chosen,
+    is the one row with `part` 0.
+    """
 
     __tablename__ = "answers"
     __table_args__ = (
-        UniqueConstraint("checkin_id", "step_id"),
+        UniqueConstraint("checkin_id", "step_id", "part"),
         Index(
             "ix_answers_flow_id_measure_participant_id_answered_at",
             "flow_id",
@@ -229,6 +234,7 @@ class Answer(Base):
     flow_id: Mapped[str] = mapped_column(String(100))
     flow_version: Mapped[str] = mapped_column(ForeignKey("flow_versions.version"))
     step_id: Mapped[str] = mapped_column(String(100))
+    part: Mapped[int] = mapped_column(default=0, server_default="0")
     value: Mapped[Any] = mapped_column(JSONType, nullable=True)
     score: Mapped[float | None] = mapped_column(Float)
     measure: Mapped[str | None] = mapped_column(String(100))

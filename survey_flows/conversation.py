@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 Status = Literal["new", "active", "completed", "expired", "stopped"]
-Value = int | float | str | bool | None
+Value = int | float | str | bool | list[str] | None  # a list: a `multiple: true` choice
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,7 @@ class Conversation:
     started_at: str | None = None  # ISO 8601, UTC
     asked_at: str | None = None  # when the waiting question was last asked (not reminded)
     reminders_sent: int = 0
+    picked: list[str] = field(default_factory=list)  # buttons pressed so far (multiple choice)
 
     @property
     def open(self) -> bool:
@@ -36,9 +37,13 @@ class Conversation:
 
     def to_json(self) -> dict[str, Any]:
         # Field by field rather than dataclasses.asdict: this runs for every check-in started.
-        return {name: getattr(self, name) for name in self.__dataclass_fields__} | {
-            "answers": dict(self.answers)
+        data = {name: getattr(self, name) for name in self.__dataclass_fields__} | {
+            "answers": dict(self.answers),
+            "picked": list(self.picked),
         }
+        if not self.picked:
+            del data["picked"]  # kept only while a multiple choice is being picked
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Conversation:
@@ -104,6 +109,7 @@ class ChannelTraits:
     """What the channel does by itself, so the engine neither repeats nor omits it."""
 
     confirms_opt_out: bool = False  # Twilio long codes answer STOP themselves
+    buttons: bool = False  # options show as buttons (Telegram): multiple choice ends with Done
 
 
 # --- outcome ---------------------------------------------------------------------------
@@ -135,7 +141,12 @@ class Outgoing:
 
 @dataclass(frozen=True)
 class RecordedAnswer:
-    """An answer to store. `value` None means skipped or unanswered after max_attempts."""
+    """An answer to store. `value` None means skipped or unanswered after max_attempts.
+
+    A `multiple: true` choice gives one RecordedAnswer per chosen value, `part` 1, 2, ...
+    in the flow's order of the choices; every other answer (and a multiple choice with
+    nothing chosen) is `part` 0.
+    """
 
     step_id: str
     value: Value
@@ -144,6 +155,7 @@ class RecordedAnswer:
     raw_text: str | None
     answered_at: datetime
     skipped: bool = False
+    part: int = 0
 
 
 @dataclass(frozen=True)

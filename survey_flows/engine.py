@@ -33,6 +33,9 @@ from survey_flows.model import Flow, Step, Text, pick_text
 from survey_flows.reading import Reading, default_invalid_text, read_button, read_reply
 
 MAX_STORED_REPLY = 4000  # characters of a raw reply kept beside an answer
+#: The value of the Done button under a multiple choice question on button channels. A
+#: choice's value starting with "#" is sent as its position, so this names no choice.
+DONE = "#done"
 PLAIN_CHANNEL = ChannelTraits()
 _NO_CHECKIN = Conversation(flow_id="", flow_version="")
 
@@ -190,12 +193,41 @@ class _Turn:
         if keyword is Keyword.START:
             self.ask(step, "question", fresh=False)
             return
+        if event.button is not None and step.multiple:
+            self.press(step, event.button)
+            return
         reading = (
             read_button(step, event.button)
             if event.button is not None
             else read_reply(step, event.text, self.state.language)
         )
         self.answer(step, reading, event.text)
+
+    def press(self, step: Step, data: str) -> None:
+        """A button under a multiple choice: toggle its option, or Done to answer."""
+        shown = self.options(step)
+        if data.startswith("#") and data[1:].isdigit() and 1 <= int(data[1:]) <= len(shown):
+            data = shown[int(data[1:]) - 1].value  # Telegram sends long values by position
+        if data == DONE:
+            if self.state.picked:
+                chosen = [c.value for c in step.choices if c.value in self.state.picked]
+                self.answer(step, Reading.answer(chosen, None), ", ".join(chosen))
+            else:
+                self.send(self.system("pick_first"), "notice", step.id, shown)
+            return
+        if not any(c.value == data for c in step.choices):
+            self.answer(step, read_reply(step, data, self.state.language), data)
+            return
+        picked = [v for v in self.state.picked if v != data]
+        if len(picked) == len(self.state.picked):
+            picked.append(data)
+        self.state = self.state.evolve(picked=picked)
+        labels = [o.label for o in _options(step, self.state.language, self.flow.language)]
+        named = [label for c, label in zip(step.choices, labels, strict=True) if c.value in picked]
+        text = (
+            self.system("picked", chosen=", ".join(named)) if named else self.system("pick_first")
+        )
+        self.send(text, "question", step.id, self.options(step))
 
     def remind(self) -> None:
         step = self.waiting_step()
@@ -234,18 +266,28 @@ class _Turn:
     def record(
         self, step: Step, value: Any, score: float | None, raw: str, skipped: bool = False
     ) -> None:
-        self.state = self.state.evolve(answers={**self.state.answers, step.id: value}, attempts=0)
-        self.answers.append(
-            RecordedAnswer(
-                step_id=step.id,
-                value=value,
-                score=score,
-                measure=step.measure,
-                raw_text=_clean_raw(raw),
-                answered_at=self.now,
-                skipped=skipped,
-            )
+        if step.multiple and value is None:
+            value = []  # nothing chosen: `'x' in answers.ID` still works in conditions
+        self.state = self.state.evolve(
+            answers={**self.state.answers, step.id: value}, attempts=0, picked=[]
         )
+        # One stored answer per chosen value (part 1, 2, ...); part 0 for any other answer.
+        parts: list[tuple[int, Any]] = [(0, value)]
+        if isinstance(value, list):
+            parts = list(enumerate(value, 1)) or [(0, None)]
+        for part, single in parts:
+            self.answers.append(
+                RecordedAnswer(
+                    step_id=step.id,
+                    value=single,
+                    score=score,
+                    measure=step.measure,
+                    raw_text=_clean_raw(raw),
+                    answered_at=self.now,
+                    skipped=skipped,
+                    part=part,
+                )
+            )
         if step.alert and value is not None and expressions.holds(step.alert, self.names()):
             self.alerts.append(RaisedAlert(step_id=step.id, condition=step.alert))
 
@@ -266,12 +308,26 @@ class _Turn:
     def ask(self, step: Step, kind: MessageKind, *, fresh: bool) -> None:
         if fresh:
             self.state = self.state.evolve(
-                waiting_for=step.id, attempts=0, asked_at=self.now.isoformat()
+                waiting_for=step.id, attempts=0, asked_at=self.now.isoformat(), picked=[]
             )
         text = self.text(step.text)
+        if step.multiple:
+            hint = "multiple_buttons_hint" if self.channel.buttons else "multiple_numbers_hint"
+            text = f"{text} {self.system(hint)}"
         if kind == "reminder":
             text = self.system("reminder", question=text)
-        self.send(text, kind, step.id, _options(step, self.state.language, self.flow.language))
+        self.send(text, kind, step.id, self.options(step))
+
+    def options(self, step: Step) -> tuple[Option, ...]:
+        """The step's options as shown: on button channels a multiple choice marks what is
+        picked with ✓ and ends with a Done button."""
+        options = _options(step, self.state.language, self.flow.language)
+        if not (step.multiple and self.channel.buttons):
+            return options
+        picked = self.state.picked
+        marked = tuple(Option(o.value, f"✓ {o.label}" if o.value in picked else o.label)
+                       for o in options)  # fmt: skip
+        return (*marked, Option(DONE, self.system("done")))
 
     # --- texts -------------------------------------------------------------------------
 

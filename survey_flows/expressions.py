@@ -18,7 +18,19 @@ from jinja2.sandbox import SandboxedEnvironment
 
 PARTICIPANT_FIELDS = ("name", "language", "id")
 SAFE_FILTERS = frozenset(
-    {"upper", "lower", "capitalize", "title", "trim", "default", "round", "int", "float"}
+    {
+        "upper",
+        "lower",
+        "capitalize",
+        "title",
+        "trim",
+        "default",
+        "round",
+        "int",
+        "float",
+        "join",
+        "length",
+    }  # join and length: the chosen values of a multiple choice
 )
 # The whole grammar of flow texts and conditions, besides names, filters and attributes.
 _ALLOWED = (
@@ -217,6 +229,7 @@ class Comparison:
     step: str
     operator: str  # Jinja's name: eq, ne, in, notin, lt, ...
     values: tuple[object, ...]
+    answer_first: bool = True  # False for `'v' in answers.STEP`: the value is looked up in it
 
 
 def comparisons(source: str) -> list[Comparison]:
@@ -242,7 +255,7 @@ def _compared(left: nodes.Expr, operator: str, right: nodes.Expr) -> list[Compar
         return []
     name, step = reference
     if isinstance(other, nodes.Const):
-        return [Comparison(name, step, operator, (other.value,))]
+        return [Comparison(name, step, operator, (other.value,), answer is left)]
     listed = operator in ("in", "notin") and other is right
     if listed and isinstance(other, nodes.List | nodes.Tuple):
         values = tuple(item.value for item in other.items if isinstance(item, nodes.Const))

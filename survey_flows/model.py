@@ -53,6 +53,7 @@ class Step:
     max_attempts: int = 3
     alert: str | None = None
     max_length: int | None = None
+    multiple: bool = False  # a `choice` step that takes one or more of its options
     line: int = 0
 
     @property

@@ -44,12 +44,12 @@ class Reading:
     """What a reply means for a step: a value and its score, or the key of the problem."""
 
     ok: bool
-    value: int | float | str | bool | None = None
+    value: int | float | str | bool | list[str] | None = None  # a list: `multiple: true`
     score: float | None = None
     error: str | None = None
 
     @classmethod
-    def answer(cls, value: int | float | str | bool, score: float | None) -> Reading:
+    def answer(cls, value: int | float | str | bool | list[str], score: float | None) -> Reading:
         return cls(ok=True, value=value, score=score, error=None)
 
     @classmethod
@@ -69,6 +69,8 @@ def read_reply(step: Step, text: str, language: str | None = None) -> Reading:
 def read_button(step: Step, data: str) -> Reading:
     """Read a Telegram button press: its data is a choice's value, or "yes"/"no"."""
     if isinstance(data, str) and step.asks:
+        if step.type == "choice" and step.multiple:
+            return _read_choices(step, data, None)
         if step.type == "choice":
             for choice in step.choices:
                 if choice.value == data:
@@ -91,6 +93,8 @@ def default_invalid_text(step: Step, language: str | None, error: str | None = N
         if high is not None:
             return lang.system_text("invalid_number_max", language, max=high)
         return lang.system_text("invalid_number", language)
+    if step.type == "choice" and step.multiple:
+        return lang.system_text("invalid_choice_multiple", language, n=len(step.choices))
     if step.type == "choice":
         return lang.system_text("invalid_choice", language, n=len(step.choices))
     if step.type == "yes_no":
@@ -116,6 +120,8 @@ def _read(step: Step, text: str, language: str | None) -> Reading:
         return _read_scale(step, stripped, language)
     if step.type == "number":
         return _read_decimal(step, stripped, language)
+    if step.type == "choice" and step.multiple:
+        return _read_choices(step, stripped, language)
     if step.type == "choice":
         return _read_choice(step, stripped, language)
     if step.type == "yes_no":
@@ -378,6 +384,59 @@ def _read_choice(step: Step, text: str, language: str | None) -> Reading:
         if 1 <= position <= count:
             return _chosen(step.choices[position - 1])
     return Reading.problem(OUT_OF_RANGE if position is not None else UNKNOWN_CHOICE)
+
+
+# Between the options of a multiple answer: commas and the like, and words such as "and".
+_LIST_BREAK = re.compile(r"[,;/&+\n]+")
+_JOINERS = frozenset({"and", "also", "plus", "a", "ac", "y", "et", "i", "e", "oraz"})
+_MAX_WORDS = 200
+
+
+def _read_choices(step: Step, text: str, language: str | None) -> Reading:
+    """One or more options of a `multiple: true` step: "1 3", "1, 3", "1 and 3",
+    "lighting and traffic", labels and aliases; the chosen values in the flow's order.
+
+    The whole reply is first read as one option (a label may contain "and"), then each
+    comma-separated part, then runs of words, longest first, so "street lighting traffic"
+    finds both "Street lighting" and "Traffic". Any word left unread makes it unreadable:
+    a guess would store an answer the resident did not give.
+    """
+    whole = _read_choice(step, text, language)
+    if whole.ok:
+        return Reading.answer([str(whole.value)], None)
+    chosen: set[str] = set()
+    for part in _LIST_BREAK.split(text):
+        words = normalise(part).split()
+        if not words:
+            continue
+        if len(words) > _MAX_WORDS:
+            return Reading.problem(TOO_LONG)
+        error = _read_words(step, words, language, chosen)
+        if error is not None:
+            return Reading.problem(error)
+    if not chosen:
+        return Reading.problem(UNKNOWN_CHOICE)
+    return Reading.answer([c.value for c in step.choices if c.value in chosen], None)
+
+
+def _read_words(step: Step, words: list[str], language: str | None, chosen: set[str]) -> str | None:
+    """Add the options named by `words` to `chosen`; the problem key if a word names none."""
+    start = 0
+    while start < len(words):
+        for end in range(len(words), start, -1):
+            found = _read_choice(step, " ".join(words[start:end]), language)
+            if found.ok:
+                chosen.add(str(found.value))
+                start = end
+                break
+            if found.error == AMBIGUOUS and end - start == 1:
+                return AMBIGUOUS
+        else:
+            if words[start] not in _JOINERS:
+                number = words[start].isascii() and words[start].isdigit()
+                return OUT_OF_RANGE if number else UNKNOWN_CHOICE
+            start += 1
+    return None
 
 
 # --- yes / no ---------------------------------------------------------------------------

@@ -54,7 +54,7 @@ T = TypeVar("T")
 
 CHANNEL = "telegram"
 #: Telegram does not answer STOP by itself: the engine must confirm opt-outs.
-TRAITS = ChannelTraits(confirms_opt_out=False)
+TRAITS = ChannelTraits(confirms_opt_out=False, buttons=True)
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 CALLBACK_DATA_LIMIT = 64  # bytes of UTF-8

@@ -70,6 +70,22 @@ def _status(message: str) -> None:
     "--group", help="Report on this group only (its figures as the full report shows them)."
 )
 @click.option(
+    "--follow-up",
+    "follow_up",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="WEEKS",
+    help="Compare each baseline with the answer nearest WEEKS weeks later (within a quarter "
+    "of that, at least a week, either side) instead of the latest answer.",
+)
+@click.option(
+    "--adjustment",
+    type=click.Choice(("holm", "bh")),
+    default="holm",
+    show_default=True,
+    help="How p-values are adjusted for the report's number of tests: holm (any false "
+    "finding) or bh (Benjamini-Hochberg, share of false findings).",
+)
+@click.option(
     "--format",
     "fmt",
     type=click.Choice(FORMATS),
@@ -87,6 +103,8 @@ def report(
     since: datetime | None,
     until: datetime | None,
     group: str | None,
+    follow_up: float | None,
+    adjustment: str,
     fmt: str,
     out: Path | None,
 ) -> None:
@@ -98,6 +116,7 @@ def report(
     \b
       groundswell report weekly-wellbeing
       groundswell report weekly-wellbeing --since 2025-01-01 --format html --out report.html
+      groundswell report weekly-wellbeing --follow-up 12
     """
     config = settings()
     sessions = database(config)
@@ -112,6 +131,8 @@ def report(
             threshold=config.suppression_threshold,
             key=config.report_key,
             progress=_status,
+            follow_up_weeks=follow_up,
+            adjustment=adjustment,
         )
     except UnknownGroupError as error:
         raise click.ClickException(str(error)) from None

@@ -97,7 +97,7 @@ class AnswerRow:
     flow: Flow
     checkin: str
     step: Step
-    value: int | float | str | bool | None
+    value: int | float | str | bool | list[str] | None  # a list: a multiple choice
     score: float | None
     raw: str
     answered_at: datetime
@@ -155,6 +155,12 @@ def _expects(step: Step) -> str:
         return "a number"
     if step.type == "choice":
         listed = ", ".join(f"{c.value} ({next(iter(c.label.values()))})" for c in step.choices)
+        if step.multiple:
+            return (
+                f"one or more of the choices {listed}, or their numbers 1 to "
+                f"{len(step.choices)}, all in one row (e.g. '1 3' or '{step.choices[0].value}; "
+                f"{step.choices[-1].value}')"
+            )
         return f"one of the choices {listed}, or its number 1 to {len(step.choices)}"
     if step.type == "yes_no":
         return "yes or no"
@@ -193,6 +199,17 @@ def _value_problem(step: Step, value: str, error: str | None) -> str:
     return f"value '{shown}' {why}; step '{step.id}' takes {_expects(step)}"
 
 
+#: A number in exponent notation ("1e1", "2.5E-1"): a chat reply reader takes "1e1" as 1
+#: (a resident's typo), but in a file it is a spreadsheet's way of writing 10, so refuse it.
+_EXPONENT = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+\s*$")
+
+
+def _plain(value: str) -> str:
+    """What an exponent-notation number is, written plainly (``1e1`` -> ``10``)."""
+    number = float(value)
+    return str(int(number)) if number.is_integer() else repr(number)
+
+
 def _read_value(
     step: Step, value: str, language: str, cache: dict[tuple[int, str], reading.Reading]
 ) -> reading.Reading | str:
@@ -201,6 +218,11 @@ def _read_value(
         return (
             "value is empty; write the answer, or leave the row out if the question was "
             "not answered"
+        )
+    if step.type in ("scale", "number", "choice") and _EXPONENT.match(value):
+        return (
+            f"value '{value}' is written with an exponent (as spreadsheets sometimes write "
+            f"numbers); write the number itself, e.g. {_plain(value)}, for step '{step.id}'"
         )
     if classify(value) is Keyword.SKIP:
         if step.optional:
@@ -329,9 +351,14 @@ class _Checker:
         key = (participant, flow.id, checkin, step.id)
         first = self.seen.setdefault(key, line)
         if first != line:
+            together = (
+                " (a question with several answers takes them all in one row, e.g. '1 3')"
+                if step.multiple
+                else ""
+            )
             problems.append(
                 f"step '{step.id}' of check-in '{checkin}' of participant '{participant}' is "
-                f"already answered on line {first}; keep one of the two rows"
+                f"already answered on line {first}; keep one of the two rows{together}"
             )
         if problems or isinstance(read, str) or answered_at is None:
             return None, problems
@@ -560,7 +587,8 @@ def _store(
             "flow_id": row.flow.id,
             "flow_version": row.flow.version,
             "step_id": row.step.id,
-            "value": row.value,
+            "part": part,
+            "value": value,
             "score": row.score,
             "measure": row.step.measure,
             "raw_text": row.raw,
@@ -570,10 +598,18 @@ def _store(
         }
         for checkin_id, group in zip(checkin_ids, checkins.values(), strict=True)
         for row in group
+        for part, value in _parts(row.value)
     ]
     for start in range(0, len(answers), 10 * _BATCH):
         insert_rows(session, Answer.__table__, answers[start : start + 10 * _BATCH])
     return len(checkin_ids), len(new_people), created_groups
+
+
+def _parts(value: Any) -> list[tuple[int, Any]]:
+    """The stored rows of one answer: (part, value); a multiple choice's values 1, 2, ..."""
+    if isinstance(value, list):
+        return list(enumerate(value, 1)) or [(0, None)]
+    return [(0, value)]
 
 
 def _checkin_row(participant_id: int, ref: str, rows: list[AnswerRow]) -> dict[str, Any]:

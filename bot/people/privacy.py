@@ -217,6 +217,7 @@ def export_participant(session: Session, ref: str | int) -> dict[str, Any]:
                 "checkin_id": a.checkin_id,
                 "flow_id": a.flow_id,
                 "step_id": a.step_id,
+                "part": a.part,
                 "value": a.value,
                 "score": a.score,
                 "measure": a.measure,

@@ -48,6 +48,12 @@ def check_compared_values(checker: Checker, seq: CommentedSeq, steps: Sequence[S
 def _problem(step: Step, comparison: Comparison, value: object) -> str | None:
     """Why `value` can never be the answer of `step`, with what to write instead; else None."""
     name = comparison.name
+    if step.multiple and comparison.answer_first and comparison.operator in EQUALITY:
+        shown = _shown(value) if isinstance(value, str) else "'VALUE'"
+        return (
+            f"{name} is a list of the chosen values (the step has `multiple: true`), so it "
+            f"never equals one value; write {shown} in {name} (or not in)"
+        )
     if step.type == "choice" and comparison.operator in EQUALITY:
         return _choice_problem(step, name, value)
     if step.type == "yes_no" and comparison.operator in EQUALITY and not isinstance(value, bool):

@@ -107,7 +107,7 @@ def _read_flow(checker: Checker, doc: Any, text: str) -> Flow | None:
     ids = checker.step_ids
     intro = checker.text(doc, "intro", "", ids, ids) if "intro" in doc else None
     outro = checker.text(doc, "outro", "", ids, ()) if "outro" in doc else None
-    measures = check_measures(checker, doc)
+    measures = check_measures(checker, doc, steps)
     if checker.problems or flow_id is None or title is None:
         return None
     return Flow(

@@ -1,5 +1,5 @@
 """Checks of a flow's `measures:` block, building `model.Measure` for every measure the steps
-feed: its label, direction, reliability and meaningful change.
+feed: its label, direction, reliability, meaningful change, reference SD and bands.
 
 Every measure a step feeds must be declared in `measures:`, because its direction
 (`higher_is_better`) decides whether a change is reported as better or worse; and every entry
@@ -9,18 +9,33 @@ there must be fed by a step. So this runs after the steps are checked.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 
 from ruamel.yaml.comments import CommentedMap
 
+from survey_flows.checks.bands import check_bands, measure_scale
 from survey_flows.checks.checker import Checker, MeasureUse
 from survey_flows.checks.yaml_lines import key_line, value_line
-from survey_flows.model import Measure
+from survey_flows.model import Measure, Step
 
-MEASURE_KEYS = ("label", "higher_is_better", "reliability", "meaningful_change")
+MEASURE_KEYS = (
+    "label",
+    "higher_is_better",
+    "reliability",
+    "meaningful_change",
+    "reference_sd",
+    "reference",
+    "bands",
+)
 
 
-def check_measures(checker: Checker, doc: CommentedMap) -> dict[str, Measure]:
-    """Every measure named by a step (`checker.measure_uses`), described by `doc`'s `measures`."""
+def check_measures(
+    checker: Checker, doc: CommentedMap, steps: Sequence[Step] = ()
+) -> dict[str, Measure]:
+    """Every measure named by a step (`checker.measure_uses`), described by `doc`'s `measures`.
+
+    ``steps`` (the checked steps) give each measure's scale, which its `bands` must cover.
+    """
     used = list(dict.fromkeys(use.name for use in checker.measure_uses))
     node = doc.get("measures")
     if "measures" in doc and not isinstance(node, CommentedMap):
@@ -56,7 +71,7 @@ def check_measures(checker: Checker, doc: CommentedMap) -> dict[str, Measure]:
             checker.add(line, f'{where}must be a set of keys like {{label: "Loneliness"}}')
             continue
         checker.unknown_keys(meta, MEASURE_KEYS, where)
-        measure = _measure_meta(checker, str(name), meta, where)
+        measure = _measure_meta(checker, str(name), meta, where, steps)
         if measure is not None and name in used:
             result[str(name)] = measure
     return result
@@ -82,7 +97,9 @@ def _undeclared(checker: Checker, use: MeasureUse, declared: list[str], has_bloc
     )
 
 
-def _measure_meta(checker: Checker, name: str, node: CommentedMap, where: str) -> Measure | None:
+def _measure_meta(
+    checker: Checker, name: str, node: CommentedMap, where: str, steps: Sequence[Step]
+) -> Measure | None:
     count = len(checker.problems)
     label = checker.string(node, "label", where, '"Life satisfaction"') if "label" in node else None
     better = (
@@ -102,6 +119,25 @@ def _measure_meta(checker: Checker, name: str, node: CommentedMap, where: str) -
             value_line(node, "meaningful_change"),
             f"{where}`meaningful_change` must be more than 0",
         )
+    reference_sd = checker.number(node, "reference_sd", where) if "reference_sd" in node else None
+    if reference_sd is not None and not reference_sd > 0:
+        checker.add(
+            value_line(node, "reference_sd"),
+            f"{where}`reference_sd` is a standard deviation from a published source and must "
+            "be more than 0, e.g. reference_sd: 1.9",
+        )
+    reference = (
+        checker.string(node, "reference", where, '"ONS APS 2022-23, table 1"')
+        if "reference" in node
+        else None
+    )
+    if reference_sd is not None and reference_sd > 0 and "reference" not in node:
+        checker.add(
+            key_line(node, "reference_sd"),
+            f"{where}say where `reference_sd` comes from in `reference`, e.g. "
+            'reference: "ONS Annual Population Survey 2022-23"',
+        )
+    bands = check_bands(checker, node, where, measure_scale(steps, name)) if "bands" in node else ()
     if len(checker.problems) > count:
         return None
     return Measure(
@@ -110,4 +146,7 @@ def _measure_meta(checker: Checker, name: str, node: CommentedMap, where: str) -
         higher_is_better=bool(better),
         reliability=float(reliability) if reliability is not None else None,
         meaningful_change=float(change) if change is not None else None,
+        reference_sd=float(reference_sd) if reference_sd is not None else None,
+        reference=reference,
+        bands=bands,
     )

@@ -25,12 +25,15 @@ from survey_flows.model import STEP_TYPES, Choice, Step, StepType, Text
 
 STEP_KEYS = (
     "id", "say", "ask", "type", "min", "max", "choices", "measure", "when",
-    "optional", "invalid", "max_attempts", "alert", "max_length",
+    "optional", "invalid", "max_attempts", "alert", "max_length", "multiple",
 )  # fmt: skip
 Kind = Literal["say", "ask"]
 MEASURED_TYPES = ("scale", "number", "choice", "yes_no")
 STEP_ID = re.compile(r"[a-z0-9_]+")
-_ASK_ONLY = ("type", "min", "max", "choices", "optional", "invalid", "max_attempts", "max_length")
+_ASK_ONLY = (
+    "type", "min", "max", "choices", "optional", "invalid", "max_attempts", "max_length",
+    "multiple",
+)  # fmt: skip
 
 
 def check_steps(checker: Checker, doc: CommentedMap, node: Any) -> tuple[Step, ...]:
@@ -100,7 +103,8 @@ def _step(
     elif step_type == "choice":
         checker.add(line, f"{where}`type: choice` needs `choices`, a list of options like "
                           "{value: often, label: \"Often\"}")  # fmt: skip
-    measure = _measure(checker, node, kind, step_type, where)
+    multiple = _multiple(checker, node, step_type, where)
+    measure = _measure(checker, node, kind, step_type, where, multiple)
     max_length, attempts, optional, invalid = _reply_settings(
         checker, node, kind, step_type, where, known, this_and_later
     )
@@ -123,6 +127,7 @@ def _step(
         max_attempts=attempts,
         alert=alert,
         max_length=max_length,
+        multiple=multiple,
         line=line,
     )
 
@@ -241,13 +246,43 @@ def _bounds(
     return low, high
 
 
+def _multiple(checker: Checker, node: CommentedMap, step_type: str | None, where: str) -> bool:
+    """`multiple: true`: a choice step that takes one or more options (only on choice)."""
+    if "multiple" not in node:
+        return False
+    value = node["multiple"]
+    line = value_line(node, "multiple")
+    if not isinstance(value, bool):
+        checker.add(line, f"{where}`multiple` must be true or false; found {shown(value)}")
+        return False
+    if value and step_type is not None and step_type != "choice":
+        checker.add(
+            key_line(node, "multiple"),
+            f"{where}`multiple` only applies to `type: choice`; remove it or make this a choice",
+        )
+        return False
+    return value
+
+
 def _measure(
-    checker: Checker, node: CommentedMap, kind: str | None, step_type: str | None, where: str
+    checker: Checker,
+    node: CommentedMap,
+    kind: str | None,
+    step_type: str | None,
+    where: str,
+    multiple: bool = False,
 ) -> str | None:
     """The `measure:` a step feeds; the measures themselves are checked in `measures`."""
     if "measure" not in node:
         return None
     line = value_line(node, "measure")
+    if multiple:
+        checker.add(
+            line,
+            f"{where}a question with `multiple: true` has several answers, not one number, so "
+            "it cannot feed a measure; remove `measure` (reports count each choice instead)",
+        )
+        return None
     if kind == "say" or step_type not in (None, *MEASURED_TYPES):
         what = "a `say` step has no answer" if kind == "say" else "a text answer is not a number"
         checker.add(line, f"{where}{what}, so it cannot feed a measure; remove `measure`")

@@ -72,6 +72,58 @@ def test_a_flow_with_an_error_shows_the_error_and_its_line(page: Any, site: Site
     expect(page.get_by_text("every Monday at 18:00, residents' local time")).to_be_visible()
 
 
+def test_the_flow_editor_numbers_its_lines_and_jumps_to_a_problem(page: Any) -> None:
+    sign_in(page, STAFF)
+    page.goto("/flows/new")
+    editor = page.get_by_label("Flow text (YAML)")
+    gutter = page.locator("[data-gutter]")
+    editor.fill(BROKEN_FLOW.replace("steps:", "# a comment\nsteps:"))
+    page.get_by_label("File name").fill("numbered-survey")
+    page.get_by_role("button", name="Check and create flow").click()
+    expect(page.get_by_role("alert")).to_contain_text("did you mean `scale`")
+    numbers = gutter.inner_text().split()
+    assert numbers == [str(n) for n in range(1, len(numbers) + 1)]
+    assert len(numbers) == editor.input_value().count("\n") + 1
+    expect(gutter.locator(".bad-line")).to_have_text(["11"])  # the problem's line is marked
+    # The gutter stays level with the text: line 11 of each sits at the same height.
+    line_height = editor.evaluate("area => parseFloat(getComputedStyle(area).lineHeight)")
+    gutter_top = gutter.locator(".bad-line").bounding_box()["y"]
+    area_box = editor.bounding_box()
+    padding = editor.evaluate("area => parseFloat(getComputedStyle(area).paddingTop)")
+    assert abs((area_box["y"] + 2 + padding + 10 * line_height) - gutter_top) < line_height / 2
+    page.get_by_role("link", name="Line 11").click()
+    selected = editor.evaluate(
+        "area => area.value.substring(area.selectionStart, area.selectionEnd)"
+    )
+    assert selected.strip() == "type: scael"
+    editor.press("End")
+    editor.press("Enter")  # typing a line adds a number
+    assert len(gutter.inner_text().split()) == len(numbers) + 1
+
+
+def test_the_flow_editor_works_without_javascript(browser: Any, site: Site) -> None:
+    context = browser.new_context(base_url=site.url, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        sign_in(page, STAFF)
+        page.goto("/flows/new")
+        page.get_by_label("File name").fill("plain-survey")
+        page.get_by_label("Flow text (YAML)").fill(BROKEN_FLOW)
+        page.get_by_role("button", name="Check and create flow").click()
+        problems = page.get_by_role("alert")
+        expect(problems).to_contain_text("did you mean `scale`")
+        expect(problems.get_by_role("link", name="Line 10")).to_have_attribute("href", "#f-source")
+        expect(page.locator("[data-gutter]")).to_have_count(0)  # a plain textarea, as before
+        editor = page.get_by_label("Flow text (YAML)")
+        assert "type: scael" in editor.input_value()  # nothing typed is lost
+        editor.fill(BROKEN_FLOW.replace("scael", "scale"))
+        page.get_by_role("button", name="Check and create flow").click()
+        expect(page.get_by_role("status")).to_contain_text("Flow created")
+        assert (site.flows / "plain-survey.yaml").exists()
+    finally:
+        context.close()
+
+
 def test_the_simulator_runs_the_weekly_flow(page: Any) -> None:
     sign_in(page, STAFF)
     page.goto("/simulator/")

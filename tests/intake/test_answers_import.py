@@ -412,3 +412,16 @@ def test_command_imports_and_reports_bad_rows_with_exit_1(
         f"{bad}:2: value 'lots' is not a number; step 'happy' takes a whole number from 0 to 10\n"
     )
     assert "Nothing was imported. Fix the rows above and run the import again." in result.stderr
+
+
+@pytest.mark.parametrize(("value", "plain"), [("1e1", "10"), ("1E0", "1"), ("2.5e-1", "0.25")])
+def test_a_number_in_exponent_notation_is_refused_not_read_as_its_first_digit(
+    tmp_path: Path, library: FlowLibrary, value: str, plain: str
+) -> None:
+    """A chat reply "1e1" may be a typo for 1, but in a file it is a spreadsheet's 10:
+    importing it as 1 would corrupt the change figures, so it is refused."""
+    path = write(tmp_path, HEADER + f"A,,{WW},1,happy,{value},2024-03-05\n")
+    assert problems_of(path, library) == [
+        f"{path}:2: value '{value}' is written with an exponent (as spreadsheets sometimes "
+        f"write numbers); write the number itself, e.g. {plain}, for step 'happy'"
+    ]

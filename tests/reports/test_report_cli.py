@@ -145,3 +145,24 @@ def test_commands_are_registered(data: Dataset, env: dict[str, str]) -> None:
     assert result.exit_code == 0, result.output
     result = run(main, ["export", "answers", "--flow", "town-pulse"], env)
     assert result.exit_code == 0, result.output
+
+
+def test_follow_up_weeks_pairs_each_baseline_with_the_answer_nearest_that_time(
+    sessions: sessionmaker[Session], data: Dataset, env: dict[str, str]
+) -> None:
+    result = run(report, ["town-pulse", "--format", "json", "--follow-up", "2"], env)
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.stdout)
+    assert printed["follow_up"] == {"weeks": 2.0, "target_days": 14.0, "window_days": 7.0}
+    direct = build_report(sessions, data.flow, follow_up_weeks=2)
+    printed.pop("generated_at")
+    direct.pop("generated_at")
+    assert printed == json.loads(json.dumps(direct))
+    for m in printed["measures"].values():
+        days = m["follow_up_days"]
+        if days is not None:  # every pair lies in the stated window: 7 to 21 days
+            assert 7 <= days["min"] <= days["max"] <= 21
+    text = run(report, ["town-pulse", "--follow-up", "2"], env).stdout
+    assert "nearest 2 weeks after their baseline" in text
+    refused = run(report, ["town-pulse", "--follow-up", "0"], env)
+    assert refused.exit_code == 2 and "--follow-up" in refused.output

@@ -47,6 +47,7 @@ class Choice:
     until: date | None
     group: Group | None
     problems: tuple[str, ...]
+    follow_up: float | None = None
 
 
 def _day(name: str, problems: list[str]) -> date | None:
@@ -84,7 +85,25 @@ def _choice(session: Session, flows: list[Flow]) -> Choice:
     since, until = _day("since", problems), _day("until", problems)
     if since and until and until < since:
         problems.append("The period ends before it starts: choose an end date after the start.")
-    return Choice(flow, since, until, group, tuple(problems))
+    return Choice(flow, since, until, group, tuple(problems), _weeks(problems))
+
+
+def _weeks(problems: list[str]) -> float | None:
+    """The follow-up in weeks (empty: compare with the latest answer)."""
+    text = request.args.get("follow_up", "").strip()
+    if not text:
+        return None
+    try:
+        weeks = float(text)
+    except ValueError:
+        weeks = -1.0
+    if not 0 < weeks <= 520:
+        problems.append(
+            f"The follow-up {text!r} is not a number of weeks; write e.g. 12, or leave it "
+            "empty to compare with each person's latest answer."
+        )
+        return None
+    return weeks
 
 
 def _build(choice: Choice) -> tuple[Report | None, str | None]:
@@ -103,6 +122,7 @@ def _build(choice: Choice) -> tuple[Report | None, str | None]:
             threshold=ctx.settings.suppression_threshold,
             key=ctx.settings.report_key,
             generated_at=ctx.clock(),
+            follow_up_weeks=choice.follow_up,
         )
     except UnknownGroupError:
         return None, (

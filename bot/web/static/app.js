@@ -39,6 +39,41 @@
     });
   }
 
+  /* The flow editor: a gutter of line numbers beside the text (problem lines marked), kept
+     in step as the text changes and scrolls. Without this script the plain textarea works. */
+  function enhanceEditor(area) {
+    var problems = {};
+    document.querySelectorAll("a[data-line]").forEach(function (link) {
+      problems[parseInt(link.getAttribute("data-line"), 10)] = true;
+    });
+    var frame = document.createElement("div");
+    frame.className = "code-frame";
+    var gutter = document.createElement("div");
+    gutter.className = "gutter";
+    gutter.setAttribute("aria-hidden", "true");
+    gutter.setAttribute("data-gutter", "");
+    area.parentNode.insertBefore(frame, area);
+    frame.appendChild(gutter);
+    frame.appendChild(area);
+    area.setAttribute("wrap", "off"); /* one text line per number */
+    var shown = -1;
+    function number() {
+      var count = area.value.split("\n").length;
+      if (count !== shown) {
+        var parts = [];
+        for (var i = 1; i <= count; i++) {
+          parts.push(problems[i] ? '<span class="bad-line">' + i + "</span>" : String(i));
+        }
+        gutter.innerHTML = parts.join("\n") + "\n";
+        shown = count;
+      }
+      gutter.scrollTop = area.scrollTop;
+    }
+    area.addEventListener("input", number);
+    area.addEventListener("scroll", function () { gutter.scrollTop = area.scrollTop; });
+    number();
+  }
+
   /* Flow problems: "line 12" moves the cursor in the editor to line 12. */
   function enhanceLineLinks() {
     document.querySelectorAll("a[data-line]").forEach(function (link) {
@@ -55,12 +90,14 @@
         area.setSelectionRange(start, end);
         var lineHeight = parseFloat(getComputedStyle(area).lineHeight) || 20;
         area.scrollTop = Math.max(0, (wanted - 3) * lineHeight);
+        area.dispatchEvent(new Event("scroll"));
       });
     });
   }
 
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-sim-panel]").forEach(enhanceSimulator);
+    document.querySelectorAll("textarea[data-line-numbers]").forEach(enhanceEditor);
     enhanceLineLinks();
   });
 })();

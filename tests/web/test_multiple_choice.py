@@ -1,0 +1,135 @@
+"""Multiple-choice steps end to end, on SQLite and PostgreSQL: SMS replies naming several
+options, Telegram buttons that toggle with ✓ and a Done button (the keyboard checked against
+the fake Telegram server), one stored answer per chosen value, and `previous.ID` as a list."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot import conversations
+from bot.channels.base import OutboundMessage
+from bot.channels.telegram import TelegramSender, TelegramSettings
+from bot.conversations import start_checkin
+from bot.settings import Settings
+from storage.database import transaction
+from storage.models import Answer, Checkin, OutboxItem, Participant
+from survey_flows.checks.folder import FlowLibrary
+from survey_flows.conversation import Option
+from tests.fakes import FakeTelegram, telegram_callback_update
+from tests.survey_flows.test_multiple_choice import FLOW
+from tests.web.conftest import CHAT_ID, NOON, add_participant, post_telegram, sms
+
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:.*retry_after.*:telegram.warnings.PTBDeprecationWarning"
+)
+
+
+@pytest.fixture
+def library(tmp_path: Path) -> FlowLibrary:
+    """The shipped flows' folder is not touched: this one holds the multiple-choice flow."""
+    (tmp_path / "helped.yaml").write_text(FLOW, encoding="utf-8")
+    return FlowLibrary(tmp_path)
+
+
+def _start(
+    sessions: sessionmaker[Session], library: FlowLibrary, settings: Settings, person: int
+) -> int:
+    with transaction(sessions) as session:
+        participant = session.get_one(Participant, person)
+        checkin = start_checkin(
+            session, participant, library.resolve("helped"), NOON, settings,
+            hold_for_quiet_hours=False,
+        )  # fmt: skip
+        assert checkin is not None
+        return checkin.id
+
+
+def _stored(sessions: sessionmaker[Session], checkin: int) -> list[tuple[str, int, Any]]:
+    with transaction(sessions, readonly=True) as session:
+        rows = session.execute(
+            select(Answer.step_id, Answer.part, Answer.value)
+            .where(Answer.checkin_id == checkin)
+            .order_by(Answer.step_id, Answer.part)
+        )
+        return [tuple(row) for row in rows]
+
+
+def _last_question(sessions: sessionmaker[Session]) -> OutboxItem:
+    with transaction(sessions, readonly=True) as session:
+        item = session.scalars(
+            select(OutboxItem).where(OutboxItem.kind == "message").order_by(OutboxItem.id.desc())
+        ).first()
+        assert item is not None
+        session.expunge(item)
+        return item
+
+
+def test_an_sms_reply_naming_two_options_stores_two_answers(
+    client: FlaskClient,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    library: FlowLibrary,
+) -> None:
+    person = add_participant(sessions)
+    checkin = _start(sessions, library, settings, person)
+    question = _last_question(sessions).body
+    assert question == (
+        "What helped this month? (Reply with one or more numbers, e.g. 1 3.)\n"
+        "1) Street lighting 2) Less traffic 3) Bins and litter 4) Neighbours"
+    )
+    sms(client, "3 and 2")
+    assert _stored(sessions, checkin) == [("why", 1, "traffic"), ("why", 2, "bins")]
+    sms(client, "Fewer lorries")
+    assert _stored(sessions, checkin)[0] == ("traffic_more", 0, "Fewer lorries")
+    with transaction(sessions, readonly=True) as session:
+        assert session.get_one(Checkin, checkin).status == "completed"
+        assert session.get_one(Checkin, checkin).state["answers"]["why"] == ["traffic", "bins"]
+        previous = conversations._previous_answers(session, person, "helped")
+    assert previous["why"] == ["traffic", "bins"]  # as a list, for `previous.why`
+
+
+def test_telegram_buttons_toggle_then_done_stores_each_choice(
+    client: FlaskClient,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    library: FlowLibrary,
+) -> None:
+    person = add_participant(sessions, channel="telegram", address=str(CHAT_ID))
+    checkin = _start(sessions, library, settings, person)
+    first = _last_question(sessions)
+    assert first.body == "What helped this month? (Press each that applies, then Done.)"
+    assert [b["label"] for b in first.buttons or ()][-1] == "Done"
+    for update_id, data in ((3001, "bins"), (3002, "lighting"), (3003, "bins")):
+        press = telegram_callback_update(update_id, CHAT_ID, data, message_id=7)
+        assert post_telegram(client, press).status_code == 200
+    assert _stored(sessions, checkin) == []
+    shown = _last_question(sessions)
+    assert shown.body == "Chosen so far: Street lighting. Press more, or Done."
+    labels = [b["label"] for b in shown.buttons or ()]
+    assert labels == ["✓ Street lighting", "Less traffic", "Bins and litter", "Neighbours", "Done"]
+
+    fake = FakeTelegram()
+    with (
+        fake,
+        TelegramSender(
+            TelegramSettings(token=fake.token, webhook_secret="s", api_url=fake.base_url), timeout=5
+        ) as sender,
+    ):
+        options = tuple(Option(b["value"], b["label"]) for b in shown.buttons or ())
+        sender.send(OutboundMessage("telegram", str(CHAT_ID), shown.body, options=options))
+        markup = fake.sent[-1]["reply_markup"]["inline_keyboard"]
+    buttons = [(b["text"], b["callback_data"]) for row in markup for b in row]
+    assert buttons[0] == ("✓ Street lighting", "lighting")
+    assert buttons[-1] == ("Done", "#5")  # "#done" starts with "#": sent by position
+
+    done = telegram_callback_update(3004, CHAT_ID, "#5", message_id=8)
+    assert post_telegram(client, done).status_code == 200
+    assert _stored(sessions, checkin) == [("why", 1, "lighting")]
+    with transaction(sessions, readonly=True) as session:
+        assert session.get_one(Checkin, checkin).status == "completed"  # no traffic: no more
