@@ -65,8 +65,8 @@ from bench.twilio_load import (  # noqa: E402
     start_server,
     stop_server,
 )
+from bot.checkins.starting import StartRequest, start_checkins  # noqa: E402
 from bot.commands.serve import default_workers  # noqa: E402
-from bot.conversations import StartRequest, start_checkins  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from storage import migrate  # noqa: E402
 from storage.database import make_engine, session_factory, transaction  # noqa: E402

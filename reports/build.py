@@ -533,7 +533,7 @@ def _attrition_cells(
     follow_up: FollowUp | None,
     group_ids: list[int],
     decision: CellDecision,
-    threshold: int,
+    policy: DisclosurePolicy,
 ) -> tuple[dict[int | None, tuple[np.ndarray, np.ndarray]], CellDecision]:
     """Each scope's analysed and baseline-only baselines, and which attrition checks to
     hide: the period's hidden groups, plus the baseline-only counts' own rule across groups
@@ -544,13 +544,14 @@ def _attrition_cells(
         cells[g] = baselines_by_pairing(
             mine.participant_id, mine.answered_at, mine.score, follow_up=follow_up
         )
-    flat = [g for g in group_ids if any(no_spread(x) for x in cells[g])]
+    spread = policy.hide_no_spread
+    flat = [g for g in group_ids if spread and any(no_spread(x) for x in cells[g])]
     checks = decide_cells(
         {"baseline_only": {g: cells[g][1].size for g in group_ids}},
         {"baseline_only": cells[None][1].size},
-        threshold=threshold,
+        threshold=policy.threshold,
         primary=[*decision.hidden_groups, *flat],
-        total_primary=decision.total_hidden or any(no_spread(x) for x in cells[None]),
+        total_primary=decision.total_hidden or (spread and any(no_spread(x) for x in cells[None])),
     )
     return cells, checks
 
@@ -765,7 +766,7 @@ def analyse(
     }
     results, n_tests = _adjust_report(results, comparisons, adjustment)
     attrition = {
-        name: _attrition_cells(data.measures[name], follow_up, group_ids, decision, threshold)
+        name: _attrition_cells(data.measures[name], follow_up, group_ids, decision, policy)
         for name in results
     }
 

@@ -58,6 +58,10 @@ class Verdict:
         return self.verdict in ("increase", "decrease")
 
 
+def _tests(m: int) -> str:
+    return f"{m} test" if m == 1 else f"{m} tests"
+
+
 def _p(p: float) -> str:
     return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
@@ -117,7 +121,7 @@ def change_verdict(
         return Verdict(
             NO_CLEAR_CHANGE,
             None,
-            f"the change does not hold after allowing for the report's {comparisons} tests "
+            f"the change does not hold after allowing for the report's {_tests(comparisons)} "
             f"(adjusted {_p(p_adjusted)})",
         )
     up = low > 0
@@ -125,7 +129,7 @@ def change_verdict(
         "increase" if up else "decrease",
         up == higher_is_better,
         f"the 95% interval leaves out zero and the Wilcoxon test agrees (adjusted "
-        f"{_p(p_adjusted)}, allowing for {comparisons} tests)",
+        f"{_p(p_adjusted)}, allowing for {_tests(comparisons)})",
     )
 
 
@@ -143,8 +147,8 @@ def difference_verdict(
         return Verdict(
             NO_CLEAR_CHANGE,
             None,
-            f"the difference does not hold after allowing for the report's {comparisons} "
-            f"tests (adjusted {_p(p_adjusted)})",
+            f"the difference does not hold after allowing for the report's "
+            f"{_tests(comparisons)} (adjusted {_p(p_adjusted)})",
         )
     return Verdict(
         "increase" if low > 0 else "decrease",

@@ -38,6 +38,7 @@ COORDINATOR_CHANNELS = ("sms", "telegram")
 DIRECTIONS = ("in", "out")
 CHECKIN_STATUSES = ("active", "completed", "expired", "stopped", "superseded")
 MESSAGE_STATUSES = ("queued", "sending", "sent", "delivered", "undelivered", "failed", "cancelled")
+FLOW_SAVE_WAYS = ("folder", "import", "web")
 OUTBOX_STATUSES = ("queued", "sending", "sent", "failed", "cancelled")
 # "message": a message to a person (has a `messages` row); "callback_answer": Telegram's
 # answerCallbackQuery for a button press (`body` holds the callback_query_id, no message).
@@ -45,6 +46,8 @@ OUTBOX_KINDS = ("message", "callback_answer")
 # The predicate of the partial index of rows still to send; a query must spell it exactly
 # so (with literals, not parameters) for the databases to use that index.
 OUTBOX_PENDING_SQL = "status IN ('queued', 'sending')"
+#: The same states as a tuple, for `status.in_(...)` where no index is at stake.
+OUTBOX_PENDING = ("queued", "sending")
 ROLES = ("staff", "coordinator")
 
 NAMING_CONVENTION = {
@@ -164,6 +167,48 @@ class FlowVersion(Base):
     flow_id: Mapped[str] = mapped_column(String(100), index=True)
     source_text: Mapped[str] = mapped_column(Text)
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StoredFlow(Base):
+    """The flow every process runs now: the latest saved version of each flow id.
+
+    One row per flow id; a save updates it under its row lock, so concurrent saves from
+    different machines queue instead of losing one another.
+    """
+
+    __tablename__ = "flows"
+
+    flow_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    version: Mapped[str] = mapped_column(ForeignKey("flow_versions.version"))
+    saved_at: Mapped[datetime] = mapped_column(default=utcnow)
+    saved_by: Mapped[str] = mapped_column(String(200))
+
+
+class FlowSave(Base):
+    """Every save of a flow: which version, who saved it, when and how (history of `flows`)."""
+
+    __tablename__ = "flow_saves"
+    __table_args__ = (one_of("how", FLOW_SAVE_WAYS),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    flow_id: Mapped[str] = mapped_column(String(100), index=True)
+    version: Mapped[str] = mapped_column(ForeignKey("flow_versions.version"))
+    saved_at: Mapped[datetime] = mapped_column(default=utcnow)
+    saved_by: Mapped[str] = mapped_column(String(200))
+    how: Mapped[str] = mapped_column(String(20))
+
+
+class SendLimit(Base):
+    """One sender limit shared by every worker: the earliest time its next send may go.
+
+    `next_at` is seconds since the epoch on the database's clock (PostgreSQL only; see
+    `storage.send_limits`). `key` names the limit, hashed when it includes a recipient.
+    """
+
+    __tablename__ = "send_limits"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    next_at: Mapped[float] = mapped_column(Float)
 
 
 class Checkin(Base):

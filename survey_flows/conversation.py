@@ -168,7 +168,12 @@ class RaisedAlert:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one event did: the new state plus everything the host must apply."""
+    """What one event did: the new state plus everything the host must apply.
+
+    `consent` and `name` are set when the check-in completes in this event and its flow has
+    a step marked `sets: consent` / `sets: name` (see `engine`); `next_timer_at` is when
+    the host must wake the conversation next (None: never).
+    """
 
     state: Conversation
     messages: tuple[Outgoing, ...] = ()
@@ -176,3 +181,6 @@ class Outcome:
     alerts: tuple[RaisedAlert, ...] = ()
     opted_out: bool = False
     opted_in: bool = False
+    consent: bool | None = None
+    name: str | None = None
+    next_timer_at: datetime | None = None

@@ -3,6 +3,18 @@
 Like RapidPro's goflow, it touches no database, network or clock: the host loads the
 state, calls `advance`, and applies the outcome (store answers, queue messages, raise
 alerts) in one transaction. Any text from a resident is safe to pass in: nothing raises.
+
+The outcome says everything the host must do, so the host never asks twice or reads the
+answers itself:
+- `next_timer_at`: when to wake the conversation next (None: no timer), so the host does
+  not call `next_timer` after `advance`;
+- `opted_out` / `opted_in`: STOP or START was said;
+- `consent` / `name` (like goflow's modifiers): when the check-in completes in this event,
+  the answer of the step marked `sets: consent` (True only for YES; a skipped or refused
+  consent is False) and of the step marked `sets: name` (None when not given). A flow
+  without such a step reports None. The host enrols on consent, opts out on its refusal,
+  and keeps the name. The welcome flow (the one sent to new joiners) must have a
+  `sets: consent` step; `flows check` enforces it.
 """
 
 from __future__ import annotations
@@ -134,8 +146,19 @@ class _Turn:
         self.answers: list[RecordedAnswer] = []
         self.alerts: list[RaisedAlert] = []
         self.opted_out = self.opted_in = False
+        self.was_open = state.status in ("new", "active")
 
     def outcome(self) -> Outcome:
+        consent = name = None
+        if self.flow is not None and self.was_open and self.state.status == "completed":
+            answers = self.state.answers
+            consent_step = self.flow.step_setting("consent")
+            if consent_step is not None:
+                consent = answers.get(consent_step.id) is True
+            name_step = self.flow.step_setting("name")
+            if name_step is not None and answers.get(name_step.id):
+                name = str(answers[name_step.id])
+        timer = next_timer(self.flow, self.state) if self.flow is not None else None
         return Outcome(
             state=self.state,
             messages=tuple(self.messages),
@@ -143,6 +166,9 @@ class _Turn:
             alerts=tuple(self.alerts),
             opted_out=self.opted_out,
             opted_in=self.opted_in,
+            consent=consent,
+            name=name,
+            next_timer_at=timer[0] if timer else None,
         )
 
     # --- events ------------------------------------------------------------------------

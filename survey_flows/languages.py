@@ -483,6 +483,41 @@ SYSTEM_TEXTS: dict[str, dict[str, str]] = {
             "شامل ہونے کے لیے JOIN اور اپنے منصوبے کا کوڈ بھیجیں، مثلاً JOIN ELM12۔"
         ),
     },
+    # To a group's coordinators (in the flow's language) when a step's `alert` held.
+    "coordinator_alert": {
+        "en": (
+            "Groundswell alert: {pseudonym} ({group}) answered '{step}' in '{flow}' in a way "
+            "that asks for follow-up. Please get in touch."
+        ),
+        "cy": (
+            "Rhybudd Groundswell: atebodd {pseudonym} ({group}) '{step}' yn '{flow}' mewn "
+            "ffordd sy'n gofyn am ddilyn i fyny. Cysylltwch â nhw os gwelwch yn dda."
+        ),
+        "es": (
+            "Alerta de Groundswell: {pseudonym} ({group}) respondió '{step}' en '{flow}' de una "
+            "forma que pide seguimiento. Póngase en contacto, por favor."
+        ),
+        "fr": (
+            "Alerte Groundswell : {pseudonym} ({group}) a répondu à '{step}' dans '{flow}' "
+            "d'une façon qui demande un suivi. Merci de prendre contact."
+        ),
+        "pl": (
+            "Alert Groundswell: {pseudonym} ({group}) odpowiedział(a) na '{step}' w '{flow}' "
+            "w sposób wymagający kontaktu. Prosimy się skontaktować."
+        ),
+        "pt": (
+            "Alerta Groundswell: {pseudonym} ({group}) respondeu a '{step}' em '{flow}' de uma "
+            "forma que pede acompanhamento. Por favor, entre em contacto."
+        ),
+        "ar": (
+            "تنبيه Groundswell: أجاب {pseudonym} ({group}) عن '{step}' في '{flow}' "
+            "بطريقة تستدعي المتابعة. يرجى التواصل معه."
+        ),
+        "ur": (
+            "Groundswell انتباہ: {pseudonym} ({group}) نے '{flow}' میں '{step}' کا جواب "
+            "ایسے دیا ہے جس پر رابطہ ضروری ہے۔ براہ کرم رابطہ کریں۔"
+        ),
+    },
     "reminder_prefix": {
         "en": "Reminder: ",
         "cy": "Nodyn atgoffa: ",

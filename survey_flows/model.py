@@ -11,6 +11,10 @@ from typing import Literal
 
 StepType = Literal["scale", "number", "choice", "yes_no", "text"]
 STEP_TYPES: tuple[str, ...] = ("scale", "number", "choice", "yes_no", "text")
+# What a step's answer may set about the participant (`sets:`), and the step type each needs:
+# `consent` (yes_no) decides whether they take part; `name` (text) is what to call them.
+Sets = Literal["consent", "name"]
+SETS_TYPES: dict[str, str] = {"consent": "yes_no", "name": "text"}
 
 # A text as staff wrote it, normalised to a mapping from language code to template source.
 Text = dict[str, str]
@@ -54,6 +58,7 @@ class Step:
     alert: str | None = None
     max_length: int | None = None
     multiple: bool = False  # a `choice` step that takes one or more of its options
+    sets: Sets | None = None
     line: int = 0
 
     @property
@@ -131,6 +136,13 @@ class Flow:
             if step.id == step_id:
                 return i
         raise KeyError(step_id)
+
+    def step_setting(self, sets: str) -> Step | None:
+        """The step whose answer sets `consent` or `name` (`sets:`), if the flow has one."""
+        for step in self.steps:
+            if step.sets == sets:
+                return step
+        return None
 
     def measure_label(self, name: str) -> str:
         measure = self.measures.get(name)

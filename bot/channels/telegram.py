@@ -310,6 +310,11 @@ class TelegramSender:
 
     # ----------------------------------------------------------------- public API
 
+    @property
+    def limit_name(self) -> str:
+        """The sender its rate limits belong to: the bot's id (the token's public part)."""
+        return "bot" + self.settings.token.split(":", 1)[0]
+
     def send(self, message: OutboundMessage) -> SendResult:
         """Send `message`; return "<chat id>:<message id>" of the first Telegram message.
 

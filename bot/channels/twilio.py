@@ -160,6 +160,11 @@ class TwilioSender:
             self._client.region = None
         self._progress = PartProgress()
 
+    @property
+    def limit_name(self) -> str:
+        """The sender its rate limit belongs to: the number, or the Messaging Service."""
+        return str(self.settings.messaging_service_sid or self.settings.from_number)
+
     def send(self, message: OutboundMessage) -> SendResult:
         """Send `message` as one SMS (several if over 1,600 characters); return the first sid.
 

@@ -1,6 +1,6 @@
 """One inbound message in one unit of work, the same way for webhooks and long polling.
 
-`handle()` runs `conversations.receive` in a `storage.retry.unit_of_work` and, for a
+`handle()` runs `bot.checkins.receiving.receive` in a `storage.retry.unit_of_work` and, for a
 Telegram button press, queues the answer to the callback query in that same transaction.
 """
 
@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.base import InboundMessage
-from bot.conversations import Received, receive
+from bot.checkins.receiving import Received, receive
 from bot.delivery.outbox import enqueue_callback_answer
 from bot.settings import Settings
 from storage.retry import unit_of_work

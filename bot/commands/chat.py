@@ -22,7 +22,7 @@ def chat(flow: str, name: str, language: str | None) -> None:
     """Hold a check-in conversation with FLOW (a flow id or a YAML file).
 
     Type replies line by line; input can be piped:
-    printf '7\\nyes\\n' | groundswell chat weekly-wellbeing
+    printf '3\\n6\\n5\\n8\\nyes\\n2\\nskip\\n' | groundswell chat weekly-wellbeing
     """
     try:
         loaded = FlowLibrary().resolve(flow)

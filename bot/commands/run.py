@@ -2,10 +2,11 @@
 small server.
 
 The embedded default: the SQLite database is migrated, then the web app (webhooks, health
-check) serves in one thread, the outbox worker sends in another (the local simulator
-always, Twilio and Telegram when configured), and the background jobs start (the
-scheduler's hook). Ctrl-C or SIGTERM stops all of it cleanly: the web server stops taking
-requests, the worker finishes the message it is sending, and the command exits 0.
+check, staff pages) is served by waitress, a production WSGI server (its own threads), the
+outbox worker sends in another thread (the local simulator always, Twilio and Telegram
+when configured), and the clock ticks in a third. Ctrl-C or SIGTERM stops all of it
+cleanly: the web server stops taking requests, the worker finishes the message it is
+sending, and the command exits 0.
 
 For more than one machine, run the Procfile's processes separately against PostgreSQL.
 """
@@ -17,6 +18,7 @@ import os
 import secrets
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -26,13 +28,14 @@ import click
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
-from werkzeug.serving import BaseWSGIServer, make_server
+from waitress import wasyncore
+from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
 from bot.channels.base import Sender
 from bot.commands.clock import TICK_SECONDS, run_tick
 from bot.commands.common import database, settings
 from bot.commands.serve import DEFAULT_HOST, default_port
-from bot.delivery.rate_limits import RateLimits
+from bot.delivery.rate_limits import RateLimits, shared_limiter
 from bot.delivery.worker import Worker, senders_from_env
 from bot.settings import Settings, SettingsError
 from bot.web import create_app
@@ -47,6 +50,8 @@ log = logging.getLogger(__name__)
 WORKER_POLL = 1.0
 #: Seconds the main thread sleeps between checks of the stop flag (signals interrupt it).
 WAKE = 0.5
+#: Request threads of the web server (waitress).
+WEB_THREADS = 8
 
 
 @click.command()
@@ -69,16 +74,22 @@ def run(host: str, port: int | None) -> None:
         raise click.ClickException(str(error)) from None
     library = FlowLibrary()
     try:
-        server = make_server(
-            host, port, create_app(config, sessions=sessions, library=library), threaded=True
+        server = create_server(
+            create_app(config, sessions=sessions, library=library),
+            host=host,
+            port=port,
+            threads=WEB_THREADS,
+            ident="groundswell (waitress)",
+            clear_untrusted_proxy_headers=True,
         )
     except OSError as error:
         _close(senders)
         raise click.ClickException(f"cannot listen on {host}:{port}: {error.strerror}") from None
     stop = threading.Event()
-    worker = Worker(sessions, senders, limits=limits)
+    shared = shared_limiter(sessions, limits, senders, time.sleep)
+    worker = Worker(sessions, senders, limits=limits, shared=shared)
     threads = [
-        threading.Thread(target=server.serve_forever, name="web", daemon=True),
+        threading.Thread(target=server.run, name="web", daemon=True),
         threading.Thread(
             target=worker.run_forever, args=(stop, WORKER_POLL), name="worker", daemon=True
         ),
@@ -87,9 +98,11 @@ def run(host: str, port: int | None) -> None:
         for thread in threads:
             thread.start()
         threads += start_background_jobs(sessions, library, config, stop)
-        click.echo(welcome(f"http://{_shown_host(host)}:{server.server_port}", senders))
-        if _shown_host(host) in LOOPBACK:
+        click.echo(welcome(f"http://{_shown_host(host)}:{_port_of(server)}", senders))
+        if host in LOOPBACK:
             click.echo(first_account(sessions))
+        else:
+            click.echo(NO_ACCOUNT_PRINTED)
         while not stop.wait(WAKE):
             pass
         click.echo("Stopping...")
@@ -132,6 +145,10 @@ def start_background_jobs(
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 FIRST_ACCOUNT = "staff@groundswell.local"
+NO_ACCOUNT_PRINTED = (
+    "Listening beyond this computer, so no sign-in is printed here: make the first staff "
+    "account with\n  groundswell users add you@example.org --role staff"
+)
 
 
 def first_account(sessions: sessionmaker[Session]) -> str:
@@ -185,14 +202,21 @@ def _stopped_by_signals(stop: threading.Event) -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def _shut_down(server: BaseWSGIServer, threads: list[threading.Thread]) -> None:
+def _shut_down(server: BaseWSGIServer | MultiSocketServer, threads: list[threading.Thread]) -> None:
     """Stop taking requests, let the worker finish its current send, wait for everyone."""
-    server.shutdown()
-    server.server_close()
+    server.task_dispatcher.shutdown()  # requests in progress finish first
+    wasyncore.close_all(server.map if isinstance(server, MultiSocketServer) else server._map)
     for thread in threads:
         thread.join(timeout=30)
         if thread.is_alive():
             log.warning("thread %s did not stop within 30 s", thread.name)
+
+
+def _port_of(server: BaseWSGIServer | MultiSocketServer) -> int:
+    """The port really listened on (the one asked for, or the one picked for port 0)."""
+    if isinstance(server, MultiSocketServer):
+        return int(server.effective_listen[0][1])
+    return int(server.effective_port)
 
 
 def _close(senders: dict[str, Sender]) -> None:

@@ -13,11 +13,12 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.checkins.starting import StartRequest, start_checkins
 from bot.commands.common import database, settings
 from bot.commands.participants import resolve_flow
-from bot.conversations import StartRequest, participant_zone, start_checkins
 from bot.people.privacy import UnknownParticipant, find_participant
 from bot.schedule.quiet_hours import release_time
+from bot.schedule.time_zones import participant_zone
 from bot.settings import Settings
 from storage.database import transaction
 from storage.models import Checkin, Group, Participant

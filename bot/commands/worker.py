@@ -2,7 +2,7 @@
 
 Twilio and Telegram are used when their credentials are set (see
 `bot.delivery.senders.senders_from_env`), the local simulator always. Rate limits come from
-GROUNDSWELL_RATE_* (per worker process).
+GROUNDSWELL_RATE_*; on PostgreSQL they hold across every worker process together.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -20,7 +21,7 @@ import click
 from bot.channels.base import Sender
 from bot.commands.common import database, settings, wait_for_database
 from bot.delivery import outbox
-from bot.delivery.rate_limits import RateLimits
+from bot.delivery.rate_limits import RateLimits, shared_limiter
 from bot.delivery.worker import Worker, senders_from_env
 from bot.settings import SettingsError
 from storage.database import transaction
@@ -36,8 +37,8 @@ def worker(once: bool, wait: float) -> None:
 
     Rate limits, in messages per second (0 = unlimited): GROUNDSWELL_RATE_SMS (default 1,
     a Twilio long code), GROUNDSWELL_RATE_TELEGRAM (30) and GROUNDSWELL_RATE_TELEGRAM_CHAT
-    (1). They apply per worker process: running N workers against one PostgreSQL
-    database, divide each by N.
+    (1). On PostgreSQL they hold for all workers together, however many run on however
+    many machines; on SQLite run one worker.
     """
     sessions = database(settings(), wait=wait)
     try:
@@ -45,7 +46,12 @@ def worker(once: bool, wait: float) -> None:
         senders = senders_from_env(os.environ)
     except (SettingsError, ValueError) as error:
         raise click.ClickException(str(error)) from None
-    runner = Worker(sessions, senders, limits=limits)
+    runner = Worker(
+        sessions,
+        senders,
+        limits=limits,
+        shared=shared_limiter(sessions, limits, senders, time.sleep),
+    )
     try:
         if once:
             report = runner.run_once()

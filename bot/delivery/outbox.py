@@ -35,12 +35,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from bot.channels.rendering import plain_text
+from bot.people.opt_out import opt_out
 from storage.bulk import Prepared, insert_many, insert_rows
-from storage.models import OUTBOX_PENDING_SQL, Message, OutboxItem, Participant
+from storage.models import OUTBOX_PENDING, OUTBOX_PENDING_SQL, Message, OutboxItem, Participant
 from storage.types import UTCDateTime
 from survey_flows.conversation import Outgoing
 
-PENDING = ("queued", "sending")
+PENDING = OUTBOX_PENDING
 BUTTON_CHANNELS = ("telegram", "sim")
 MESSAGE = "message"
 CALLBACK_ANSWER = "callback_answer"
@@ -248,31 +249,6 @@ def enqueue_callback_answer(
     )
     session.add(item)
     return item
-
-
-def cancel_pending(session: Session, participant_id: int, reason: str) -> int:
-    """Cancel everything still waiting for a participant (they opted out or were forgotten).
-
-    Rows a worker has claimed are cancelled too: the worker checks that it still holds a
-    row just before sending it (`holds`), so a STOP stops what was already on its way to
-    the provider's door, not only what was still in the queue.
-    """
-    message_ids = select(Message.id).where(
-        Message.participant_id == participant_id, Message.direction == "out"
-    )
-    result = session.execute(
-        update(OutboxItem)
-        .where(OutboxItem.message_id.in_(message_ids), OutboxItem.status.in_(PENDING))
-        .values(status="cancelled", last_error=reason, claimed_until=None)
-        .execution_options(synchronize_session=False)
-    )
-    session.execute(
-        update(Message)
-        .where(Message.id.in_(message_ids), Message.status == "queued")
-        .values(status="cancelled")
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount or 0
 
 
 def claim(
@@ -512,10 +488,7 @@ def mark_opted_out(
     )
     if participant_id is None:  # an unknown sender: nobody to mark
         return set()
-    participant = session.get(Participant, participant_id, with_for_update=True)
-    if participant is not None and not participant.opted_out:
-        participant.opted_out = True
-        participant.opted_out_at = now
+    participant = session.get_one(Participant, participant_id, with_for_update=True)
     held = set(
         session.scalars(
             select(OutboxItem.id)
@@ -527,7 +500,7 @@ def mark_opted_out(
             )
         )
     )
-    cancel_pending(session, participant_id, f"opted out (error {code})")
+    opt_out(session, participant, now, f"opted out (error {code})")
     return held
 
 

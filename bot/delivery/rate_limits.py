@@ -1,56 +1,134 @@
-"""Per-channel send rate limits: token buckets on an injected clock.
+"""Sender rate limits: which limits exist (`LIMIT_KINDS`), the buckets of one worker
+(`Limiter`) and the limits every worker shares through PostgreSQL (`SharedLimiter`).
 
 Why: providers throttle (Twilio long codes take about 1 message/s and queue or drop the
 excess; Telegram answers 429 beyond about 30 messages/s overall or 1/s in one chat), and a
-429 costs a round trip and a backoff. The worker asks the `Limiter` before every send and
-sleeps until the send is allowed, so it never outruns the provider in the first place.
+429 costs a round trip and a backoff (Telegram bans bots that keep at it). The worker asks
+before every send and waits until the send is allowed, so it never outruns the provider.
 
-The limits are per worker PROCESS (per `Worker`): several workers against one database
-send up to that many times the rate. Running N workers, divide each limit by N.
-Configure with GROUNDSWELL_RATE_SMS, GROUNDSWELL_RATE_TELEGRAM and
-GROUNDSWELL_RATE_TELEGRAM_CHAT (messages per second; 0 = unlimited). One outbox row counts
-as one message, even when a long text goes out in several parts.
+On PostgreSQL every limit holds across any number of worker processes and machines: each
+send first takes a slot from the limit's row in `send_limits` (`storage.send_limits`),
+under a row lock. On SQLite (one writer, one worker) the worker's own buckets are the
+limit. Configure with GROUNDSWELL_RATE_* (messages per second; 0 = unlimited). One outbox
+row counts as one message, even when a long text goes out in several parts.
+
+Adding a limit (say WhatsApp's) is one `LimitKind` line in `LIMIT_KINDS`.
 """
 
 from __future__ import annotations
 
+import hashlib
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.settings import SettingsError
-
-#: Per-chat buckets kept before idle (full) ones are forgotten.
-MAX_CHAT_BUCKETS = 10_000
-_EPSILON = 1e-9
+from storage import send_limits
+from storage.database import transaction
 
 
 @dataclass(frozen=True)
-class RateLimits:
-    """Messages per second per channel for one worker; 0 means unlimited."""
+class LimitKind:
+    """One kind of sender limit: the channel it holds, whether it counts per recipient
+    (one chat) or for the whole sender, its setting and its default rate."""
 
-    sms: float = 1.0  # Twilio US/CA long code: 1 segment/s
-    telegram: float = 30.0  # Bot API, all chats together
-    telegram_chat: float = 1.0  # Bot API, one chat
+    name: str
+    channel: str
+    per_recipient: bool
+    variable: str
+    default: float  # messages per second; 0 = unlimited
+
+
+#: Every sender limit. Twilio US/CA long codes take 1 segment/s; the Telegram Bot API about
+#: 30 messages/s over all chats and 1/s in one chat.
+LIMIT_KINDS: tuple[LimitKind, ...] = (
+    LimitKind("sms", "sms", False, "GROUNDSWELL_RATE_SMS", 1.0),
+    LimitKind("telegram", "telegram", False, "GROUNDSWELL_RATE_TELEGRAM", 30.0),
+    LimitKind("telegram_chat", "telegram", True, "GROUNDSWELL_RATE_TELEGRAM_CHAT", 1.0),
+)
+_KINDS = {kind.name: kind for kind in LIMIT_KINDS}
+
+#: Per-recipient buckets kept before idle (full) ones are forgotten.
+MAX_CHAT_BUCKETS = 10_000
+#: Shared limits space sends this much further apart than the rate says, so that the few
+#: milliseconds each worker's request takes to reach the provider (which vary) never
+#: squeeze two sends closer together than the provider's limit.
+SHARED_MARGIN = 0.1
+#: The longest a worker sleeps for a shared slot; a slot further off is left for later
+#: (the worker sends other rows meanwhile, e.g. Telegram while SMS wait their turn).
+SHARED_WAIT = 0.25
+#: Shared reservations between two clean-ups of idle per-recipient rows.
+FORGET_EVERY = 1000
+_EPSILON = 1e-9
+
+
+class RateLimits:
+    """Messages per second for each limit kind (`LIMIT_KINDS`); 0 means unlimited.
+
+    `RateLimits(sms=10)` overrides one kind and keeps the others' defaults; the rates
+    read as attributes too (`limits.sms`).
+    """
+
+    __slots__ = ("_rates",)
+
+    def __init__(self, **rates: float) -> None:
+        unknown = set(rates) - set(_KINDS)
+        if unknown:
+            raise TypeError(f"unknown rate limit(s): {', '.join(sorted(unknown))}")
+        self._rates = {k.name: float(rates.get(k.name, k.default)) for k in LIMIT_KINDS}
+
+    def __getattr__(self, name: str) -> float:
+        try:
+            return self._rates[name]  # type: ignore[no-any-return]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RateLimits) and self._rates == other._rates
+
+    def __hash__(self) -> int:
+        return hash(tuple(sorted(self._rates.items())))
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k}={v:g}" for k, v in self._rates.items())
+        return f"RateLimits({inner})"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> RateLimits:
-        """Read GROUNDSWELL_RATE_SMS, GROUNDSWELL_RATE_TELEGRAM and
-        GROUNDSWELL_RATE_TELEGRAM_CHAT; unset or empty keeps the default."""
-        defaults = cls()
-        return cls(
-            sms=_rate(environ, "GROUNDSWELL_RATE_SMS", defaults.sms),
-            telegram=_rate(environ, "GROUNDSWELL_RATE_TELEGRAM", defaults.telegram),
-            telegram_chat=_rate(environ, "GROUNDSWELL_RATE_TELEGRAM_CHAT", defaults.telegram_chat),
-        )
-
-    def rate(self, channel: str) -> float:
-        """The overall limit of `channel` in messages per second (0: unlimited)."""
-        return {"sms": self.sms, "telegram": self.telegram}.get(channel, 0.0)
+        """Read each kind's GROUNDSWELL_RATE_* variable; unset or empty keeps the default."""
+        return cls(**{k.name: _rate(environ, k.variable, k.default) for k in LIMIT_KINDS})
 
     @classmethod
     def unlimited(cls) -> RateLimits:
         """No limits at all (benchmarks, tests, the simulator)."""
-        return cls(sms=0, telegram=0, telegram_chat=0)
+        return cls(**{k.name: 0.0 for k in LIMIT_KINDS})
+
+    def per_second(self, kind: str) -> float:
+        """The rate of limit kind `kind` (0: unlimited)."""
+        return self._rates[kind]
+
+    def rate(self, channel: str) -> float:
+        """The overall (whole-sender) limit of `channel` in messages per second (0: none)."""
+        overall = [
+            self._rates[k.name]
+            for k in LIMIT_KINDS
+            if k.channel == channel and not k.per_recipient and self._rates[k.name] > 0
+        ]
+        return min(overall, default=0.0)
+
+    def applying(self, channel: str, per_recipient: bool = True) -> list[LimitKind]:
+        """The limits a send on `channel` counts against (per-recipient ones only when
+        `per_recipient`: a Telegram callback answer is an API call, not a chat message)."""
+        return [
+            k
+            for k in LIMIT_KINDS
+            if k.channel == channel
+            and self._rates[k.name] > 0
+            and (per_recipient or not k.per_recipient)
+        ]
 
 
 def _rate(environ: Mapping[str, str], name: str, default: float) -> float:
@@ -82,6 +160,7 @@ class TokenBucket:
         self.burst = burst
         self._tokens = burst
         self._updated = now
+        self._held_until = float("-inf")
 
     def _refill(self, now: float) -> None:
         if now > self._updated:
@@ -92,7 +171,12 @@ class TokenBucket:
         """Seconds until one token is available (0 when one is there now)."""
         self._refill(now)
         missing = 1.0 - self._tokens
-        return 0.0 if missing <= _EPSILON else missing / self.rate
+        own = 0.0 if missing <= _EPSILON else missing / self.rate
+        return max(own, self._held_until - now)
+
+    def hold_off(self, until: float) -> None:
+        """Allow nothing before `until` (another worker holds the shared limit till then)."""
+        self._held_until = max(self._held_until, until)
 
     def take(self, now: float) -> None:
         """Spend one token (callers wait for `delay` first)."""
@@ -106,7 +190,8 @@ class TokenBucket:
 
 
 class Limiter:
-    """The buckets of one worker: one per channel, plus one per Telegram chat.
+    """The buckets of one worker: one per whole-sender limit, one per recipient for the
+    per-recipient limits.
 
     Not thread-safe: one limiter per worker thread. `clock` returns seconds, `sleep`
     waits; tests inject a fake pair so that no test really sleeps.
@@ -122,12 +207,12 @@ class Limiter:
         self._clock = clock
         self._sleep = sleep
         now = clock()
-        self._channels: dict[str, TokenBucket] = {}
-        if limits.sms > 0:
-            self._channels["sms"] = TokenBucket(limits.sms, now)
-        if limits.telegram > 0:
-            self._channels["telegram"] = TokenBucket(limits.telegram, now)
-        self._chats: dict[str, TokenBucket] = {}
+        self._senders: dict[str, TokenBucket] = {
+            k.name: TokenBucket(limits.per_second(k.name), now)
+            for k in LIMIT_KINDS
+            if not k.per_recipient and limits.per_second(k.name) > 0
+        }
+        self._recipients: dict[tuple[str, str], TokenBucket] = {}
 
     def delay(self, channel: str, address: str, *, per_chat: bool = True) -> float:
         """Seconds until a send on `channel` to `address` would be allowed (0: now)."""
@@ -138,9 +223,8 @@ class Limiter:
     def wait(self, channel: str, address: str, *, per_chat: bool = True) -> float:
         """Sleep until a send on `channel` to `address` is allowed, then count it.
 
-        `per_chat=False` counts only against the channel's overall limit (a Telegram
-        callback answer is an API call, not a message in the chat). Returns the seconds
-        slept.
+        `per_chat=False` counts only against the whole-sender limits (a Telegram callback
+        answer is an API call, not a message in the chat). Returns the seconds slept.
         """
         now = self._clock()
         buckets = self._buckets(channel, address, per_chat, now)
@@ -155,19 +239,131 @@ class Limiter:
             bucket.take(now)
         return delay
 
+    def hold_off(
+        self, channel: str, address: str, seconds: float, *, per_chat: bool = True
+    ) -> None:
+        """Let no send on `channel` to `address` go for `seconds` (the shared limits are
+        taken by other workers until then)."""
+        now = self._clock()
+        for bucket in self._buckets(channel, address, per_chat, now):
+            bucket.hold_off(now + seconds)
+
     def _buckets(self, channel: str, address: str, per_chat: bool, now: float) -> list[TokenBucket]:
         buckets = []
-        overall = self._channels.get(channel)
-        if overall is not None:
-            buckets.append(overall)
-        if per_chat and channel == "telegram" and self.limits.telegram_chat > 0:
-            buckets.append(self._chat_bucket(address, now))
+        for kind in self.limits.applying(channel, per_chat):
+            if kind.per_recipient:
+                buckets.append(self._recipient_bucket(kind, address, now))
+            else:
+                buckets.append(self._senders[kind.name])
         return buckets
 
-    def _chat_bucket(self, address: str, now: float) -> TokenBucket:
-        bucket = self._chats.get(address)
+    def _recipient_bucket(self, kind: LimitKind, address: str, now: float) -> TokenBucket:
+        bucket = self._recipients.get((kind.name, address))
         if bucket is None:
-            if len(self._chats) >= MAX_CHAT_BUCKETS:
-                self._chats = {k: b for k, b in self._chats.items() if not b.full(now)}
-            bucket = self._chats[address] = TokenBucket(self.limits.telegram_chat, now)
+            if len(self._recipients) >= MAX_CHAT_BUCKETS:
+                self._recipients = {k: b for k, b in self._recipients.items() if not b.full(now)}
+            bucket = TokenBucket(self.limits.per_second(kind.name), now)
+            self._recipients[(kind.name, address)] = bucket
         return bucket
+
+
+def limit_key(kind: LimitKind, sender: str, address: str) -> str:
+    """The `send_limits` row of `kind` for this sender (and recipient, when it counts per
+    recipient). Recipients are hashed: the table never holds a phone number or chat id."""
+    if not kind.per_recipient:
+        return f"{kind.name}:{sender}"[:100]
+    digest = hashlib.sha256(f"{sender}\x00{address}".encode()).hexdigest()[:32]
+    return f"{kind.name}:{digest}"
+
+
+class SharedLimiter:
+    """The limits every worker on one PostgreSQL database shares (see `storage.send_limits`).
+
+    `wait` takes one slot under each limit a send counts against, in one short
+    transaction, then sleeps until it. Sends under one limit end up at least
+    1/rate x (1 + `SHARED_MARGIN`) seconds apart, whichever process makes them.
+    """
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        limits: RateLimits,
+        sleep: Callable[[float], None],
+        senders: Mapping[str, str] | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.limits = limits
+        self._sleep = sleep
+        self._senders = dict(senders or {})  # channel -> the sender's own name (its number)
+        self._taken = 0
+        self._monotonic = time.monotonic
+        # The last slot taken: its limits, when it was (database clock), and the same
+        # moment on this process's monotonic clock.
+        self._last: tuple[dict[str, float], float, float] | None = None
+
+    def wait(self, channel: str, address: str, *, per_chat: bool = True) -> float:
+        """Take a slot for a send on `channel` to `address` and sleep until it; returns the
+        seconds slept (0 when no limit applies)."""
+        slot = self._reserve(channel, address, per_chat, float("inf"))
+        return slot
+
+    def try_wait(self, channel: str, address: str, *, per_chat: bool = True) -> float | None:
+        """Like `wait` when the slot is at most `SHARED_WAIT` away (returns None once it is
+        time to send); otherwise takes nothing and returns the seconds until the limit may
+        allow it, for the worker to send something else meanwhile."""
+        return self._reserve(channel, address, per_chat, SHARED_WAIT, later=True)
+
+    def sent(self) -> None:
+        """Tell the limits the send of the last slot returned (sent or failed): the next
+        slot under them is then at least an interval after now."""
+        if self._last is None:
+            return
+        intervals, at, local = self._last
+        self._last = None
+        with transaction(self.sessions) as session:
+            send_limits.settle(session, intervals, at + (self._monotonic() - local))
+
+    def _reserve(
+        self, channel: str, address: str, per_chat: bool, max_wait: float, later: bool = False
+    ) -> Any:
+        self._last = None
+        kinds = self.limits.applying(channel, per_chat)
+        if not kinds:
+            return None if later else 0.0
+        sender = self._senders.get(channel, channel)
+        intervals = {
+            limit_key(kind, sender, address): (1.0 + SHARED_MARGIN)
+            / self.limits.per_second(kind.name)
+            for kind in kinds
+        }
+        # Take a slot only when it is near: the previous one's send has then most likely
+        # returned and `settle`d, so the slots follow real send times, not planned ones.
+        if later:
+            max_wait = min(max_wait, min(intervals.values()) / 2)
+        with transaction(self.sessions) as session:
+            slot = send_limits.reserve(session, intervals, max_wait)
+        if not slot.taken:
+            return slot.wait
+        self._taken += 1
+        if self._taken % FORGET_EVERY == 0:
+            with transaction(self.sessions) as session:
+                send_limits.forget_idle(session)
+        if slot.wait > 0:
+            self._sleep(slot.wait)
+        self._last = (intervals, slot.at, self._monotonic() - max(0.0, slot.wait))
+        return None if later else slot.wait
+
+
+def shared_limiter(
+    sessions: sessionmaker[Session],
+    limits: RateLimits,
+    senders: Mapping[str, object],
+    sleep: Callable[[float], None],
+) -> SharedLimiter | None:
+    """The shared limiter for workers on this database: on PostgreSQL, where any number of
+    workers may run; None on SQLite, where one worker's own buckets are the limit."""
+    bind = sessions.kw.get("bind")
+    if bind is None or bind.dialect.name != "postgresql":
+        return None
+    names = {channel: str(getattr(s, "limit_name", channel)) for channel, s in senders.items()}
+    return SharedLimiter(sessions, limits, sleep, names)

@@ -41,7 +41,7 @@ from telegram.warnings import PTBDeprecationWarning
 from bot.channels.base import BadWebhook, InboundMessage
 from bot.channels.telegram import TelegramSettings, parse_update
 from bot.checkins.inbound import describe, handle
-from bot.conversations import Received
+from bot.checkins.receiving import Received
 from bot.settings import Settings
 from storage.retry import database_unavailable
 from survey_flows.checks.folder import FlowLibrary

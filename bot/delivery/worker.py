@@ -18,7 +18,8 @@ them; permanent errors fail the row. Logs carry outbox ids, channels and error c
 never phone numbers, chat ids or message text.
 
 Several workers may run against one database (PostgreSQL skips rows another worker
-holds); rate limits (`bot.delivery.rate_limits`) are per worker, so divide them among workers.
+holds); with a `SharedLimiter` (PostgreSQL) the rate limits hold across all of them
+(`bot.delivery.rate_limits`).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.base import OutboundMessage, Sender, SendError
 from bot.delivery import outbox
-from bot.delivery.rate_limits import Limiter, RateLimits
+from bot.delivery.rate_limits import Limiter, RateLimits, SharedLimiter
 from bot.delivery.senders import senders_from_env
 from storage.database import transaction
 from storage.models import OutboxItem
@@ -179,6 +180,8 @@ class Worker:
     `sleep` waits; both are injected so tests run on a fake clock. `limits` default to
     `RateLimits()` (safe provider defaults). `lease` must comfortably exceed a send's
     HTTP timeout: a lease is renewed whenever less than a quarter of it is left.
+    `shared` (PostgreSQL, see `rate_limits.shared_limiter`) makes the limits hold across
+    every worker: each send also takes its slot there, just before it goes.
     """
 
     def __init__(
@@ -193,6 +196,7 @@ class Worker:
         lease: timedelta = timedelta(seconds=60),
         max_attempts: int = 12,
         sleep: Callable[[float], None] = time.sleep,
+        shared: SharedLimiter | None = None,
     ) -> None:
         if batch < 1 or max_attempts < 1 or lease <= timedelta(0):
             raise ValueError("batch and max_attempts must be >= 1 and lease positive")
@@ -205,6 +209,7 @@ class Worker:
         self.max_attempts = max_attempts
         self.limits = limits or RateLimits()
         self.limiter = Limiter(self.limits, lambda: clock().timestamp(), sleep)
+        self.shared = shared
         self._paused: dict[str, datetime] = {}  # channel -> until (after a 429)
         self._random = random.Random()
 
@@ -394,14 +399,23 @@ class Worker:
         self.limiter.wait(job.channel, job.address)
         if not self._hold(batch, job, drain, verify=True):
             return
+        if self.shared is not None:  # last, so nothing but the send itself follows the slot
+            later = self.shared.try_wait(job.channel, job.address)
+            if later is not None:  # other workers hold the limit: send other rows meanwhile
+                self.limiter.hold_off(job.channel, job.address, later)
+                batch.jobs.insert(0, job)
+                return
         try:
             result = sender.send(message)
         except SendError as error:
+            self._settle()
             self._failed_attempt(job, error, in_doubt or _ambiguous(error), drain)
             return
         except Exception as exc:  # a bug or an unmapped error: the outcome is unknown
+            self._settle()
             self._unexpected(job, exc, report)
             return
+        self._settle()
         with transaction(self.sessions) as session:
             kept = outbox.mark_sent(session, job.id, self.name, result.provider_id, self.clock())
         if not kept:
@@ -417,18 +431,31 @@ class Worker:
             self._fail(job, f"channel {job.channel} cannot answer button presses", None, report)
             return
         self.limiter.wait(job.channel, job.address, per_chat=False)
+        if self.shared is not None:
+            self.shared.wait(job.channel, job.address, per_chat=False)
         try:
             answer(job.body)
         except SendError as error:
+            self._settle()
             # Callback queries expire within seconds: a late retry is pointless.
             self._fail(job, redact(error.message), error.code, report)
             return
         except Exception as exc:
+            self._settle()
             self._unexpected(job, exc, report)
             return
+        self._settle()
         with transaction(self.sessions) as session:
             outbox.mark_sent(session, job.id, self.name, job.body[:64], self.clock())
         report.sent += 1
+
+    def _settle(self) -> None:
+        """After a send returned: the shared limits count from now (see `SharedLimiter`)."""
+        if self.shared is not None:
+            try:
+                self.shared.sent()
+            except Exception:  # the slot was taken; only the correction is lost
+                log.warning("could not record a send's end in the shared limits", exc_info=True)
 
     def _record_recovered(self, job: _Job, provider_id: str) -> bool:
         """Mark the row sent with a message found at the provider, unless that message

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import Select, and_, delete, false, or_, select, update
 from sqlalchemy.orm import Session
 
+from bot.people.opt_out import opt_out
 from storage.models import (
     Alert,
     Answer,
@@ -413,9 +414,7 @@ def forget_participant(
     )
     person.name = None
     person.external_ref = None
-    if not person.opted_out:
-        person.opted_out = True
-        person.opted_out_at = now
+    opt_out(session, person, now, "participant forgotten")
     person.forgotten_at = person.forgotten_at or now
     outcome = "anonymous answers kept" if keep_answers else "answers deleted"
     session.add(

@@ -17,15 +17,11 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.conversations import (
-    PERSON_COLUMNS,
-    StartRequest,
-    participant_zone,
-    start_checkins,
-    wake_checkin,
-    zone_named,
-)
+from bot.checkins.engine_context import PERSON_COLUMNS
+from bot.checkins.starting import StartRequest, start_checkins
+from bot.checkins.waking import wake_checkin
 from bot.schedule import summaries
+from bot.schedule.time_zones import participant_zone, zone_named
 from bot.settings import Settings
 from storage.database import transaction
 from storage.models import Checkin, ClockTick, Enrolment, OutboxItem, Participant
@@ -77,7 +73,7 @@ def tick(
             progress(started + skipped)
         if started + skipped < batch:
             break
-    _wake_timers(sessions, settings, now, batch, report)
+    _wake_timers(sessions, library, settings, now, batch, report)
     report.summaries = summaries.send_due(sessions, library, settings, now)
     with transaction(sessions) as session:
         report.released = _released_since(session, previous_tick, now)
@@ -183,6 +179,7 @@ def _start_due(
 
 def _wake_timers(
     sessions: sessionmaker[Session],
+    library: FlowLibrary,
     settings: Settings,
     now: datetime,
     batch: int,
@@ -199,7 +196,7 @@ def _wake_timers(
                 .with_for_update(skip_locked=True)
             ).all()
             for checkin in checkins:
-                fired = wake_checkin(session, checkin, now, settings)
+                fired = wake_checkin(session, checkin, now, settings, library)
                 name = type(fired).__name__ if fired else ""
                 report.reminded += name == "ReminderDue"
                 report.expired += name == "Expire"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.channels.segments import fit_segments
 from bot.delivery.outbox import Recipient, enqueue_text
 from bot.schedule.quiet_hours import release_time
+from bot.schedule.time_zones import zone_named
 from bot.settings import Settings
 from reports.data import ReportData
 from reports.disclosure import DEFAULT_KEY
@@ -70,13 +70,6 @@ def summary_schedule(coordinator: Coordinator) -> Schedule:
     return Schedule(
         every="week", on=WEEKDAYS[coordinator.summary_weekday], at=coordinator.summary_time
     )
-
-
-def zone_of(coordinator: Coordinator, settings: Settings) -> ZoneInfo:
-    try:
-        return ZoneInfo(coordinator.timezone) if coordinator.timezone else settings.zone
-    except (ZoneInfoNotFoundError, ValueError):
-        return settings.zone
 
 
 def send_due(
@@ -143,7 +136,7 @@ def _send_one(
         ).one_or_none()
         if coordinator is None:  # another clock has it, or has already sent it
             return 0
-        zone = zone_of(coordinator, settings)
+        zone = zone_named(coordinator.timezone, settings)
         schedule = summary_schedule(coordinator)
         if summary is None:  # their calendar starts now (`unchanged` made sure it had none)
             coordinator.next_summary_at = next_due(schedule, now, zone)

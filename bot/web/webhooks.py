@@ -5,7 +5,7 @@ Every request is authenticated before anything is read into the database: Twilio
 Twilio called, which behind a proxy is not `request.url`), Telegram's secret-token header
 against `TELEGRAM_WEBHOOK_SECRET`. A request that fails gets 403 and stores nothing.
 
-An accepted message goes through `conversations.receive` in one unit of work: the inbound
+An accepted message goes through `bot.checkins.receiving.receive` in one unit of work: the inbound
 row, the answer, the new conversation state and the queued replies commit together.
 Providers redeliver (Twilio after a timeout, Telegram on any non-2xx); `receive` stores the
 provider's id once, so a redelivery answers 200 and changes nothing. Nothing is sent from
@@ -32,7 +32,7 @@ from bot.channels.base import BadWebhook, InboundMessage
 from bot.channels.telegram import parse_update, secret_ok
 from bot.channels.twilio import OPTED_OUT_CODE, parse_inbound, parse_status, verify_signature
 from bot.checkins.inbound import describe, handle
-from bot.delivery.outbox import cancel_pending
+from bot.people.opt_out import opt_out
 from bot.web.context import WebContext, context
 from bot.web.errors import plain
 from storage.models import Message, Participant
@@ -176,10 +176,8 @@ def record_status(
         message.error_code = error_code
     if error_code == str(OPTED_OUT_CODE) and message.participant_id is not None:
         participant = session.get(Participant, message.participant_id, with_for_update=True)
-        if participant is not None and not participant.opted_out:
-            participant.opted_out = True
-            participant.opted_out_at = now
-            cancel_pending(session, participant.id, "participant opted out (Twilio 21610)")
+        if participant is not None:
+            opt_out(session, participant, now, "participant opted out (Twilio 21610)")
     return True
 
 

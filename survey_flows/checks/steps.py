@@ -21,18 +21,18 @@ from survey_flows.checks.checker import Checker, MeasureUse, is_number, shown
 from survey_flows.checks.choices import check_choices
 from survey_flows.checks.conditions import check_compared_values
 from survey_flows.checks.yaml_lines import key_line, value_line
-from survey_flows.model import STEP_TYPES, Choice, Step, StepType, Text
+from survey_flows.model import SETS_TYPES, STEP_TYPES, Choice, Sets, Step, StepType, Text
 
 STEP_KEYS = (
     "id", "say", "ask", "type", "min", "max", "choices", "measure", "when",
-    "optional", "invalid", "max_attempts", "alert", "max_length", "multiple",
+    "optional", "invalid", "max_attempts", "alert", "max_length", "multiple", "sets",
 )  # fmt: skip
 Kind = Literal["say", "ask"]
 MEASURED_TYPES = ("scale", "number", "choice", "yes_no")
 STEP_ID = re.compile(r"[a-z0-9_]+")
 _ASK_ONLY = (
     "type", "min", "max", "choices", "optional", "invalid", "max_attempts", "max_length",
-    "multiple",
+    "multiple", "sets",
 )  # fmt: skip
 
 
@@ -67,7 +67,24 @@ def check_steps(checker: Checker, doc: CommentedMap, node: Any) -> tuple[Step, .
             steps.append(step)
     if not checker.stored:
         check_compared_values(checker, node, steps)
+    _sets_once(checker, steps)
     return tuple(steps)
+
+
+def _sets_once(checker: Checker, steps: list[Step]) -> None:
+    """A flow sets consent, and a name, from one step each at most."""
+    first: dict[str, Step] = {}
+    for step in steps:
+        if step.sets is None:
+            continue
+        if step.sets in first:
+            checker.add(
+                step.line,
+                f"step '{step.id}': `sets: {step.sets}` is already on step "
+                f"'{first[step.sets].id}' (line {first[step.sets].line}); keep it on one step",
+            )
+        else:
+            first[step.sets] = step
 
 
 def _step(
@@ -110,6 +127,7 @@ def _step(
     )
     when = checker.condition(node, "when", where, known, this_and_later) if "when" in node else None
     alert = checker.condition(node, "alert", where, known, later) if "alert" in node else None
+    sets = _sets(checker, node, kind, step_type, where)
     if len(checker.problems) > count or step_id is None or kind is None or text is None:
         return None
     return Step(
@@ -128,8 +146,33 @@ def _step(
         alert=alert,
         max_length=max_length,
         multiple=multiple,
+        sets=sets,
         line=line,
     )
+
+
+def _sets(
+    checker: Checker, node: CommentedMap, kind: str | None, step_type: str | None, where: str
+) -> Sets | None:
+    """`sets: consent` (a yes_no step) or `sets: name` (a text step); see `model.SETS_TYPES`."""
+    if "sets" not in node or kind == "say":  # `say` already reported as not taking it
+        return None
+    value = node["sets"]
+    if not isinstance(value, str) or value not in SETS_TYPES:
+        checker.add(
+            value_line(node, "sets"),
+            f"{where}`sets` must be `consent` (a yes_no step: may we message them?) or `name` "
+            f"(a text step: what to call them); found {shown(value)}",
+        )
+        return None
+    needed = SETS_TYPES[value]
+    if step_type is not None and step_type != needed:
+        checker.add(
+            value_line(node, "sets"),
+            f"{where}`sets: {value}` needs `type: {needed}`, not `type: {step_type}`",
+        )
+        return None
+    return value  # type: ignore[no-any-return]
 
 
 def _reply_settings(

@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.base import InboundMessage
-from bot.conversations import enrol, receive
+from bot.checkins.receiving import receive
+from bot.people.enrolment import enrol
 from bot.schedule import summaries
 from bot.schedule.clock import tick
 from bot.settings import Settings
@@ -373,3 +374,89 @@ def test_messages_to_residents_never_carry_phone_numbers_into_logs(
         tick(sessions, library, SETTINGS, FRIDAY_18)
     assert "Elm Street-0" not in caplog.text
     assert count(sessions, select(Message)) == 2
+
+
+def _join(sessions: sessionmaker[Session], library: FlowLibrary, replies: list[str]) -> int:
+    """A stranger joins Elm Street by JOIN code and answers the welcome flow."""
+    with transaction(sessions) as session:
+        session.add(Group(name="Elm Street", join_code="ELM", default_flow="weekly-wellbeing"))
+    for n, text in enumerate(["JOIN ELM", *replies]):
+        with transaction(sessions) as session:
+            receive(
+                session,
+                InboundMessage("sim", "stranger", text, f"j{n}"),
+                TUESDAY + timedelta(minutes=n),
+                library,
+                SETTINGS,
+            )
+    with transaction(sessions) as session:
+        return session.scalars(select(Participant.id)).one()
+
+
+def test_the_host_reads_consent_and_name_from_the_steps_marked_sets_not_their_ids(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    renamed = (
+        FlowLibrary()
+        .resolve("welcome")
+        .source_text.replace("id: consent", "id: agree")
+        .replace("answers.consent", "answers.agree")
+        .replace("id: name", "id: nickname")
+        .replace("answers.name", "answers.nickname")
+    )
+    library = flows_folder(tmp_path, welcome=renamed)
+    person = _join(sessions, library, ["yes", "Robin"])
+    with transaction(sessions) as session:
+        joined = session.get_one(Participant, person)
+        assert (joined.name, joined.opted_out) == ("Robin", False)
+        flows = session.scalars(select(Enrolment.flow_id)).all()
+    assert flows == ["weekly-wellbeing"]
+
+
+def test_refused_consent_opts_out_and_the_goodbye_still_goes(
+    sessions: sessionmaker[Session],
+) -> None:
+    person = _join(sessions, FlowLibrary(), ["no"])
+    with transaction(sessions) as session:
+        assert session.get_one(Participant, person).opted_out
+        assert session.scalars(select(Enrolment)).all() == []
+        last = session.scalars(
+            select(OutboxItem).where(OutboxItem.status == "queued").order_by(OutboxItem.id.desc())
+        ).first()
+    assert last is not None and "won't message you again" in last.body
+
+
+def test_coordinator_alerts_are_in_the_flows_language(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    welsh = (
+        FlowLibrary()
+        .resolve("weekly-wellbeing")
+        .source_text.replace("flow: weekly-wellbeing", "flow: weekly-cy")
+        .replace("language: en", "language: cy")
+    )
+    assert "language: cy" in welsh
+    library = flows_folder(tmp_path, **{"weekly-cy": welsh})
+    [person] = add_people(sessions, 1, flow="weekly-cy")
+    with transaction(sessions) as session:
+        group = session.scalars(select(Group)).one()
+        session.add(
+            Coordinator(name="Ann", channel="sms", address="+447700900001", group_id=group.id)
+        )
+    tick(sessions, library, SETTINGS, TUESDAY)
+    tick(sessions, library, SETTINGS, FRIDAY_18)
+    for n, text in enumerate(["2", "5", "4", "9", "yes"]):
+        with transaction(sessions) as session:
+            receive(
+                session,
+                InboundMessage("sim", "Elm Street-0", text, f"m{n}"),
+                FRIDAY_18 + timedelta(minutes=n + 1),
+                library,
+                SETTINGS,
+            )
+    with transaction(sessions) as session:
+        body = session.scalars(
+            select(OutboxItem.body).where(OutboxItem.address == "+447700900001")
+        ).one()
+        pseudonym = session.get_one(Participant, person).pseudonym
+    assert body.startswith("Rhybudd Groundswell:") and pseudonym in body

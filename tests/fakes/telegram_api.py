@@ -265,8 +265,9 @@ class FakeTelegram(FakeServer):
 
     * ``sent``: snapshot list of messages the bot sent (sendMessage/sendPhoto), each a dict
       with ``method``, ``chat_id``, ``text``, ``caption``, ``parse_mode``, ``reply_markup``
-      (parsed), ``photo`` (bytes or str), ``params`` (everything received) and ``message`` (the
-      Message object answered); ``wait_for_sent(n)`` blocks until ``n`` were sent.
+      (parsed), ``photo`` (bytes or str), ``params`` (everything received), ``received_at``
+      (``time.monotonic()`` on arrival) and ``message`` (the Message object answered);
+      ``wait_for_sent(n)`` blocks until ``n`` were sent.
     * ``edits``, ``callback_answers`` (with ``wait_for_callback_answers(n)``), ``webhook``
       (current setWebhook parameters or ``None``), ``requests``/``wait_for_requests``.
     * ``push_update(update)`` queues an update for ``getUpdates``; ``pending_updates``;
@@ -552,6 +553,7 @@ class FakeTelegram(FakeServer):
             "reply_markup": None,
             "photo": None,
             "params": {k: v for k, v in params.items() if not isinstance(v, UploadedFile)},
+            "received_at": time.monotonic(),  # precise, for rate-limit checks
             **extra,
         }
         self._sent.append(record)

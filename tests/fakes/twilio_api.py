@@ -50,6 +50,7 @@ import binascii
 import copy
 import math
 import re
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -247,6 +248,7 @@ class _Stored:
 
     resource: dict[str, Any]
     created: datetime
+    received_at: float = field(default_factory=time.monotonic)  # precise, for rate checks
     sent: datetime | None = None
     status_callback: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
@@ -256,6 +258,7 @@ class _Stored:
             **copy.deepcopy(self.resource),
             "status_callback": self.status_callback,
             "request_params": copy.deepcopy(self.params),
+            "received_at": self.received_at,
         }
 
 

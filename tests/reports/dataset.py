@@ -48,7 +48,14 @@ steps:
     type: text
     optional: true
 measures:
-  mood: {label: "Mood", higher_is_better: true, meaningful_change: 2}
+  mood:
+    label: "Mood"
+    higher_is_better: true
+    meaningful_change: 2
+    bands:
+      - {label: low, min: 0, max: 4}
+      - {label: medium, min: 5, max: 6}
+      - {label: high, min: 7, max: 10}
   worry: {label: "Worry", higher_is_better: false, reliability: 0.7}
   energy: {label: "Energy"}
 """

@@ -31,6 +31,7 @@ from reports.disclosure import (
     publish_mean,
     publish_rate,
     snap_period,
+    suppress,
     weekly_visibility,
 )
 from reports.export import (
@@ -420,6 +421,193 @@ def _assert_participation(
     assert [a["count"] for a in attrition] == [expected[k] for k in stages]
 
 
+# --------------------------------------------------------------------------- issue 12 figures
+
+
+def _people(answers: list[dict[str, Any]]) -> dict[str, dict[datetime, list[float]]]:
+    """Each person's answers by time (same-time answers kept together for averaging)."""
+    out: dict[str, dict[datetime, list[float]]] = {}
+    for a in answers:
+        out.setdefault(a["participant"], {}).setdefault(a["at"], []).append(a["score"])
+    return out
+
+
+def _evidence(answers: list[dict[str, Any]], threshold: int) -> dict[str, Any]:
+    """follow_up_days, the attrition check and per-person changes for one scope, by numpy
+    and scipy from the exported answers alone."""
+    from scipy import stats
+
+    paired_base, latest, days, base_only, changes = [], [], [], [], []
+    for _, by_time in sorted(_people(answers).items()):
+        times = sorted(by_time)
+        first = float(np.mean(by_time[times[0]]))
+        if len(times) < 2:
+            base_only.append(first)
+            continue
+        last = float(np.mean(by_time[times[-1]]))
+        paired_base.append(first)
+        latest.append(last)
+        changes.append(last - first)
+        days.append((times[-1] - times[0]) / timedelta(days=1))
+    out: dict[str, Any] = {"changes": np.array(changes), "base": np.array(paired_base)}
+    out["latest"] = np.array(latest)
+    if days:
+        d = np.array(days)
+        out["follow_up_days"] = {
+            "median": float(np.median(d)),
+            "p25": float(np.percentile(d, 25)),
+            "p75": float(np.percentile(d, 75)),
+            "min": float(d.min()),
+            "max": float(d.max()),
+        }
+    a, b = np.array(paired_base), np.array(base_only)
+    if min(a.size, b.size) >= max(threshold, 1):
+        ci_pair = None
+        if min(a.size, b.size) >= 2 and a.var() + b.var() > 0:
+            ci = stats.ttest_ind(a, b, equal_var=False).confidence_interval()
+            ci_pair = [float(ci.low), float(ci.high)]
+        out["attrition_check"] = {
+            "baseline_mean_analysed": float(a.mean()),
+            "baseline_mean_baseline_only": float(b.mean()),
+            "difference": float(a.mean() - b.mean()),
+            "ci95": ci_pair,
+            "n_analysed": int(a.size),
+            "n_baseline_only": int(b.size),
+            "suppressed": False,
+        }
+    return out
+
+
+def _holm(p: list[float]) -> list[float]:
+    """Holm's adjustment from its definition (independent of reports.multiplicity)."""
+    m = len(p)
+    order = sorted(range(m), key=lambda i: p[i])
+    out = [0.0] * m
+    for rank, i in enumerate(order):
+        out[i] = min(1.0, max((m - j) * p[order[j]] for j in range(rank + 1)))
+    return out
+
+
+def _bands_from_csv(
+    base: np.ndarray, latest: np.ndarray, bands: list[dict[str, Any]], threshold: int
+) -> list[dict[str, Any]]:
+    """Band shares with scipy's Wilson intervals and the published suppression rule."""
+    from scipy import stats
+
+    def at(values: np.ndarray) -> list[dict[str, Any]]:
+        counts = []
+        for i, b in enumerate(bands):
+            top = values <= b["max"] if i == len(bands) - 1 else values < bands[i + 1]["min"]
+            counts.append(int(np.sum((values >= b["min"]) & top)))
+        rule = suppress(dict(enumerate(counts)), int(values.size), threshold=threshold)
+        cells = []
+        for i, c in enumerate(counts):
+            if rule.total_suppressed or i in rule.suppressed_groups:
+                cells.append({"share": None, "ci95": None, "suppressed": True})
+            else:
+                ci = stats.binomtest(c, int(values.size)).proportion_ci(method="wilson")
+                cells.append(
+                    {"share": c / values.size, "ci95": [ci.low, ci.high], "suppressed": False}
+                )
+        return cells
+
+    return [
+        {"label": b["label"], "min": b["min"], "max": b["max"], "baseline": s, "latest": e}
+        for b, s, e in zip(bands, at(base), at(latest), strict=True)
+    ]
+
+
+def _check_evidence(report: dict[str, Any], rows: list[dict[str, str]], threshold: int) -> None:
+    """Every issue-12 figure of the report against the exported answers: follow-up days,
+    attrition checks, bands, between-group comparisons (Welch), Holm-adjusted p-values
+    over the whole report, and each verdict by its published rule."""
+    from scipy import stats
+
+    p_raw: list[float] = []
+    published_p: list[dict[str, Any]] = []
+    checked = {"bands": 0, "attrition": 0, "comparisons": 0}
+    for name, m in report["measures"].items():
+        answers = _scored(rows, name)
+        scopes = {"all": (m, answers)}
+        for g, body in report["groups"].items():
+            scopes[g] = (body["measures"][name], [a for a in answers if a["group"] == g])
+        evidence = {}
+        # Attrition checks: the baseline-only counts have their own rule across groups
+        # (reports.disclosure.decide_cells), on top of the groups hidden for the period.
+        only = {
+            scope: sum(1 for by_time in _people(scoped).values() if len(by_time) == 1)
+            for scope, (_, scoped) in scopes.items()
+        }
+        checks = decide_cells(
+            {"baseline_only": {g: n for g, n in only.items() if g != "all"}},
+            {"baseline_only": only["all"]},
+            threshold=threshold,
+            primary=[g for g, (shown, _) in scopes.items() if g != "all" and shown["suppressed"]],
+            total_primary=m["suppressed"],
+        )
+        for scope, (shown, scoped) in scopes.items():
+            expected = evidence[scope] = _evidence(scoped, threshold)
+            if shown["suppressed"]:
+                assert shown["follow_up_days"] is None and shown["verdict"] is None
+                assert shown["attrition_check"]["suppressed"] is True
+                continue
+            assert_close(shown["follow_up_days"], expected.get("follow_up_days"), scope)
+            if checks.hides(None if scope == "all" else scope):
+                assert shown["attrition_check"]["suppressed"] is True
+            elif "attrition_check" in expected:
+                assert_close(shown["attrition_check"], expected["attrition_check"], scope)
+                checked["attrition"] += 1
+            else:
+                assert shown["attrition_check"]["suppressed"] is True
+            if shown.get("bands") is not None:
+                assert_close(
+                    shown["bands"],
+                    _bands_from_csv(
+                        expected["base"], expected["latest"], shown["bands"], threshold
+                    ),
+                    f"{scope}.{name}.bands",
+                )
+                checked["bands"] += 1
+            if shown["wilcoxon_p"] is not None:
+                p_raw.append(shown["wilcoxon_p"])
+                published_p.append(shown)
+        shown_groups = sorted(
+            g
+            for g, body in report["groups"].items()
+            if not body["measures"][name]["suppressed"] and body["measures"][name]["n_paired"]
+        )
+        comparisons = m.get("comparisons", [])
+        assert [c["groups"] for c in comparisons] == [
+            [a, b] for i, a in enumerate(shown_groups) for b in shown_groups[i + 1 :]
+        ]
+        for c in comparisons:
+            a, b = (evidence[g]["changes"] for g in c["groups"])
+            assert c["difference"] == pytest.approx(a.mean() - b.mean(), abs=1e-12)
+            if c["welch_p"] is not None:
+                test = stats.ttest_ind(a, b, equal_var=False)
+                ci = test.confidence_interval()
+                assert c["welch_p"] == pytest.approx(test.pvalue, rel=1e-9)
+                assert c["ci95"] == pytest.approx([ci.low, ci.high], rel=1e-9)
+                p_raw.append(c["welch_p"])
+                published_p.append(c)
+                checked["comparisons"] += 1
+    if threshold == 1:  # with nothing hidden, every kind of figure is really checked
+        assert all(checked.values()), checked
+    assert report["method"]["tests"] == len(p_raw)
+    for shown, adjusted in zip(published_p, _holm(p_raw), strict=True):
+        assert shown["p_adjusted"] == pytest.approx(adjusted, rel=1e-12)
+        if "n_paired" in shown:  # a change: the verdict by its published rule
+            low, high = shown["ci95"]
+            directional = (
+                shown["n_paired"] >= 6
+                and high > low
+                and (low > 0 or high < 0)
+                and shown["wilcoxon_p"] < 0.05
+                and adjusted < 0.05
+            )
+            assert (shown["verdict"] in ("increase", "decrease")) == directional
+
+
 def _published(
     policy: DisclosurePolicy, figures: dict[str, Any], baseline: Any, latest: Any, cell: str
 ) -> dict[str, Any]:
@@ -635,6 +823,11 @@ def test_every_report_figure_can_be_recomputed_from_the_export(
                     ]
             assert_close(w, expected_week, f"{name}.{w['week_start']}")
 
+    if not policy.protected:  # the issue-12 figures, exact; protected: see below
+        _check_evidence(report, rows, threshold)
+    else:
+        _check_published_evidence(report, rows, policy)
+
     _assert_participation(report, _published_counts(policy, overall_p), decision.total_hidden)
     for g, expected in by_group_p.items():
         _assert_participation(
@@ -664,6 +857,42 @@ def test_every_report_figure_can_be_recomputed_from_the_export(
     ):
         assert (at, who, text) == (at2, who2, text2)
         assert group in (group2, SMALL_GROUP)
+
+
+def _check_published_evidence(
+    report: dict[str, Any], rows: list[dict[str, str]], policy: DisclosurePolicy
+) -> None:
+    """The issue-12 figures of a protected report against the exports and the published
+    rule: attrition checks from the published means of their own answers, comparisons as
+    the difference of the groups' published changes, follow-up days in whole days."""
+    for name, m in report["measures"].items():
+        cell = f"{report['flow']['id']}|{name}"
+        answers = _scored(rows, name)
+        scopes = {"all": (m, answers)}
+        for g, body in report["groups"].items():
+            scopes[g] = (body["measures"][name], [a for a in answers if a["group"] == g])
+        for scope, (shown, scoped) in scopes.items():
+            check = shown["attrition_check"]
+            if shown["suppressed"] or check["suppressed"]:
+                continue
+            expected = _evidence(scoped, 1)
+            exact = expected["attrition_check"]
+            base_only = [
+                float(np.mean(by_time[min(by_time)]))
+                for by_time in _people(scoped).values()
+                if len(by_time) == 1
+            ]
+            first = publish_mean(policy, cell, expected["base"])
+            second = publish_mean(policy, cell, np.array(base_only))
+            assert check["baseline_mean_analysed"] == first, scope
+            assert check["baseline_mean_baseline_only"] == second, scope
+            assert check["n_analysed"] == publish_count(policy, exact["n_analysed"])
+            assert check["n_baseline_only"] == publish_count(policy, exact["n_baseline_only"])
+            days = {k: publish_float(policy, v, 0) for k, v in expected["follow_up_days"].items()}
+            assert shown["follow_up_days"] == days, scope
+        for c in m.get("comparisons", []):
+            a, b = (report["groups"][g]["measures"][name]["mean_change"] for g in c["groups"])
+            assert c["difference"] == publish_float(policy, a - b)
 
 
 def _published_counts(policy: DisclosurePolicy, figures: dict[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from survey_flows.conversation import (
     ChannelTraits,
     Conversation,
     Expire,
+    Outcome,
     Participant,
     ReminderDue,
     Reply,
@@ -192,3 +193,32 @@ def test_a_text_steps_own_invalid_text_answers_a_reply_that_is_too_long() -> Non
         after = advance(flow, outcome.state, Reply("x" * 21), SAM, NOW)
         assert [(m.kind, m.text) for m in after.messages] == [("invalid", expected)]
         assert after.answers == () and after.state.waiting_for == "story"
+
+
+def _welcome(*replies: str) -> Outcome:
+    flow = FLOWS["welcome"]
+    outcome = advance(flow, new_conversation(flow), Start(), SAM, NOW)
+    for text in replies:
+        outcome = advance(flow, outcome.state, Reply(text), SAM, NOW)
+    return outcome
+
+
+def test_the_outcome_reports_consent_and_name_when_the_welcome_completes() -> None:
+    waiting = _welcome("yes")
+    assert waiting.consent is None and waiting.name is None  # not complete yet
+    given_name = _welcome("yes", "Robin")
+    assert given_name.state.status == "completed"
+    assert (given_name.consent, given_name.name) == (True, "Robin")
+    skipped = _welcome("yes", "skip")
+    assert (skipped.consent, skipped.name) == (True, None)
+    refused = _welcome("no")
+    assert refused.state.status == "completed"
+    assert (refused.consent, refused.name) == (False, None)
+
+
+def test_the_outcome_carries_the_next_timer() -> None:
+    flow = FLOWS["weekly-wellbeing"]
+    outcome = advance(flow, new_conversation(flow), Start(), SAM, NOW)
+    timer = next_timer(flow, outcome.state)
+    assert timer is not None and outcome.next_timer_at == timer[0]
+    assert outcome.next_timer_at > NOW

@@ -769,6 +769,21 @@ def test_an_alert_is_checked_too_and_values_the_answer_can_take_pass() -> None:
     assert parse_flow(WARM + f'    when: "{fine}"\n').steps[3].when == fine
 
 
+def test_sets_marks_the_consent_and_name_steps_and_is_checked() -> None:
+    flow = FlowLibrary().resolve("welcome")
+    assert flow.step_setting("consent") == flow.step("consent")
+    assert flow.step_setting("name") == flow.step("name")
+    wrong = (
+        "flow: f\ntitle: T\nsteps:\n  - id: ok\n    ask: Fine?\n    type: text\n"
+        "    sets: consent\n  - id: who\n    ask: Name?\n    type: text\n    sets: nickname\n"
+    )
+    with pytest.raises(FlowError) as raised:
+        parse_flow(wrong, "f.yaml")
+    messages = [str(problem) for problem in raised.value.problems]
+    assert any("f.yaml:7:" in m and "`sets: consent` needs `type: yes_no`" in m for m in messages)
+    assert any("f.yaml:11:" in m and "`sets` must be `consent`" in m for m in messages)
+
+
 def test_a_stored_version_is_checked_by_the_rules_it_was_accepted_under() -> None:
     """A version that already ran must still load after the rules grow stricter, so its
     check-ins can finish; `flows check` and the folder refuse the same text."""

@@ -22,7 +22,7 @@ from werkzeug.test import TestResponse
 
 from bot.channels.telegram import TelegramSettings
 from bot.channels.twilio import TwilioSettings
-from bot.conversations import start_checkin
+from bot.checkins.starting import start_checkin
 from bot.settings import Settings
 from bot.web import create_app
 from storage.database import transaction

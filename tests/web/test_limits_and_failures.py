@@ -12,9 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import conversations
 from bot.channels.base import InboundMessage
 from bot.channels.twilio import TwilioSettings
+from bot.checkins import receiving
 from bot.settings import Settings
 from bot.web import create_app, default_sessions
 from storage.database import transaction
@@ -120,7 +120,7 @@ def test_database_lost_mid_request_answers_503_and_stores_nothing(
     participant = add_participant(sessions)
     start_flow(sessions, participant, "weekly-wellbeing", settings)
     before = counts(sessions)
-    real_receive = conversations.receive
+    real_receive = receiving.receive
 
     def receive_then_lose_the_connection(session: Session, inbound: InboundMessage, *args: Any):
         real_receive(session, inbound, *args)

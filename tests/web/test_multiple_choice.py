@@ -12,11 +12,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import conversations
 from bot.channels.base import OutboundMessage
 from bot.channels.telegram import TelegramSender, TelegramSettings
-from bot.conversations import start_checkin
+from bot.checkins.starting import start_checkin
 from bot.settings import Settings
+from storage.checkin_rows import previous_answers
 from storage.database import transaction
 from storage.models import Answer, Checkin, OutboxItem, Participant
 from survey_flows.checks.folder import FlowLibrary
@@ -90,7 +90,7 @@ def test_an_sms_reply_naming_two_options_stores_two_answers(
     with transaction(sessions, readonly=True) as session:
         assert session.get_one(Checkin, checkin).status == "completed"
         assert session.get_one(Checkin, checkin).state["answers"]["why"] == ["traffic", "bins"]
-        previous = conversations._previous_answers(session, person, "helped")
+        previous = previous_answers(session.connection(), person, "helped")
     assert previous["why"] == ["traffic", "bins"]  # as a list, for `previous.why`
 
 

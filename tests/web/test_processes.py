@@ -89,6 +89,44 @@ def test_run_serves_and_stops_cleanly(tmp_path: Path, spawn: list[subprocess.Pop
         assert db.execute("SELECT count(*) FROM clock_ticks").fetchone()[0] >= 1
 
 
+def _server_header(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as answer:
+        return str(answer.headers.get("Server", ""))
+
+
+def test_run_serves_with_waitress_and_stops_on_ctrl_c(
+    tmp_path: Path, spawn: list[subprocess.Popen[str]]
+) -> None:
+    """The production server answers (not Werkzeug's development server), and Ctrl-C
+    (SIGINT) stops the web server, the worker and the clock cleanly."""
+    port = free_port()
+    process = _start(spawn, tmp_path, "run", "--port", str(port))
+
+    assert _wait_for_health(process, port)["database"] == "ok"
+    server = _server_header(port)
+    assert "waitress" in server and "Werkzeug" not in server
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=STOP_SECONDS)
+
+    assert process.returncode == 0, output
+    assert "Stopped." in output and "Traceback" not in output
+
+
+def test_run_on_every_address_prints_no_password(
+    tmp_path: Path, spawn: list[subprocess.Popen[str]]
+) -> None:
+    port = free_port()
+    process = _start(spawn, tmp_path, "run", "--host", "0.0.0.0", "--port", str(port))
+
+    _wait_for_health(process, port)
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=STOP_SECONDS)
+
+    assert process.returncode == 0, output
+    assert "password" not in output.lower()
+    assert "groundswell users add" in output
+
+
 def test_serve_runs_gunicorn_and_stops_cleanly(
     tmp_path: Path, spawn: list[subprocess.Popen[str]]
 ) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.channels.base import InboundMessage
 from bot.channels.telegram import TelegramSettings
 from bot.checkins import inbound as inbound_module
-from bot.conversations import Received
+from bot.checkins.receiving import Received
 from bot.delivery.telegram_polling import TelegramPoller
 from bot.settings import Settings
 from storage.database import transaction

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from bot.conversations import start_checkin
+from bot.checkins.starting import start_checkin
 from bot.intake.roster import RosterError, phone_number
 from bot.web.context import context
 from bot.web.staff import audit, people, roster_upload

@@ -2,7 +2,7 @@
 
 Each member of staff has their own test participant (`external_ref` "simulator:<user
 id>", channel "sim"), so two people testing at once never share a conversation. Replies
-go through `conversations.receive` exactly as an SMS would; what Groundswell answers is
+go through `bot.checkins.receiving.receive` exactly as an SMS would; what Groundswell answers is
 queued in the outbox like any message (the worker's simulator sender marks it sent), and
 the panel shows queued and sent messages alike.
 
@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from bot.channels.base import InboundMessage
-from bot.conversations import receive, start_checkin
+from bot.checkins.receiving import receive
+from bot.checkins.starting import start_checkin
 from bot.delivery.outbox import Recipient
 from bot.web.context import context
 from bot.web.staff.access import require_staff, viewer

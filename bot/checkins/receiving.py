@@ -1,0 +1,106 @@
+"""Receiving one inbound message: record it once, then answer the open check-in, let a
+stranger join, or handle STOP/START/HELP outside a check-in.
+
+The usual case (a resident answering their open check-in) runs on prepared Core
+statements over typed rows (`storage.checkin_rows`): building statements and flushing
+ORM objects cost ten times what the engine does. The rarer paths (joining, opting out,
+alerts, consent) load ORM objects as they need them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from bot.channels.base import InboundMessage
+from bot.checkins.engine_context import channel_traits, engine_participant
+from bot.checkins.outcomes import apply, apply_to_person
+from bot.delivery.outbox import Recipient, enqueue
+from bot.people.joining import join_or_hint
+from bot.settings import Settings
+from storage import flow_versions
+from storage.checkin_rows import sender_and_open_checkin
+from storage.messages import record_inbound_id
+from survey_flows import engine
+from survey_flows.checks.folder import FlowLibrary
+from survey_flows.conversation import Conversation, Reply
+
+
+@dataclass(frozen=True)
+class Received:
+    """What handling one inbound message did (for logs, tests and the simulator)."""
+
+    duplicate: bool = False
+    participant: str | None = None  # pseudonym
+    joined: bool = False
+    messages: int = 0
+
+
+def receive(
+    session: Session,
+    inbound: InboundMessage,
+    now: datetime,
+    library: FlowLibrary,
+    settings: Settings,
+) -> Received:
+    """Handle one inbound message exactly once, whatever the provider redelivers.
+
+    The participant's row is locked first, so two messages from one person are handled
+    one after the other; then the message is recorded, where a redelivery stops.
+    """
+    session.flush()  # Core statements follow: they must see the caller's pending changes
+    connection = session.connection()
+    person, checkin = sender_and_open_checkin(connection, inbound.channel, inbound.address)
+    record_id = record_inbound_id(
+        connection,
+        channel=inbound.channel,
+        provider_id=inbound.provider_id or None,
+        address=inbound.address,
+        body=inbound.text if not inbound.button else f"[button] {inbound.button}",
+        participant_id=person.id if person else None,
+        created_at=now,
+        checkin_id=checkin.id if checkin else None,
+    )
+    if record_id is None:
+        return Received(duplicate=True)
+    to = Recipient(inbound.channel, inbound.address, person.id if person else None)
+    if person is None:
+        joined, sent = join_or_hint(session, inbound, to, now, library, settings)
+        if joined is None:
+            return Received(messages=sent)
+        return Received(participant=joined.pseudonym, joined=True, messages=sent)
+
+    event = Reply(text=inbound.text, button=inbound.button)
+    traits = channel_traits(inbound.channel)
+    if checkin is None:
+        context = engine_participant(session, person, None)
+        outcome = engine.reply_without_checkin(event, context, now, traits)
+        apply_to_person(session, person, outcome, now, library)
+        for message in outcome.messages:
+            enqueue(session, to, message, now=now)
+        return Received(participant=person.pseudonym, messages=len(outcome.messages))
+    flow = flow_versions.load(session, checkin.flow_version)
+    outcome = engine.advance(
+        flow,
+        Conversation.from_json(checkin.state),
+        event,
+        engine_participant(session, person, flow),
+        now,
+        traits,
+    )
+    # A reply to the resident's own message goes at once, quiet hours or not.
+    sent = apply(
+        session,
+        checkin,
+        person,
+        flow,
+        outcome,
+        to,
+        now,
+        not_before=now,
+        library=library,
+        message_id=record_id,
+    )
+    return Received(participant=person.pseudonym, messages=sent)
