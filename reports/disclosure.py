@@ -99,7 +99,7 @@ class DisclosurePolicy:
     threshold: int = 5
     key: str = DEFAULT_KEY
     rounding_base: int = 5
-    noise_points: float = 1.0
+    noise_points: float = 2.5
     decimals: int | None = 2
     snap: bool = True
     hide_no_spread: bool = True
