@@ -28,7 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "coordinators": (
         "bot.commands.coordinators:coordinators",
-        "Add and list coordinators (alerts at once, a summary every week).",
+        "Add, list and remove coordinators (alerts at once, a summary every week).",
     ),
     "participants": (
         "bot.commands.participants:participants",

@@ -44,7 +44,7 @@ from reports.disclosure import (
     publish_rate,
     snap_period,
 )
-from reports.intervals import welch_difference
+from reports.intervals import welch_difference, welch_pairs
 from reports.method import method_note
 from reports.multiplicity import adjust
 from reports.statistics import (
@@ -52,7 +52,6 @@ from reports.statistics import (
     FollowUp,
     MeasureSummary,
     Participation,
-    baselines_by_pairing,
     cohort_baseline_sd,
     participation,
     summarise_by_group,
@@ -529,8 +528,7 @@ def _attrition_check(
 
 
 def _attrition_cells(
-    answers: MeasureAnswers,
-    follow_up: FollowUp | None,
+    result: _MeasureResult,
     group_ids: list[int],
     decision: CellDecision,
     policy: DisclosurePolicy,
@@ -538,12 +536,10 @@ def _attrition_cells(
     """Each scope's analysed and baseline-only baselines, and which attrition checks to
     hide: the period's hidden groups, plus the baseline-only counts' own rule across groups
     (decided once, so every view hides the same)."""
-    cells: dict[int | None, tuple[np.ndarray, np.ndarray]] = {}
-    for g in [None, *group_ids]:
-        mine = answers if g is None else answers.where(answers.group_id == g)
-        cells[g] = baselines_by_pairing(
-            mine.participant_id, mine.answered_at, mine.score, follow_up=follow_up
-        )
+    cells: dict[int | None, tuple[np.ndarray, np.ndarray]] = {
+        g: (s.baselines, s.baseline_only)
+        for g, s in [(None, result.overall), *((g, result.groups[g]) for g in group_ids)]
+    }
     spread = policy.hide_no_spread
     flat = [g for g in group_ids if spread and any(no_spread(x) for x in cells[g])]
     checks = decide_cells(
@@ -562,21 +558,22 @@ def _comparisons(
     """Every pair of shown groups: difference in mean change (first minus second) with its
     Welch 95% interval and p (adjusted later with the report's other tests)."""
     shown = [g for g in order if not result.groups[g].suppressed and result.groups[g].n_paired]
+    pairs = [(a, b) for i, a in enumerate(shown) for b in shown[i + 1 :]]
     out = []
-    for i, a in enumerate(shown):
-        for b in shown[i + 1 :]:
-            diff = welch_difference(result.groups[a].changes, result.groups[b].changes)
-            if diff is None:
-                continue
-            out.append(
-                {
-                    "groups": [names[a], names[b]],
-                    "difference": diff.difference,
-                    "ci95": None if diff.ci95 is None else list(diff.ci95),
-                    "welch_p": diff.p,
-                    "p_adjusted": None,
-                }
-            )
+    for (a, b), diff in zip(
+        pairs, welch_pairs([result.groups[g].changes for g in shown]), strict=True
+    ):
+        if diff is None:
+            continue
+        out.append(
+            {
+                "groups": [names[a], names[b]],
+                "difference": diff.difference,
+                "ci95": None if diff.ci95 is None else list(diff.ci95),
+                "welch_p": diff.p,
+                "p_adjusted": None,
+            }
+        )
     return out
 
 
@@ -766,8 +763,7 @@ def analyse(
     }
     results, n_tests = _adjust_report(results, comparisons, adjustment)
     attrition = {
-        name: _attrition_cells(data.measures[name], follow_up, group_ids, decision, policy)
-        for name in results
+        name: _attrition_cells(results[name], group_ids, decision, policy) for name in results
     }
 
     def scope_measure(name: str, measure: Measure, g: int | None) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from reports.columns import read_columns
@@ -181,15 +181,14 @@ def _all_participant_groups(
 
     An opt-out without a recorded time (older rows) counts as before the end.
     """
-    opted_out = Participant.opted_out.is_(True)
+    opted_out: ColumnElement[bool] = Participant.opted_out.is_(True)
+    forgotten_by_end: ColumnElement[bool] = Participant.forgotten_at.is_not(None)
     if end is not None:
         opted_out = opted_out & (
             Participant.opted_out_at.is_(None) | (Participant.opted_out_at < end)
         )
-    withdrawn = case((opted_out, 1), else_=0)
-    forgotten_by_end = Participant.forgotten_at.is_not(None)
-    if end is not None:
         forgotten_by_end = forgotten_by_end & (Participant.forgotten_at < end)
+    withdrawn = case((opted_out, 1), else_=0)
     status = withdrawn + case((forgotten_by_end, 2), else_=0)
     statement = select(Participant.id, func.coalesce(Participant.group_id, NO_GROUP), status)
     ids, groups, flags = read_columns(session, statement, ("int", "int", "int"))

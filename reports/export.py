@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from sqlalchemy import Select, case, select, type_coerce
+from sqlalchemy import ColumnElement, Select, case, select, type_coerce
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 from reports.formats.cells import cell
@@ -104,7 +104,7 @@ def _stream(
 def _export(
     sessions: sessionmaker[Session],
     model: type[Answer | Checkin | Enrolment],
-    columns: Sequence[InstrumentedAttribute[Any]],
+    columns: Sequence[InstrumentedAttribute[Any] | ColumnElement[Any]],
     names: list[str],
     flow: str | None,
     batch: int,

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from reports.intervals import dz_interval
+from reports.intervals import dz_intervals
 from reports.verdict import Verdict, change_verdict
 
 __all__ = [
@@ -34,7 +34,6 @@ __all__ = [
     "MeasureSummary",
     "Participation",
     "ReliableChange",
-    "baselines_by_pairing",
     "cohort_baseline_sd",
     "first_answers",
     "participation",
@@ -96,7 +95,8 @@ class MeasureSummary:
     Figures that cannot be computed are ``None`` (never NaN), with the reason in ``notes``.
     ``changes`` holds each paired participant's change (latest minus baseline), ordered by
     participant id, for charts, and ``baselines`` their baselines in the same order (for
-    bands); neither is part of ``to_dict``.
+    bands); ``baseline_only`` holds the baselines of people with no later answer (or none
+    in the follow-up window), for the attrition check. None of these is in ``to_dict``.
 
     ``suppressed`` means the figures must not be published (too few people, or hidden so a
     small group cannot be worked out by subtraction); ``to_dict`` then gives ``None`` for
@@ -119,6 +119,9 @@ class MeasureSummary:
         default_factory=lambda: np.empty(0, dtype=np.float64), repr=False, compare=False
     )
     baselines: np.ndarray = field(
+        default_factory=lambda: np.empty(0, dtype=np.float64), repr=False, compare=False
+    )
+    baseline_only: np.ndarray = field(
         default_factory=lambda: np.empty(0, dtype=np.float64), repr=False, compare=False
     )
     effect_size_dz_ci95: tuple[float, float] | None = None
@@ -272,7 +275,8 @@ def ticks_per_day(times: Any) -> float:
         t = t.astype("datetime64[us]")
     if np.issubdtype(t.dtype, np.datetime64):
         unit, count = np.datetime_data(t.dtype)
-        return float(np.timedelta64(1, "D") / np.timedelta64(count, unit))
+        one_day = np.array(1, dtype="timedelta64[D]")
+        return float(one_day / np.array(count, dtype=f"timedelta64[{unit}]"))
     return 1.0
 
 
@@ -360,6 +364,8 @@ class _Pairs:
     single: np.ndarray
     same_time: np.ndarray
     missed: np.ndarray
+    first_key: np.ndarray
+    first_value: np.ndarray
 
 
 def _pair_up(
@@ -379,7 +385,9 @@ def _pair_up(
     if n == 0:
         empty = np.empty(0, dtype=np.float64)
         no_keys = np.empty(0, dtype=np.int64)
-        return _Pairs(no_keys, empty, empty, empty, empty, no_keys, no_keys, no_keys)
+        return _Pairs(
+            no_keys, empty, empty, empty, empty, no_keys, no_keys, no_keys, no_keys, empty
+        )
     order = np.lexsort((v, t, keys))
     k, tt, vv = keys[order], t[order], v[order]
 
@@ -428,6 +436,8 @@ def _pair_up(
         single=block_key[first[~several]],
         same_time=block_key[sizes > 1],
         missed=missed,
+        first_key=block_key[first],
+        first_value=means[first],
     )
 
 
@@ -538,6 +548,10 @@ def _reliable_change(
     )
 
 
+def _empty_if_none(x: np.ndarray | None) -> np.ndarray:
+    return np.empty(0, dtype=np.float64) if x is None else x
+
+
 def _quartiles(days: np.ndarray) -> dict[str, float] | None:
     """Median, quartiles (numpy's linear method) and range of follow-up lengths in days."""
     if days.size == 0:
@@ -564,6 +578,7 @@ def _summarise_pairs(
     threshold: int,
     notes: list[str],
     follow_up_days: np.ndarray | None = None,
+    baseline_only: np.ndarray | None = None,
 ) -> MeasureSummary:
     """All paired figures from matched baseline / latest arrays."""
     notes = list(notes)
@@ -598,15 +613,14 @@ def _summarise_pairs(
             changes,
             baseline,
             higher_is_better=higher_is_better,
+            baseline_only=_empty_if_none(baseline_only),
         )
 
     mean_change = float(np.mean(changes))
     ci95: tuple[float, float] | None = None
     wilcoxon_p: float | None = None
     dz: float | None = None
-    dz_ci: tuple[float, float] | None = None
     dav: float | None = None
-    dav_ci: tuple[float, float] | None = None
     if n < 2:
         notes.append("Only one paired participant: no confidence interval, test or effect size.")
     else:
@@ -614,12 +628,10 @@ def _summarise_pairs(
         half = float(stats.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
         ci95 = (mean_change - half, mean_change + half)
         if sd > 0:
-            dz = mean_change / sd
-            dz_ci = dz_interval(dz, n)
+            dz = mean_change / sd  # its interval: _with_effect_intervals, for all at once
             sd_av = (float(np.std(baseline, ddof=1)) + float(np.std(latest, ddof=1))) / 2
-            if sd_av > 0 and dz_ci is not None:
+            if sd_av > 0:
                 dav = mean_change / sd_av
-                dav_ci = (dz_ci[0] * sd / sd_av, dz_ci[1] * sd / sd_av)
         else:
             notes.append(
                 "Every participant changed by the same amount, so the interval has no width "
@@ -648,13 +660,39 @@ def _summarise_pairs(
         notes=notes,
         changes=changes,
         baselines=baseline,
-        effect_size_dz_ci95=dz_ci,
+        baseline_only=_empty_if_none(baseline_only),
         effect_size_dav=dav,
-        effect_size_dav_ci95=dav_ci,
         follow_up_days=None if follow_up_days is None else _quartiles(follow_up_days),
         higher_is_better=higher_is_better,
     )
     return summary.adjusted(wilcoxon_p, 1)
+
+
+def _with_effect_intervals(summaries: list[MeasureSummary]) -> list[MeasureSummary]:
+    """The summaries with the 95% intervals of d_z (exact, noncentral t) and d_av (the d_z
+    interval times SD(changes) / average SD), worked out in one vectorised pass."""
+    todo = [i for i, s in enumerate(summaries) if s.effect_size_dz is not None]
+    if not todo:
+        return summaries
+    dz = np.array([summaries[i].effect_size_dz for i in todo], dtype=np.float64)
+    n = np.array([summaries[i].n_paired for i in todo], dtype=np.float64)
+    bounds = dz_intervals(dz, n)
+    out = list(summaries)
+    for row, i in enumerate(todo):
+        s = summaries[i]
+        low, high = bounds[row]
+        if not (math.isfinite(low) and math.isfinite(high)):
+            continue
+        dav_ci = None
+        if s.effect_size_dav is not None:
+            latest = s.baselines + s.changes
+            sd = float(np.std(s.changes, ddof=1))
+            sd_av = (float(np.std(s.baselines, ddof=1)) + float(np.std(latest, ddof=1))) / 2
+            dav_ci = (float(low) * sd / sd_av, float(high) * sd / sd_av)
+        out[i] = replace(
+            s, effect_size_dz_ci95=(float(low), float(high)), effect_size_dav_ci95=dav_ci
+        )
+    return out
 
 
 def _pairing_notes(any_single: bool, any_same_time: bool) -> list[str]:
@@ -732,7 +770,7 @@ def summarise_measure(
     pairs = _pair_up(codes, t, v, _follow_up_ticks(follow_up, times))
     if reference_sd is None:
         reference_sd, sd_source = _reference(None, ids, t, v)
-    return _summarise_pairs(
+    summary = _summarise_pairs(
         pairs.baseline,
         pairs.latest,
         higher_is_better=higher_is_better,
@@ -746,7 +784,9 @@ def summarise_measure(
             pairs.single.size > 0, pairs.same_time.size > 0, pairs.missed.size > 0
         ),
         follow_up_days=(pairs.t_latest - pairs.t_baseline) / ticks_per_day(times),
+        baseline_only=pairs.first_value[~np.isin(pairs.first_key, pairs.key)],
     )
+    return _with_effect_intervals([summary])[0]
 
 
 def summarise_by_group(
@@ -792,6 +832,9 @@ def summarise_by_group(
     has_same_time = np.bincount(pairs.same_time // n_people, minlength=n_groups) > 0
     has_missed = np.bincount(pairs.missed // n_people, minlength=n_groups) > 0
     days = (pairs.t_latest - pairs.t_baseline) / ticks_per_day(times)
+    unpaired = ~np.isin(pairs.first_key, pairs.key)
+    unpaired_group = pairs.first_key[unpaired] // n_people
+    unpaired_value = pairs.first_value[unpaired]
 
     summaries: dict[Hashable, MeasureSummary] = {}
     for gi, label in enumerate(group_labels.tolist()):
@@ -810,22 +853,10 @@ def summarise_by_group(
                 bool(has_single[gi]), bool(has_same_time[gi]), bool(has_missed[gi])
             ),
             follow_up_days=days[lo:hi],
+            baseline_only=unpaired_value[unpaired_group == gi],
         )
+    summaries = dict(zip(summaries, _with_effect_intervals(list(summaries.values())), strict=True))
     return summaries
-
-
-def baselines_by_pairing(
-    participant_ids: Any, times: Any, values: Any, *, follow_up: FollowUp | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """The baselines of the paired (analysed) people and of those with a baseline only
-    (no later answer, or none in the follow-up window): the attrition check's two sides."""
-    ids, t, v, _, _ = _prepare(participant_ids, times, values)
-    _, codes = _codes(ids)
-    pairs = _pair_up(codes, t, v, _follow_up_ticks(follow_up, times))
-    everyone = first_answers(codes, t, v)
-    analysed = np.zeros(everyone.size, dtype=bool)
-    analysed[pairs.key] = True
-    return everyone[analysed], everyone[~analysed]
 
 
 # --------------------------------------------------------------------------- participation

@@ -1,8 +1,9 @@
 """The coordinator's weekly summary: short, true, and readable in ten seconds.
 
-It leads with the measure whose change is clearest (the largest effect among those whose
-95% interval excludes no change), states every change with its interval, and calls a
-change "no clear change" whenever the interval includes zero. It is a list of sentences,
+It leads with the measure whose change is clearest (the largest effect among those the
+report's verdict calls an increase or a decrease), states every change with its interval,
+and says "no clear change" or "not enough answers" whenever the verdict does: a change is
+never claimed on the interval alone (see ``reports.verdict``). It is a list of sentences,
 most important first, and optionally a chart of the leading measure: how they are fitted
 to a channel (three SMS segments, a photo on Telegram) is the host's business
 (`bot.schedule.summaries`).
@@ -10,7 +11,7 @@ to a channel (three SMS segments, a photo on Telegram) is the host's business
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import func, select
@@ -35,6 +36,20 @@ class CoordinatorSummary(NamedTuple):
 
     sentences: list[str]
     chart: bytes | None
+
+
+def _last_sunday(now: datetime) -> date:
+    """The last Sunday that has ended by `now`: published periods are whole ISO weeks."""
+    yesterday = (now - timedelta(days=1)).date()
+    return yesterday - timedelta(days=(yesterday.weekday() + 1) % 7)
+
+
+def period_words(now: datetime) -> str:
+    """The period a summary sent at `now` covers, in words: the 12 whole weeks (Monday to
+    Sunday) ended by then, e.g. "over the last 12 weeks, to Sunday 29 November"."""
+    last = _last_sunday(now)
+    weeks = PERIOD.days // 7
+    return f"over the last {weeks} weeks, to {last:%A} {last.day} {last:%B}"
 
 
 def coordinator_summary(
@@ -62,15 +77,16 @@ def coordinator_summary(
         sent, answered = _week_counts(session, group_id, now)
         flow_ids = _flows_of(session, group)
     policy = DisclosurePolicy(threshold=threshold, key=key)
-    sentences = [f"Groundswell weekly summary, {name}."]
+    sentences = [f"Groundswell weekly summary, {name}, {period_words(now)}."]
     chart: bytes | None = None
     counts_hidden = False
+    last_day = _last_sunday(now)
     for flow in _resolved(library, flow_ids):
         report = analyse(
             sessions,
             flow,
-            since=now - PERIOD,
-            until=now,
+            since=last_day - PERIOD + timedelta(days=1),
+            until=last_day,
             group=name,
             policy=policy,
             generated_at=now,
@@ -106,10 +122,12 @@ def _measure_sentences(report: dict[str, Any], flow: Flow) -> list[str]:
             continue
         low, high = low_high
         interval = f"95% CI {_signed(low)} to {_signed(high)}; {n} people"
-        if low > 0 or high < 0:
-            direction = "rose" if change > 0 else "fell"
-            better = (change > 0) == bool(figures.get("higher_is_better", True))
-            verdict = "better" if better else "worse"
+        verdict = figures.get("verdict")
+        if verdict == "not enough data":
+            rows.append((-1.0, f"{label}: not enough answers yet to see a change ({interval})."))
+        elif verdict in ("increase", "decrease"):
+            direction = "rose" if verdict == "increase" else "fell"
+            verdict = "better" if figures.get("verdict_better") else "worse"
             size = abs(figures.get("effect_size_dz") or 0.0)
             rows.append(
                 (size, f"{label} {direction} by {abs(change):.1f} ({verdict}; {interval}).")

@@ -384,47 +384,51 @@ class Alert(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
 
-class Coordinator(Base):
-    """Someone who receives a group's weekly summary by SMS or Telegram."""
-
-    __tablename__ = "coordinators"
-    __table_args__ = (
-        UniqueConstraint("group_id", "channel", "address"),
-        one_of("channel", COORDINATOR_CHANNELS),
-        CheckConstraint("summary_weekday BETWEEN 0 AND 6", name="summary_weekday_range"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
-    channel: Mapped[str] = mapped_column(String(16))
-    address: Mapped[str] = mapped_column(String(64))
-    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"))
-    summary_weekday: Mapped[int] = mapped_column(Integer, default=0)  # 0 = Monday
-    summary_time: Mapped[str] = mapped_column(String(5), default="09:00")  # HH:MM local
-    timezone: Mapped[str | None] = mapped_column(String(64))
-    next_summary_at: Mapped[datetime | None] = mapped_column(index=True)
-
-
 class User(Base):
-    """A web sign-in. Coordinators see only their groups (`user_groups`)."""
+    """A person on the team: signs in to the web app (email, password) and, as a
+    coordinator, hears about their groups (alerts at once, a weekly summary) by SMS or
+    Telegram. Coordinators see only their groups (`user_groups`). Someone added only to
+    receive messages (`coordinators add`) has no email or password and cannot sign in.
+    """
 
     __tablename__ = "users"
     __table_args__ = (
         one_of("role", ROLES),
+        one_of("channel", COORDINATOR_CHANNELS),
         CheckConstraint("email = lower(email)", name="email_lower"),
+        CheckConstraint("summary_weekday BETWEEN 0 AND 6", name="summary_weekday_range"),
+        CheckConstraint("(channel IS NULL) = (address IS NULL)", name="channel_with_address"),
+        CheckConstraint("email IS NOT NULL OR channel IS NOT NULL", name="reachable"),
+        UniqueConstraint("channel", "address"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True)
-    password_hash: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    name: Mapped[str | None] = mapped_column(String(200))
+    channel: Mapped[str | None] = mapped_column(String(16))  # alerts and summaries go here
+    address: Mapped[str | None] = mapped_column(String(64))
+    summary_weekday: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0"
+    )  # 0 = Monday
+    summary_time: Mapped[str] = mapped_column(
+        String(5), default="09:00", server_default="09:00"
+    )  # HH:MM local
+    timezone: Mapped[str | None] = mapped_column(String(64))  # IANA name; None: deployment's
+    next_summary_at: Mapped[datetime | None] = mapped_column(index=True)
 
     groups: Mapped[list[Group]] = relationship(secondary="user_groups")
 
     @validates("email")
-    def _lower_email(self, _key: str, value: str) -> str:
-        return value.strip().lower()
+    def _lower_email(self, _key: str, value: str | None) -> str | None:
+        return None if value is None else value.strip().lower()
+
+    @property
+    def shown_name(self) -> str:
+        """How the app names them: their name, else their email, else their address."""
+        return self.name or self.email or f"{self.channel} {self.address}"
 
 
 class UserGroup(Base):

@@ -232,7 +232,9 @@ class _Turn:
     def press(self, step: Step, data: str) -> None:
         """A button under a multiple choice: toggle its option, or Done to answer."""
         shown = self.options(step)
-        if data.startswith("#") and data[1:].isdigit() and 1 <= int(data[1:]) <= len(shown):
+        index = data[1:]
+        if data.startswith("#") and index.isascii() and index.isdigit() and len(index) < 4 \
+                and 1 <= int(index) <= len(shown):  # fmt: skip
             data = shown[int(data[1:]) - 1].value  # Telegram sends long values by position
         if data == DONE:
             if self.state.picked:

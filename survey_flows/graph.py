@@ -49,7 +49,8 @@ def _describe(step: Step) -> str:
         high = "" if step.max is None else f"{step.max:g}"
         return f"{step.type} {low}–{high}"
     if step.type == "choice":
-        return f"choice of {len(step.choices)}"
+        several = ", several" if step.multiple else ""
+        return f"choice of {len(step.choices)}{several}"
     return str(step.type)
 
 

@@ -15,6 +15,8 @@ STEP_TYPES: tuple[str, ...] = ("scale", "number", "choice", "yes_no", "text")
 # `consent` (yes_no) decides whether they take part; `name` (text) is what to call them.
 Sets = Literal["consent", "name"]
 SETS_TYPES: dict[str, str] = {"consent": "yes_no", "name": "text"}
+# The flow the host sends to everyone who joins; `flows check` requires its consent step.
+JOINING_FLOW = "welcome"
 
 # A text as staff wrote it, normalised to a mapping from language code to template source.
 Text = dict[str, str]

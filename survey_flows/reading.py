@@ -419,11 +419,21 @@ def _read_choices(step: Step, text: str, language: str | None) -> Reading:
     return Reading.answer([c.value for c in step.choices if c.value in chosen], None)
 
 
+def _longest_name(step: Step) -> int:
+    """The most words in any name of the step's choices (value, label, alias)."""
+    return max(
+        len(normalise(name).split())
+        for choice in step.choices
+        for name in (choice.value, *choice.label.values(), *choice.aliases)
+    )
+
+
 def _read_words(step: Step, words: list[str], language: str | None, chosen: set[str]) -> str | None:
     """Add the options named by `words` to `chosen`; the problem key if a word names none."""
+    longest = _longest_name(step) + 2  # "twenty one" and the like as positions
     start = 0
     while start < len(words):
-        for end in range(len(words), start, -1):
+        for end in range(min(len(words), start + longest), start, -1):
             found = _read_choice(step, " ".join(words[start:end]), language)
             if found.ok:
                 chosen.add(str(found.value))

@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.delivery.outbox import Recipient, enqueue_text
+from bot.people.coordinators import recipients
 from storage.checkin_rows import PersonRow
-from storage.models import Alert, Coordinator, Group
+from storage.models import Alert, Group
 from survey_flows.conversation import RaisedAlert
 from survey_flows.languages import system_text
 from survey_flows.model import Flow
@@ -48,9 +48,7 @@ def tell_coordinators(
     if person.group_id is None:
         return
     group = session.get_one(Group, person.group_id)
-    coordinators = session.scalars(
-        select(Coordinator).where(Coordinator.group_id == person.group_id)
-    )
+    coordinators = recipients(session, person.group_id)
     text = system_text(
         "coordinator_alert",
         flow.language,
@@ -60,4 +58,5 @@ def tell_coordinators(
         flow=flow.title,
     )
     for coordinator in coordinators:
+        assert coordinator.channel is not None and coordinator.address is not None
         enqueue_text(session, Recipient(coordinator.channel, coordinator.address), text, now=now)

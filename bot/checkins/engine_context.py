@@ -13,7 +13,12 @@ from survey_flows.conversation import ChannelTraits
 from survey_flows.conversation import Participant as EngineParticipant
 from survey_flows.model import Flow
 
-CHANNEL_TRAITS = {"sms": twilio.TRAITS, "telegram": telegram.TRAITS, "sim": ChannelTraits()}
+# The simulator shows buttons as Telegram does (outbox.BUTTON_CHANNELS), so the same traits.
+CHANNEL_TRAITS = {
+    "sms": twilio.TRAITS,
+    "telegram": telegram.TRAITS,
+    "sim": ChannelTraits(buttons=True),
+}
 # What the engine and the calendar need to know of a participant (see `engine_participant`).
 PERSON_COLUMNS = (
     Participant.id,

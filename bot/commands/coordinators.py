@@ -1,22 +1,36 @@
-"""`groundswell coordinators ...`: who hears about a group's alerts and weekly summary."""
+"""`groundswell coordinators ...`: who hears about a group's alerts and weekly summary.
+
+A coordinator is one person (a `users` row): `users add EMAIL --role coordinator --phone ...`
+makes one who also signs in; `coordinators add NAME` makes one who only receives messages.
+Adding a contact that already coordinates another group adds the group to that person.
+"""
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
 import click
-from sqlalchemy import func, select
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from bot.commands.common import database, settings
-from bot.intake.roster import phone_number
+from bot.commands.participants import actor
+from bot.commands.users import _now, contact_options
+from bot.people.coordinators import (
+    ContactError,
+    by_contact,
+    contact,
+    groups_named,
+    set_contact,
+    set_groups,
+)
+from bot.web.staff.accounts import AccountError, delete_user
 from storage.database import transaction
-from storage.models import Coordinator, Group
+from storage.models import Group, User, UserGroup
 from survey_flows.schedules import WEEKDAYS
 
 
 @click.group()
 def coordinators() -> None:
-    """Add and list coordinators (alerts at once, a summary every week)."""
+    """Add, list and remove coordinators (alerts at once, a summary every week)."""
 
 
 @coordinators.command("add")
@@ -45,65 +59,40 @@ def add(
     """Add NAME as a coordinator of a group, reached by --telegram ID or --phone NUMBER.
 
     Alerts name the participant by pseudonymous id and group only; SMS alerts never
-    carry what the resident wrote.
+    carry what the resident wrote. To let them sign in to the web app as well, use
+    `groundswell users add EMAIL --role coordinator --group G --phone NUMBER` instead.
     """
     if bool(telegram_id) == bool(phone):
         raise click.UsageError("give exactly one of --telegram ID or --phone NUMBER")
     config = settings()
-    if phone:
+    reach, when = contact_options(
+        config.default_region, phone, telegram_id, summary_day, summary_at, timezone
+    )
+    assert reach is not None and when is not None  # one of phone/telegram was given
+    with transaction(database(config)) as session:
         try:
-            channel, address = "sms", phone_number(phone, config.default_region)
-        except ValueError as error:
-            raise click.BadParameter(str(error), param_hint="--phone") from None
-    else:
-        channel, address = "telegram", str(telegram_id).strip()
-        if not address.lstrip("-").isdigit():
-            raise click.BadParameter("a Telegram chat id is a number", param_hint="--telegram")
-    hours, _, minutes = summary_at.partition(":")
-    if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
-        raise click.BadParameter("write the time as HH:MM, e.g. 09:00", param_hint="--summary-at")
-    if timezone:
-        try:
-            ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise click.BadParameter(
-                f"'{timezone}' is not a time zone; use a name like Europe/London",
-                param_hint="--timezone",
-            ) from None
-    sessions = database(config)
-    with transaction(sessions) as session:
-        group = session.scalars(
-            select(Group).where(func.lower(Group.name) == group_name.strip().lower())
-        ).one_or_none()
-        if group is None:
-            known = ", ".join(session.scalars(select(Group.name).order_by(Group.name))) or "none"
-            raise click.ClickException(
-                f"there is no group called '{group_name}' (groups: {known}); "
-                "add it with `groundswell groups add NAME`"
+            [group] = groups_named(session, [group_name])
+            person = by_contact(session, reach)
+            if person is None:
+                person = User(role="coordinator", name=name.strip(), created_at=_now())
+                session.add(person)
+                set_contact(session, person, reach, when, now=_now(), actor=actor())
+                session.flush()
+            elif person.role != "coordinator":
+                raise ContactError(f"{person.shown_name} is staff; staff get no alerts")
+            mine = set(
+                session.scalars(select(UserGroup.group_id).where(UserGroup.user_id == person.id))
             )
-        exists = session.scalars(
-            select(Coordinator).where(
-                Coordinator.group_id == group.id,
-                Coordinator.channel == channel,
-                Coordinator.address == address,
-            )
-        ).one_or_none()
-        if exists is not None:
-            raise click.ClickException(f"{exists.name} already coordinates {group.name} there")
-        session.add(
-            Coordinator(
-                name=name,
-                channel=channel,
-                address=address,
-                group_id=group.id,
-                summary_weekday=WEEKDAYS.index(summary_day.lower()),
-                summary_time=f"{int(hours):02d}:{int(minutes):02d}",
-                timezone=timezone,
-            )
-        )
+            if group.id in mine:
+                raise ContactError(f"{person.shown_name} already coordinates {group.name} there")
+            known = session.scalars(select(Group).where(Group.id.in_(mine)))
+            set_groups(session, person, [*known, group])
+        except ContactError as error:
+            raise click.ClickException(str(error)) from None
+        day = WEEKDAYS[person.summary_weekday].capitalize()
         click.echo(
-            f"{name} now coordinates {group.name}: alerts at once by {channel}, "
-            f"a summary every {summary_day.capitalize()} at {summary_at} local time."
+            f"{person.shown_name} now coordinates {group.name}: alerts at once by "
+            f"{person.channel}, a summary every {day} at {person.summary_time} local time."
         )
 
 
@@ -112,13 +101,69 @@ def list_coordinators() -> None:
     """List coordinators with their group, channel and summary time."""
     with transaction(database(), readonly=True) as session:
         rows = session.execute(
-            select(Coordinator, Group.name).join(Group).order_by(Group.name, Coordinator.name)
+            select(User, Group.name)
+            .join(UserGroup, UserGroup.user_id == User.id)
+            .join(Group, Group.id == UserGroup.group_id)
+            .where(User.role == "coordinator")
+            .order_by(Group.name, User.name, User.email)
         ).all()
         if not rows:
-            click.echo("No coordinators yet. Add one with `groundswell coordinators add`.")
-        for coordinator, group in rows:
-            day = WEEKDAYS[coordinator.summary_weekday].capitalize()
             click.echo(
-                f"{coordinator.name}\t{group}\t{coordinator.channel}\t"
-                f"{day} {coordinator.summary_time}"
+                "No coordinators yet. Add one with `groundswell users add EMAIL --role "
+                "coordinator --group G --phone NUMBER`."
             )
+        for person, group in rows:
+            day = WEEKDAYS[person.summary_weekday].capitalize()
+            how = person.channel or "app only (no phone or Telegram)"
+            click.echo(f"{person.shown_name}\t{group}\t{how}\t{day} {person.summary_time}")
+
+
+@coordinators.command("remove")
+@click.argument("who")
+@click.option("--group", "group_name", help="Only stop coordinating this group.")
+def remove(who: str, group_name: str | None) -> None:
+    """Remove the coordinator WHO (their name, email, phone number or Telegram chat id).
+
+    With --group they stop coordinating that group only; without, they are removed
+    altogether (their sign-in too). Handled alerts keep who handled them.
+    """
+    config = settings()
+    with transaction(database(config)) as session:
+        person = _find(session, who, config.default_region)
+        try:
+            if group_name:
+                [group] = groups_named(session, [group_name])
+                left = [g for g in person.groups if g.id != group.id]
+                if len(left) == len(person.groups):
+                    raise ContactError(f"{person.shown_name} does not coordinate {group.name}")
+                set_groups(session, person, left)
+                click.echo(f"{person.shown_name} no longer coordinates {group.name}.")
+                return
+            delete_user(session, person, now=_now(), actor=actor())
+        except (ContactError, AccountError) as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(f"Removed {person.shown_name}: no more alerts or summaries, no sign-in.")
+
+
+def _find(session: Session, who: str, region: str) -> User:
+    """The one coordinator `who` names; a clear error for none or several."""
+    wanted = who.strip()
+    addresses = {wanted}
+    try:
+        reach = contact(wanted, None, region)
+        if reach is not None:
+            addresses.add(reach.address)
+    except ContactError:
+        pass
+    found = [
+        person
+        for person in session.scalars(select(User).where(User.role == "coordinator"))
+        if wanted.lower() in {(person.name or "").lower(), (person.email or "")}
+        or person.address in addresses
+    ]
+    if len(found) != 1:
+        problem = "nobody" if not found else "more than one coordinator"
+        raise click.ClickException(
+            f"{problem} matches {who!r}; see who coordinates with: groundswell coordinators list"
+        )
+    return found[0]

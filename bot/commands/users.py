@@ -1,7 +1,8 @@
 """`groundswell users ...`: who may sign in to the web app.
 
     groundswell users add you@example.org --role staff
-    groundswell users add sam@example.org --role coordinator --group "Elm Street"
+    groundswell users add sam@example.org --role coordinator --group "Elm Street" \
+        --phone 07700900123 --summary-day monday --summary-at 09:00
     groundswell users list
     groundswell users password sam@example.org
     groundswell users remove sam@example.org
@@ -20,6 +21,13 @@ import click
 
 from bot.commands.common import database, settings
 from bot.commands.participants import actor
+from bot.people.coordinators import (
+    Contact,
+    ContactError,
+    SummaryTime,
+    contact,
+    summary_time,
+)
 from bot.web.staff.accounts import (
     MIN_PASSWORD,
     AccountError,
@@ -30,6 +38,7 @@ from bot.web.staff.accounts import (
 )
 from storage.database import transaction
 from storage.models import ROLES
+from survey_flows.schedules import WEEKDAYS
 
 
 def _password() -> str:
@@ -48,6 +57,26 @@ def _password() -> str:
             'echo "$PASSWORD" | groundswell users add ...'
         )
     return password
+
+
+def contact_options(
+    region: str,
+    phone: str | None,
+    telegram: str | None,
+    day: str | None,
+    at: str | None,
+    timezone: str | None,
+) -> tuple[Contact | None, SummaryTime | None]:
+    """The checked --phone/--telegram and --summary-* options (a usage error if wrong)."""
+    try:
+        reach = contact(phone, telegram, region)
+        given = day is not None or at is not None or timezone is not None
+        when = summary_time(day, at, timezone) if reach is not None or given else None
+    except ContactError as error:
+        raise click.UsageError(str(error)) from None
+    if when is not None and reach is None:
+        raise click.UsageError("a summary time needs --phone NUMBER or --telegram CHAT_ID")
+    return reach, when
 
 
 def _now() -> datetime:
@@ -73,16 +102,66 @@ def users() -> None:
     multiple=True,
     help="A group a coordinator sees (repeat for several).",
 )
-def add(email: str, role: str, groups: tuple[str, ...]) -> None:
-    """Give EMAIL a web sign-in; asks for the password."""
-    sessions = database(settings())
+@click.option("--name", help="Their name, as the team sees it.")
+@click.option("--phone", help="A coordinator's mobile number: alerts and summaries by SMS.")
+@click.option("--telegram", "telegram_id", help="A coordinator's Telegram chat id instead.")
+@click.option(
+    "--summary-day",
+    type=click.Choice(WEEKDAYS, case_sensitive=False),
+    help="Weekday of the weekly summary (default monday).",
+)
+@click.option("--summary-at", help="Local time of the weekly summary, HH:MM (default 09:00).")
+@click.option("--timezone", help="Their time zone, e.g. Europe/London (default: the deployment's).")
+def add(
+    email: str,
+    role: str,
+    groups: tuple[str, ...],
+    name: str | None,
+    phone: str | None,
+    telegram_id: str | None,
+    summary_day: str | None,
+    summary_at: str | None,
+    timezone: str | None,
+) -> None:
+    """Give EMAIL a web sign-in; asks for the password.
+
+    A coordinator given --phone or --telegram is one person: they sign in, get their
+    groups' alerts at once and a summary every week.
+    """
+    config = settings()
+    reach, when = contact_options(
+        config.default_region, phone, telegram_id, summary_day, summary_at, timezone
+    )
+    sessions = database(config)
     password = _password()
     try:
         with transaction(sessions) as session:
-            account = add_user(session, email, role, password, groups, now=_now(), actor=actor())
+            account = add_user(
+                session,
+                email,
+                role,
+                password,
+                groups,
+                now=_now(),
+                actor=actor(),
+                reach=reach,
+                when=when,
+                name=name,
+            )
     except AccountError as error:
         raise click.ClickException(str(error)) from None
     sees = "every group" if role == "staff" else ", ".join(account.groups)
+    if reach is not None and when is not None:
+        day = WEEKDAYS[when.weekday].capitalize()
+        click.echo(
+            f"{account.email} gets alerts at once by {reach.channel}, and a summary every "
+            f"{day} at {when.at} local time."
+        )
+    elif role == "coordinator":
+        click.echo(
+            "No phone or Telegram given: they see alerts and summaries only in the app. "
+            "Add one on the Team page, or they can on their Account page."
+        )
     click.echo(
         f"Added {account.email} ({role}; sees {sees}).\n"
         "Next: start Groundswell with `groundswell run` (or `groundswell serve`), open the "
@@ -106,7 +185,9 @@ def list_command() -> None:
         groups = ", ".join(account.groups) if account.groups else "all groups"
         if account.role == "coordinator" and not account.groups:
             groups = "no groups yet"
-        click.echo(f"{account.email}\t{account.role}\t{groups}")
+        who = account.email or f"{account.name} (no sign-in)"
+        reached = account.channel or "app only"
+        click.echo(f"{who}\t{account.role}\t{groups}\t{reached}")
 
 
 @users.command("password")

@@ -17,9 +17,8 @@ from storage.models import ChannelAddress, Group, Message, Participant, UnknownS
 from survey_flows.checks.folder import FlowLibrary
 from survey_flows.keywords import Keyword, classify, join_code, telegram_start_code
 from survey_flows.languages import system_text
+from survey_flows.model import JOINING_FLOW
 
-#: The flow every joiner is sent; its `sets: consent` step decides whether they take part.
-WELCOME_FLOW = "welcome"
 HINT_INTERVAL = timedelta(days=1)
 # An unknown sender who said STOP is never sent join instructions again.
 NEVER = datetime(9999, 1, 1, tzinfo=UTC)
@@ -61,7 +60,7 @@ def join_or_hint(
         checkin = start_checkin(
             session,
             participant,
-            library.resolve(WELCOME_FLOW),
+            library.resolve(JOINING_FLOW),  # its `sets: consent` step decides: flows check
             now,
             settings,
             hold_for_quiet_hours=False,

@@ -22,7 +22,7 @@ from reports.data import ReportData
 from reports.disclosure import DEFAULT_KEY
 from reports.summary import coordinator_summary
 from storage.database import transaction
-from storage.models import Coordinator
+from storage.models import User, UserGroup
 from survey_flows.checks.folder import FlowLibrary
 from survey_flows.due_times import latest_due, next_due
 from survey_flows.model import Schedule
@@ -65,7 +65,7 @@ def summary_message(
     return " ".join(summary.sentences), summary.chart
 
 
-def summary_schedule(coordinator: Coordinator) -> Schedule:
+def summary_schedule(coordinator: User) -> Schedule:
     """The coordinator's weekly summary time as a flow-style schedule."""
     return Schedule(
         every="week", on=WEEKDAYS[coordinator.summary_weekday], at=coordinator.summary_time
@@ -85,17 +85,26 @@ def send_due(
     """
     with transaction(sessions, readonly=True) as session:
         waiting = session.execute(
-            select(
-                Coordinator.id,
-                Coordinator.next_summary_at,
-                Coordinator.group_id,
-                Coordinator.channel,
+            select(User.id, User.next_summary_at, User.channel)
+            .where(
+                User.role == "coordinator",
+                User.channel.is_not(None),
+                (User.next_summary_at <= now) | User.next_summary_at.is_(None),
             )
-            .where((Coordinator.next_summary_at <= now) | Coordinator.next_summary_at.is_(None))
-            .order_by(Coordinator.id)
+            .order_by(User.id)
         ).all()
+        groups: dict[int, list[int]] = {}
+        for user_id, group_id in session.execute(
+            select(UserGroup.user_id, UserGroup.group_id)
+            .where(UserGroup.user_id.in_([due.id for due in waiting]))
+            .order_by(UserGroup.group_id)
+        ):
+            groups.setdefault(user_id, []).append(group_id)
     loaded: dict[tuple[Any, ...], ReportData] = {}
-    return sum(_send_one(sessions, library, settings, now, due, loaded) for due in waiting)
+    return sum(
+        _send_one(sessions, library, settings, now, due, groups.get(due.id, []), loaded)
+        for due in waiting
+    )
 
 
 def _send_one(
@@ -104,53 +113,56 @@ def _send_one(
     settings: Settings,
     now: datetime,
     due: Row[Any],
+    group_ids: list[int],
     loaded: dict[tuple[Any, ...], ReportData],
 ) -> int:
-    """Queue one coordinator's summary (or start their calendar); 1 if a summary went.
+    """Queue one coordinator's summaries, one per group (or start their calendar); how
+    many went.
 
-    `due` is the coordinator as `send_due` read it: id, next_summary_at, group_id, channel.
+    `due` is the coordinator as `send_due` read it: id, next_summary_at, channel.
     """
     expected = due.next_summary_at
-    summary: tuple[str, bytes | None] | None = None
+    summaries: list[tuple[str, bytes | None]] = []
     if expected is not None:
-        summary = summary_message(
-            sessions,
-            library,
-            due.group_id,
-            now,
-            channel=due.channel,
-            threshold=settings.suppression_threshold,
-            key=settings.report_key,
-            loaded=loaded,
-        )
+        summaries = [
+            summary_message(
+                sessions,
+                library,
+                group_id,
+                now,
+                channel=due.channel,
+                threshold=settings.suppression_threshold,
+                key=settings.report_key,
+                loaded=loaded,
+            )
+            for group_id in group_ids
+        ]
     unchanged = (
-        Coordinator.next_summary_at.is_(None)
-        if expected is None
-        else Coordinator.next_summary_at == expected
+        User.next_summary_at.is_(None) if expected is None else User.next_summary_at == expected
     )
     with transaction(sessions) as session:
         coordinator = session.scalars(
-            select(Coordinator)
-            .where(Coordinator.id == due.id, unchanged)
-            .with_for_update(skip_locked=True)
+            select(User).where(User.id == due.id, unchanged).with_for_update(skip_locked=True)
         ).one_or_none()
         if coordinator is None:  # another clock has it, or has already sent it
             return 0
         zone = zone_named(coordinator.timezone, settings)
         schedule = summary_schedule(coordinator)
-        if summary is None:  # their calendar starts now (`unchanged` made sure it had none)
+        if expected is None:  # their calendar starts now (`unchanged` made sure it had none)
             coordinator.next_summary_at = next_due(schedule, now, zone)
             return 0
+        if coordinator.channel != due.channel or coordinator.address is None:
+            return 0  # their contact changed meanwhile: the next call works it out again
         _, coordinator.next_summary_at = latest_due(
             schedule, coordinator.next_summary_at, now, zone
         )
-        text, chart = summary
-        enqueue_text(
-            session,
-            Recipient(coordinator.channel, coordinator.address),
-            text,
-            now=now,
-            not_before=release_time(now, zone, settings.quiet_start, settings.quiet_end),
-            photo=chart,
-        )
-    return 1
+        for text, chart in summaries:
+            enqueue_text(
+                session,
+                Recipient(coordinator.channel, coordinator.address),
+                text,
+                now=now,
+                not_before=release_time(now, zone, settings.quiet_start, settings.quiet_end),
+                photo=chart,
+            )
+    return len(summaries)

@@ -23,6 +23,7 @@ from reports.formats.wording import (
     attrition_sentence,
     band_lines,
     change_sentence,
+    choice_lines,
     clean_text,
     comparison_sentence,
     follow_up_sentence,
@@ -199,6 +200,18 @@ Generated {{ report.generated_at }}.</p>
 </section>
 {% endfor %}
 
+{% if report.choices %}
+<section id="choices">
+<h2>What people picked</h2>
+<p>People who picked each option at least once in the period.</p>
+{% for question in report.choices.values() %}
+{% set heading, lines = choice_lines(question, report.method.suppression_threshold) %}
+<h3>{{ heading }}</h3>
+<ul>{% for line in lines %}<li>{{ line }}</li>{% endfor %}</ul>
+{% endfor %}
+</section>
+{% endif %}
+
 <section id="stories">
 <h2>Stories</h2>
 {% if not report.stories %}<p>No stories in this period.</p>{% endif %}
@@ -230,6 +243,7 @@ _ENV.globals.update(
     attrition_check_sentence=attrition_check_sentence,
     attrition_sentence=attrition_sentence,
     band_lines=band_lines,
+    choice_lines=choice_lines,
     change_sentence=change_sentence,
     clean_text=clean_text,
     comparison_sentence=comparison_sentence,

@@ -14,6 +14,7 @@ from reports.formats.wording import (
     attrition_sentence,
     band_lines,
     change_sentence,
+    choice_lines,
     clean_text,
     comparison_sentence,
     follow_up_sentence,
@@ -126,6 +127,14 @@ def render(report: dict[str, Any]) -> str:
                 out += _wrap(f"{group}: counts {hidden_phrase(threshold)}.")
             else:
                 out += _wrap(f"{group}: {attrition_sentence(gp)} {response_sentence(gp)}")
+
+    if report.get("choices"):
+        out += ["", "WHAT PEOPLE PICKED (people who picked each option at least once)"]
+        for question in report["choices"].values():
+            heading, lines = choice_lines(question, threshold)
+            out += _wrap(heading)
+            for line in lines:
+                out += _wrap(line, 4)
 
     out += ["", "STORIES"]
     if not report["stories"]:

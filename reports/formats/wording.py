@@ -237,3 +237,17 @@ def response_sentence(p: dict[str, Any]) -> str:
         f"Response rate {shown}: {p['checkins_completed']} of {p['checkins_sent']} "
         "check-ins sent were completed."
     )
+
+
+def choice_lines(question: dict[str, Any], threshold: int) -> tuple[str, list[str]]:
+    """A multiple-choice question's heading and one line per option, from the report's
+    `choices` entry: the people who picked it, or why the figure is not shown."""
+    if question["suppressed"]:
+        return question["question"], [f"Counts {hidden_phrase(threshold)}."]
+    heading = f"{question['question']} ({number(question['answered'])} people answered)"
+    lines = [
+        f"{option['label']}: "
+        + (hidden_phrase(threshold) if option["suppressed"] else f"{number(option['people'])}")
+        for option in question["options"]
+    ]
+    return heading, lines

@@ -5,7 +5,8 @@ Flow files are written by project staff, not programmers, so each problem names 
 the line and the key, says what is wrong and what to write instead. The format is described
 for staff in docs/writing-flows.md, and `survey_flows/schema.json` mirrors these rules for
 editors. This module checks the top-level keys; the parts of a flow are checked by `schedule`,
-`steps` (with `choices`) and `measures`, single values by the `Checker` in `checker`.
+`steps` (with `choices` and `conditions`) and `measures`, the welcome flow's consent step by
+`joining`, single values by the `Checker` in `checker`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from ruamel.yaml.comments import CommentedMap
 
 from survey_flows.checks.checker import Checker, shown
+from survey_flows.checks.joining import check_joining
 from survey_flows.checks.measures import check_measures
 from survey_flows.checks.problems import FlowProblem
 from survey_flows.checks.schedule import check_schedule
@@ -108,6 +110,7 @@ def _read_flow(checker: Checker, doc: Any, text: str) -> Flow | None:
     intro = checker.text(doc, "intro", "", ids, ids) if "intro" in doc else None
     outro = checker.text(doc, "outro", "", ids, ()) if "outro" in doc else None
     measures = check_measures(checker, doc, steps)
+    check_joining(checker, doc, flow_id)
     if checker.problems or flow_id is None or title is None:
         return None
     return Flow(

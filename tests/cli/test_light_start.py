@@ -66,4 +66,5 @@ def test_each_listed_summary_is_the_commands_own_first_line() -> None:
     for name, (_, summary) in COMMANDS.items():
         command = main.get_command(context, name)
         assert command is not None, name
-        assert command.get_short_help_str(limit=10_000) == summary, name
+        own = command.get_short_help_str(limit=10_000)
+        assert own == summary, f"update COMMANDS[{name!r}] in bot/cli.py to {own!r}"

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cli import main
 from storage.database import transaction
-from storage.models import ClockTick, Coordinator, Group
+from storage.models import ClockTick, Group, User
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ def test_coordinators_add_by_phone_and_telegram(
     )  # fmt: skip
     assert ok.exit_code == 0, ok.output
     with transaction(sessions) as session:
-        found = {c.name: c for c in session.scalars(select(Coordinator))}
+        found = {c.name: c for c in session.scalars(select(User))}
     assert (found["Ann"].channel, found["Ann"].address) == ("sms", "+447700900123")
     assert (found["Bo"].summary_weekday, found["Bo"].summary_time) == (4, "17:30")
     listed = cli.invoke(main, ["coordinators", "list"])
@@ -75,4 +75,64 @@ def test_coordinators_add_explains_mistakes(
     assert result.exit_code != 0
     assert words in result.output
     with transaction(sessions) as session:
-        assert session.scalars(select(Coordinator)).all() == []
+        assert session.scalars(select(User)).all() == []
+
+
+def test_users_add_makes_one_coordinator_who_signs_in_and_hears(
+    cli: CliRunner, sessions: sessionmaker[Session]
+) -> None:
+    with transaction(sessions) as session:
+        session.add_all([Group(name="Elm Street"), Group(name="Oak Road")])
+    result = cli.invoke(
+        main,
+        ["users", "add", "sam@example.org", "--role", "coordinator", "--group", "Elm Street",
+         "--group", "Oak Road", "--phone", "07700 900123", "--summary-day", "friday",
+         "--summary-at", "17:30", "--timezone", "Europe/London"],
+        input="a long enough password\n",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "alerts at once by sms" in result.output
+    with transaction(sessions) as session:
+        [sam] = session.scalars(select(User)).all()
+        assert (sam.email, sam.channel, sam.address) == ("sam@example.org", "sms", "+447700900123")
+        assert (sam.summary_weekday, sam.summary_time, sam.timezone) == (
+            4,
+            "17:30",
+            "Europe/London",
+        )
+        assert sorted(g.name for g in sam.groups) == ["Elm Street", "Oak Road"]
+    listed = cli.invoke(main, ["coordinators", "list"])
+    assert "sam@example.org\tElm Street\tsms\tFriday 17:30" in listed.output
+    assert "sam@example.org\tOak Road\tsms\tFriday 17:30" in listed.output
+
+
+def test_users_add_refuses_a_summary_time_without_a_contact(cli: CliRunner) -> None:
+    result = cli.invoke(
+        main,
+        ["users", "add", "sam@example.org", "--role", "coordinator", "--group", "G",
+         "--summary-at", "09:00"],
+        input="a long enough password\n",
+    )  # fmt: skip
+    assert result.exit_code != 0
+    assert "needs --phone NUMBER or --telegram CHAT_ID" in result.output
+
+
+def test_coordinators_remove_from_a_group_then_altogether(
+    cli: CliRunner, sessions: sessionmaker[Session]
+) -> None:
+    with transaction(sessions) as session:
+        session.add_all([Group(name="Elm Street"), Group(name="Oak Road")])
+    for group in ("Elm Street", "Oak Road"):
+        ok = cli.invoke(main, ["coordinators", "add", "Ann", "--group", group, "--telegram", "55"])
+        assert ok.exit_code == 0, ok.output
+    with transaction(sessions) as session:
+        [ann] = session.scalars(select(User)).all()  # one person, two groups
+        assert len(ann.groups) == 2
+    ok = cli.invoke(main, ["coordinators", "remove", "ann", "--group", "Oak Road"])
+    assert ok.exit_code == 0 and "no longer coordinates Oak Road" in ok.output
+    missing = cli.invoke(main, ["coordinators", "remove", "Nobody"])
+    assert missing.exit_code != 0 and "nobody matches 'Nobody'" in missing.output
+    ok = cli.invoke(main, ["coordinators", "remove", "55"])
+    assert ok.exit_code == 0, ok.output
+    with transaction(sessions) as session:
+        assert session.scalars(select(User)).all() == []

@@ -52,11 +52,12 @@ from storage import migrate
 from storage.database import make_engine, session_factory, transaction
 from storage.models import (
     ChannelAddress,
-    Coordinator,
     Enrolment,
     Group,
     OutboxItem,
     Participant,
+    User,
+    UserGroup,
 )
 from survey_flows.languages import system_text
 from tests.fakes import (
@@ -814,20 +815,21 @@ def seed(url: str, residents: list[Resident], start: date) -> list[tuple[str, st
                 ],
             )
             weekday = (start + timedelta(days=min(2, 6))).weekday()
-            session.execute(
-                insert(Coordinator),
-                [
-                    {
-                        "name": f"Coordinator {channel}",
-                        "channel": channel,
-                        "address": address,
-                        "group_id": group,
-                        "summary_weekday": weekday,
-                        "summary_time": "09:00",
-                    }
-                    for channel, address in coordinators
-                ],
-            )
+            for channel, address in coordinators:
+                user_id = session.scalars(
+                    insert(User).returning(User.id),
+                    [
+                        {
+                            "role": "coordinator",
+                            "name": f"Coordinator {channel}",
+                            "channel": channel,
+                            "address": address,
+                            "summary_weekday": weekday,
+                            "summary_time": "09:00",
+                        }
+                    ],
+                ).one()
+                session.execute(insert(UserGroup), [{"user_id": user_id, "group_id": group}])
     finally:
         engine.dispose()
     return coordinators

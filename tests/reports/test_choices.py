@@ -19,6 +19,8 @@ from bot.intake.answers import AnswerImportError, import_answers
 from reports.build import build_report
 from reports.disclosure import EXACT, DisclosurePolicy, publish_count
 from reports.export import export_answers, write_answers_csv
+from reports.formats.html import render as render_html
+from reports.formats.text import render as render_text
 from storage.database import transaction
 from storage.models import Answer
 from survey_flows.checks.folder import FlowLibrary
@@ -107,3 +109,18 @@ def test_report_counts_people_per_choice_as_the_export_does_with_suppression(
     report = build_report(sessions, library.resolve("helped"), policy=replace(EXACT, threshold=1))
     shown = {o["value"]: o["people"] for o in report["choices"]["why"]["options"]}
     assert shown == {v: len(people[v]) for v in ("lighting", "traffic", "bins", "neighbours")}
+
+
+def test_text_and_html_reports_list_what_people_picked(
+    sessions: sessionmaker[Session], tmp_path: Path, library: FlowLibrary
+) -> None:
+    _import(sessions, tmp_path, library)
+    report = build_report(sessions, library.resolve("helped"), threshold=5)
+    text = render_text(report)
+    assert "WHAT PEOPLE PICKED" in text
+    assert "What helped this month? (10 people answered)" in text  # 12, rounded
+    assert "Street lighting: 5" in text  # 6, rounded
+    assert "Less traffic: not shown" in text
+    page = render_html(report)
+    assert "<h2>What people picked</h2>" in page
+    assert "<li>Street lighting: 5</li>" in page

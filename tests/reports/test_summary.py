@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.channels.segments import gsm7_length, sms_segments
 from bot.schedule.summaries import summary_message
 from reports import build
+from reports.summary import period_words
 from storage.database import transaction
 from storage.flow_versions import remember
 from storage.models import Answer, Checkin, Enrolment, Group, Participant
@@ -68,12 +69,19 @@ def test_summary_leads_with_the_clearest_change_and_states_its_interval(
     )
     text, chart = summary_message(sessions, LIBRARY, group, NOW, channel="sms", threshold=5)
     sentences = text.split(". ")
-    assert sentences[0] == "Groundswell weekly summary, Riverside"
+    assert sentences[0] == (f"Groundswell weekly summary, Riverside, {period_words(NOW)}")
+    assert period_words(datetime(2026, 11, 30, 9, 0, tzinfo=UTC)) == (
+        "over the last 12 weeks, to Sunday 29 November"
+    )
+    assert period_words(datetime(2026, 12, 2, 9, 0, tzinfo=UTC)) == (
+        "over the last 12 weeks, to Sunday 29 November"
+    )  # a summary sent midweek covers the same whole weeks
     # The mean change is 1.875; published means carry noise of at most 2.5/8 point each.
     pattern = r"Life satisfaction rose by (1\.[2-9]|2\.[0-5]) \(better; 95% CI \+"
     assert re.match(pattern, sentences[1])
     assert "Loneliness: no clear change (" in text
-    assert "about 10 check-ins sent, 10 answered in full" in text  # 8, rounded to 5
+    full, _ = summary_message(sessions, LIBRARY, group, NOW, channel="telegram", threshold=5)
+    assert "about 10 check-ins sent, 10 answered in full" in full  # 8, rounded to 5
     assert chart is None
     assert gsm7_length(text) is not None
     assert sms_segments(text) <= 3
@@ -82,9 +90,22 @@ def test_summary_leads_with_the_clearest_change_and_states_its_interval(
 def test_a_fall_in_a_lower_is_better_measure_reads_as_better(
     sessions: sessionmaker[Session],
 ) -> None:
-    group = add_group(sessions, "Northgate", {"loneliness": [-1, -1, -2, -1, -1, -2]})
+    group = add_group(sessions, "Northgate", {"loneliness": [-1, -1, -2, -1, -1, -2] * 2})
     text, _ = summary_message(sessions, LIBRARY, group, NOW, channel="sms", threshold=5)
     assert re.search(r"Loneliness fell by \d\.\d \(better; 95% CI", text)
+
+
+def test_a_change_the_adjusted_evidence_does_not_support_is_no_clear_change(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Six people all better: the interval leaves out zero and the exact p is 0.031, but the
+    report makes two tests (everyone, and the group) and Holm's p is 0.0625."""
+    group = add_group(sessions, "Northgate", {"loneliness": [-1, -1, -2, -1, -1, -2]})
+    text, _ = summary_message(sessions, LIBRARY, group, NOW, channel="sms", threshold=5)
+    # The change is -1.33 for 6 people, published with noise and the count rounded to 5.
+    pattern = r"Loneliness: no clear change \(-\d\.\d, 95% CI -\d\.\d to -\d\.\d; 5 people\)"
+    assert re.search(pattern, text)
+    assert "fell" not in text
 
 
 def test_small_groups_are_not_shown_even_through_a_neighbour(
@@ -99,7 +120,7 @@ def test_small_groups_are_not_shown_even_through_a_neighbour(
 
 
 def test_telegram_gets_a_chart(sessions: sessionmaker[Session]) -> None:
-    big = add_group(sessions, "Big Road", {"life_satisfaction": [1, 2, 1, 2, 1, 2]})
+    big = add_group(sessions, "Big Road", {"life_satisfaction": [1, 2, 1, 2, 1, 2] * 2})
     text, chart = summary_message(sessions, LIBRARY, big, NOW, channel="telegram", threshold=5)
     assert re.search(r"Life satisfaction rose by 1\.\d", text)
     assert chart is not None and chart.startswith(b"\x89PNG")

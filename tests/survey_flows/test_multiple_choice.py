@@ -13,6 +13,7 @@ from survey_flows.checks.loading import parse_flow
 from survey_flows.conversation import ChannelTraits, Conversation, Participant, Reply, Start
 from survey_flows.engine import DONE, advance, new_conversation
 from survey_flows.reading import OUT_OF_RANGE, UNKNOWN_CHOICE, read_button, read_reply
+from tests.survey_flows.test_schema import data_of, errors
 
 NOW = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
 SAM = Participant(id="P-TEST01", name="Sam")
@@ -193,3 +194,29 @@ def test_flows_check_refuses_multiple_where_it_cannot_apply(
         )
     problems = check_flow(text, "helped.yaml").problems
     assert any(p.line == line and message in p.message for p in problems), problems
+
+
+def test_the_json_schema_takes_multiple_on_a_choice_and_refuses_it_elsewhere() -> None:
+    assert errors(data_of(FLOW)) == []
+    on_yes_no = data_of(FLOW)
+    on_yes_no["steps"][0] = {"id": "why", "ask": "Well?", "type": "yes_no", "multiple": True}
+    assert errors(on_yes_no)
+    measured = data_of(FLOW)
+    measured["steps"][0]["measure"] = "helped"
+    assert errors(measured)
+    not_bool = data_of(FLOW)
+    not_bool["steps"][0]["multiple"] = "yes"
+    assert errors(not_bool)
+
+
+@pytest.mark.parametrize("data", ["#²", "#99999999999", "#0", "#", "", "x" * 64, "🌍"])
+def test_odd_button_data_never_raises_and_never_ticks_a_wrong_option(data: str) -> None:
+    start = advance(HELPED, new_conversation(HELPED), Start(), SAM, NOW, BUTTONS)
+    outcome = advance(HELPED, start.state, Reply("", button=data), SAM, NOW, BUTTONS)
+    assert outcome.state.picked == []
+    assert all(a.value in (None, "traffic") for a in outcome.answers)  # "²" reads as 2
+
+
+def test_a_long_reply_is_read_quickly_word_by_word() -> None:
+    reading = read_reply(WHY, "street lighting and " * 40 + "bins")
+    assert reading.value == ["lighting", "bins"]

@@ -148,7 +148,6 @@ def test_coordinator_cannot_handle_another_groups_alert(
         ("GET", "/health/"),
         ("GET", "/participants/new"),
         ("GET", "/participants/import"),
-        ("POST", "/participants/{elm_person}/reveal"),
         ("POST", "/participants/{elm_person}/start"),
         ("POST", "/simulator/start"),
     ],

@@ -25,6 +25,7 @@ from storage.models import (
     Participant,
 )
 from survey_flows.checks.folder import FlowLibrary
+from tests.survey_flows.test_multiple_choice import FLOW
 from tests.web_ui.conftest import COORDINATOR, STAFF, Clock, World, csrf_token, post_form, sign_in
 
 BROKEN = (
@@ -326,6 +327,27 @@ def test_simulator_without_script_posts_and_redirects(client: FlaskClient, world
     assert "hello" in client.get(response.headers["Location"]).get_data(as_text=True)
 
 
+def test_the_simulator_ticks_multiple_choices_and_done_answers(
+    client: FlaskClient, world: World, flows_folder: Path, sessions: sessionmaker[Session]
+) -> None:
+    (flows_folder / "helped.yaml").write_text(FLOW, encoding="utf-8")
+    sign_in(client, STAFF)
+    post_form(client, "/simulator/", "/simulator/start", {"flow": "helped"})
+    page = client.get("/simulator/").get_data(as_text=True)
+    assert "(Press each that applies, then Done.)" in page
+    panel = _reply(client, button="bins")
+    assert "Chosen so far: Bins and litter. Press more, or Done." in panel
+    assert "✓ Bins and litter" in panel
+    panel = _reply(client, button="traffic")
+    panel = _reply(client, button="#done")
+    assert "Tell us more about the traffic." in panel
+    with transaction(sessions, readonly=True) as session:
+        rows = session.execute(
+            select(Answer.part, Answer.value).where(Answer.step_id == "why").order_by(Answer.part)
+        ).all()
+    assert [tuple(r) for r in rows] == [(1, "traffic"), (2, "bins")]
+
+
 def test_the_idle_simulator_says_to_start_a_flow_and_never_that_one_finished(
     client: FlaskClient, world: World
 ) -> None:
@@ -396,6 +418,21 @@ def test_report_page_and_downloads(
         assert response.status_code == 200, fmt
         assert response.mimetype == kind
         assert "attachment" in response.headers["Content-Disposition"]
+    # Verdicts, withdrawals and a fixed follow-up reach the page and the downloads.
+    assert "Verdict:" in page and "withdrew (STOP or blocked)" in page
+    page = client.get("/reports/?flow=weekly-wellbeing&group=all&follow_up=2").get_data(
+        as_text=True
+    )
+    assert "nearest 2 weeks after the baseline" in page
+    assert 'name="follow_up" type="text" value="2"' in page
+    data = client.get(
+        "/reports/download?flow=weekly-wellbeing&group=all&format=json&follow_up=2"
+    ).get_json()
+    assert data["follow_up"]["weeks"] == 2
+    page = client.get("/reports/?flow=weekly-wellbeing&group=all&follow_up=soon").get_data(
+        as_text=True
+    )
+    assert "soon&#39; is not a number of weeks" in page
 
 
 def test_coordinators_report_defaults_to_their_group(client: FlaskClient, world: World) -> None:

@@ -86,7 +86,10 @@ def test_new_password_and_removal(run: Invoke, sessions: sessionmaker[Session]) 
     with transaction(sessions, readonly=True) as session:
         assert authenticate(session, "you@example.org", PASSWORD) is None
         assert authenticate(session, "you@example.org", "another long password") is not None
+    last = run("remove", "you@example.org")
+    assert last.exit_code != 0 and "last staff account" in last.output
+    run("add", "other@example.org", "--role", "staff")
     assert run("remove", "you@example.org").exit_code == 0
     assert "nobody signs in as" in run("remove", "you@example.org").output
     with transaction(sessions, readonly=True) as session:
-        assert session.scalars(select(User)).all() == []
+        assert [u.email for u in session.scalars(select(User))] == ["other@example.org"]

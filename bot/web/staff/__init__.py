@@ -28,6 +28,7 @@ from bot.web.staff import (
     reports,
     roster_upload,
     simulator,
+    summaries,
     web_sessions,
 )
 from bot.web.staff.access import group_filter
@@ -42,6 +43,7 @@ for child in (
     participants.blueprint,
     conversations.blueprint,
     reports.blueprint,
+    summaries.blueprint,
     alerts.blueprint,
     simulator.blueprint,
     health.blueprint,

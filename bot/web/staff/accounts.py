@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from bot.people.coordinators import Contact, ContactError, SummaryTime, set_contact
 from storage.models import ROLES, AuditEntry, Group, User, UserGroup, WebSession
 
 #: Shortest password accepted (NIST SP 800-63B asks for at least 8; passphrases welcome).
@@ -32,10 +33,12 @@ class Account:
     """A user as the app and the command line show it (never the password hash)."""
 
     id: int
-    email: str
+    email: str | None  # None: receives alerts and summaries only, cannot sign in
     role: str
     groups: tuple[str, ...]
     created_at: datetime
+    name: str | None = None
+    channel: str | None = None
 
 
 def hash_password(password: str) -> str:
@@ -72,7 +75,7 @@ def check_email(email: str) -> str:
 def authenticate(session: Session, email: str, password: str) -> User | None:
     """The user whose email and password these are, else None (in about the same time)."""
     user = session.scalars(select(User).where(User.email == normalise_email(email))).first()
-    if user is None or len(password) > MAX_PASSWORD:
+    if user is None or user.password_hash is None or len(password) > MAX_PASSWORD:
         check_password_hash(_dummy_hash(), password[:MAX_PASSWORD])
         return None
     return user if check_password_hash(user.password_hash, password) else None
@@ -102,8 +105,15 @@ def add_user(
     *,
     now: datetime,
     actor: str,
+    reach: Contact | None = None,
+    when: SummaryTime | None = None,
+    name: str | None = None,
 ) -> Account:
-    """Create a user; coordinators need at least one group, staff none (they see all)."""
+    """Create a user; coordinators need at least one group, staff none (they see all).
+
+    A coordinator given a contact (`reach`) also gets their groups' alerts at once and the
+    weekly summary at `when`.
+    """
     address = check_email(email)
     if role not in ROLES:
         raise AccountError(f"the role must be one of {', '.join(ROLES)}, not {role!r}")
@@ -116,10 +126,25 @@ def add_user(
             f"{address} already has an account; to set a new password run "
             f"groundswell users password {address}"
         )
+    if role == "staff" and (reach is not None or when is not None):
+        raise AccountError(
+            "alerts and summaries go to coordinators; leave out the contact for staff"
+        )
     chosen = _groups_named(session, groups)
-    user = User(email=address, role=role, password_hash=hash_password(password), created_at=now)
+    user = User(
+        email=address,
+        role=role,
+        password_hash=hash_password(password),
+        created_at=now,
+        name=(name or "").strip() or None,
+    )
     session.add(user)
     session.flush()
+    if reach is not None or when is not None:
+        try:
+            set_contact(session, user, reach, when, now=now, actor=actor)
+        except ContactError as error:
+            raise AccountError(str(error)) from None
     for group in {g.id: g for g in chosen}.values():
         session.add(UserGroup(user_id=user.id, group_id=group.id))
     session.add(
@@ -138,11 +163,24 @@ def set_password(session: Session, email: str, password: str, *, now: datetime, 
 
 def remove_user(session: Session, email: str, *, now: datetime, actor: str) -> None:
     """Delete a user: their group links and sessions go with them."""
-    user = _user(session, email)
+    delete_user(session, _user(session, email), now=now, actor=actor)
+
+
+def delete_user(session: Session, user: User, *, now: datetime, actor: str) -> None:
+    """Delete `user` (not the last staff account: nobody could manage the team then)."""
+    if user.role == "staff":
+        staff = session.scalar(
+            select(func.count()).select_from(User).where(User.role == "staff", User.id != user.id)
+        )
+        if not staff:
+            raise AccountError(
+                f"{user.email} is the last staff account and cannot be removed; "
+                "add another staff account first"
+            )
     session.execute(delete(WebSession).where(WebSession.user_id == user.id))
     session.execute(delete(UserGroup).where(UserGroup.user_id == user.id))
     session.delete(user)
-    session.add(AuditEntry(at=now, actor=actor, action="removed web user", subject=user.email))
+    session.add(AuditEntry(at=now, actor=actor, action="removed web user", subject=user.shown_name))
 
 
 def _user(session: Session, email: str) -> User:
@@ -163,12 +201,23 @@ def list_users(session: Session) -> list[Account]:
         names.setdefault(user_id, []).append(name)
     return [
         Account(
-            user.id, user.email, user.role, tuple(sorted(names.get(user.id, []))), user.created_at
+            user.id,
+            user.email,
+            user.role,
+            tuple(sorted(names.get(user.id, []))),
+            user.created_at,
+            user.name,
+            user.channel,
         )
-        for user in session.scalars(select(User).order_by(User.email))
+        for user in session.scalars(select(User).order_by(User.email, User.name, User.id))
     ]
 
 
 def user_count(session: Session) -> int:
     """How many people can sign in (0 on a fresh install: the sign-in page says what to do)."""
-    return session.scalar(select(func.count()).select_from(User)) or 0
+    return (
+        session.scalar(
+            select(func.count()).select_from(User).where(User.password_hash.is_not(None))
+        )
+        or 0
+    )

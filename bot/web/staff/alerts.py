@@ -1,14 +1,18 @@
 """Alerts: answers a flow flagged for a coordinator (a step with `alert:`), open first.
 
-Marking one handled records who (their sign-in email), when, and an optional note, and
-is audited. An alert already handled keeps its first handler.
+Each card shows the question as residents saw it and the answer's label, the pseudonym,
+group and time. A coordinator of the group (or staff) may reveal the resident's contact,
+once, which is audited, and mark the alert handled: who (their sign-in email), when and an
+optional note are recorded and audited. An alert already handled keeps its first handler.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint, abort, request
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
@@ -16,9 +20,13 @@ from werkzeug.wrappers import Response
 from bot.web.context import context
 from bot.web.staff import audit
 from bot.web.staff.access import alert_or_404, group_filter, viewer
+from bot.web.staff.masking import channel_name, masked
 from bot.web.staff.pages import page, redirect_with
+from storage import flow_versions
 from storage.database import transaction
-from storage.models import Alert, Answer, Group, Participant
+from storage.models import Alert, Answer, ChannelAddress, Group, Participant
+from survey_flows.model import Flow
+from survey_flows.wording import answer_label, question_text
 
 blueprint = Blueprint("alerts", __name__, url_prefix="/alerts")
 
@@ -26,15 +34,67 @@ SHOWN = 200
 MAX_NOTE = 2000
 
 
-@blueprint.get("/")
-def index() -> str:
-    """Open alerts (or handled ones, or all) of the groups the viewer may see."""
+@dataclass(frozen=True)
+class AlertCard:
+    """One alert as its card shows it: in the words residents saw."""
+
+    alert: Alert
+    pseudonym: str
+    group: str | None
+    flow_title: str
+    question: str
+    answer: str
+    contacts: list[tuple[int, str, str]]  # (address id, channel, masked address)
+
+
+def _flow(session: Session, version: str | None, flow_id: str | None) -> Flow | None:
+    """The flow version the answer was given in, else the flow in the folder now."""
+    if version:
+        try:
+            return flow_versions.load(session, version)
+        except Exception:
+            pass
+    if not flow_id:
+        return None
+    try:
+        return context().library.resolve(flow_id)
+    except Exception:
+        return None
+
+
+def cards(session: Session, rows: list[Any]) -> list[AlertCard]:
+    """The cards of these (alert, pseudonym, group, value, version) rows."""
+    ids = [row[0].participant_id for row in rows]
+    contacts: dict[int, list[tuple[int, str, str]]] = {}
+    for row in session.scalars(
+        select(ChannelAddress)
+        .where(ChannelAddress.participant_id.in_(ids))
+        .order_by(ChannelAddress.id)
+    ):
+        contacts.setdefault(row.participant_id, []).append(
+            (row.id, row.channel, masked(row.channel, row.address))
+        )
+    out = []
+    for alert, pseudonym, group, value, version in rows:
+        flow = _flow(session, version, alert.flow_id)
+        out.append(
+            AlertCard(
+                alert=alert,
+                pseudonym=pseudonym,
+                group=group,
+                flow_title=flow.title if flow else (alert.flow_id or "–"),
+                question=question_text(flow, alert.step_id),
+                answer=answer_label(flow, alert.step_id, value),
+                contacts=contacts.get(alert.participant_id, []),
+            )
+        )
+    return out
+
+
+def _page(show: str, revealed: dict[int, str] | None = None) -> str:
     who = viewer()
-    show = request.args.get("show", "open")
-    if show not in ("open", "handled", "all"):
-        show = "open"
     query = (
-        select(Alert, Participant.pseudonym, Group.name, Answer.value)
+        select(Alert, Participant.pseudonym, Group.name, Answer.value, Answer.flow_version)
         .join(Participant, Participant.id == Alert.participant_id)
         .outerjoin(Group, Group.id == Alert.group_id)
         .outerjoin(
@@ -50,7 +110,50 @@ def index() -> str:
         rows = session.execute(
             query.order_by(Alert.created_at.desc(), Alert.id.desc()).limit(SHOWN)
         ).all()
-    return page("alerts/index.html", rows=rows, show=show, limit=SHOWN)
+        shown = cards(session, list(rows))
+    return page(
+        "alerts/index.html",
+        cards=shown,
+        show=show,
+        limit=SHOWN,
+        revealed=revealed or {},
+        channel_name=channel_name,
+    )
+
+
+@blueprint.get("/")
+def index() -> str:
+    """Open alerts (or handled ones, or all) of the groups the viewer may see."""
+    show = request.args.get("show", "open")
+    return _page(show if show in ("open", "handled", "all") else "open")
+
+
+@blueprint.post("/<int:alert_id>/reveal")
+def reveal(alert_id: int) -> str:
+    """Show the resident's contact in full, once, to a coordinator of the alert's group (or
+    staff), and write who saw it in the audit log."""
+    who = viewer()
+    address_id = request.form.get("address", "")
+
+    def work(session: Session, now: datetime) -> tuple[int, str]:
+        alert = alert_or_404(session, who, alert_id)
+        row = session.get(ChannelAddress, int(address_id)) if address_id.isdigit() else None
+        if row is None or row.participant_id != alert.participant_id:
+            abort(404)
+        pseudonym = session.scalar(
+            select(Participant.pseudonym).where(Participant.id == alert.participant_id)
+        )
+        audit.record(
+            session,
+            now,
+            "revealed contact",
+            f"{channel_name(row.channel)} of {pseudonym} (alert {alert.id})",
+        )
+        return row.id, row.address
+
+    shown_id, address = context().write(work)
+    show = request.args.get("show", "open")
+    return _page(show if show in ("open", "handled", "all") else "open", {shown_id: address})
 
 
 @blueprint.post("/<int:alert_id>/handle")

@@ -128,8 +128,8 @@ def show(participant_id: int) -> tuple[str, int]:
 
 @blueprint.post("/<int:participant_id>/reveal")
 def reveal(participant_id: int) -> tuple[str, int]:
-    """Show one address in full, once, and write who saw it in the audit log."""
-    require_staff()
+    """Show one address in full, once, and write who saw it in the audit log (staff, or a
+    coordinator of the person's group)."""
     address_id = request.form.get("address", "")
     who = viewer()
 

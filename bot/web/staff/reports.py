@@ -85,7 +85,8 @@ def _choice(session: Session, flows: list[Flow]) -> Choice:
     since, until = _day("since", problems), _day("until", problems)
     if since and until and until < since:
         problems.append("The period ends before it starts: choose an end date after the start.")
-    return Choice(flow, since, until, group, tuple(problems), _weeks(problems))
+    weeks = _weeks(problems)
+    return Choice(flow, since, until, group, tuple(problems), weeks)
 
 
 def _weeks(problems: list[str]) -> float | None:

@@ -76,7 +76,7 @@ def load(session: Session, token: str | None, now: datetime) -> Current | None:
                 .where(UserGroup.user_id == user.id)
             )
         )
-        viewer = Viewer(user.id, user.email, user.role, ids)
+        viewer = Viewer(user.id, user.email or "", user.role, ids)
     stale = row.user_id is not None and now - row.last_seen_at >= TOUCH_EVERY
     return Current(row.id, row.csrf_token, viewer, stale)
 

@@ -1,0 +1,130 @@
+"""Summaries: this week's summary for each of the viewer's groups, exactly as it would be
+sent (SMS and Telegram side by side, the Telegram chart too), and the ones already sent.
+
+Coordinators see their own groups only; `?group=` naming another group answers 404. The
+texts come from `bot.schedule.summaries.summary_message`, the very function the clock
+uses, worked out now for the period that ends yesterday.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import Blueprint, abort, request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.channels.segments import sms_segments
+from bot.schedule.summaries import summary_message
+from bot.web.context import context
+from bot.web.staff.access import group_or_404, viewer, visible_groups
+from bot.web.staff.pages import page
+from storage.database import transaction
+from storage.models import Group, OutboxItem, User, UserGroup
+from survey_flows.schedules import WEEKDAYS
+
+blueprint = Blueprint("summaries", __name__, url_prefix="/summaries")
+
+#: Sent summaries listed per group.
+SENT_SHOWN = 10
+#: Every summary starts with these words and the group's name (`reports.summary`).
+OPENING = "Groundswell weekly summary, "
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A summary already queued or sent: to whom, when, how far it got."""
+
+    at: datetime
+    channel: str
+    to: str
+    status: str
+    body: str
+
+
+@dataclass(frozen=True)
+class GroupSummary:
+    """One group's summary as each channel carries it, and who receives it."""
+
+    group: Group
+    sms: str
+    sms_segments: int
+    telegram: str
+    chart: str | None  # data: URI of the PNG
+    recipients: list[str]
+    sent: list[Sent]
+
+
+def _recipients(session: Session, group_id: int) -> list[tuple[User, str]]:
+    """The group's coordinators with a contact, and when their summary comes."""
+    people = session.scalars(
+        select(User)
+        .join(UserGroup, UserGroup.user_id == User.id)
+        .where(UserGroup.group_id == group_id, User.role == "coordinator")
+        .order_by(User.name, User.email)
+    )
+    out = []
+    for person in people:
+        if person.channel is None:
+            how = "sees it here only (no phone or Telegram on their account)"
+        else:
+            day = WEEKDAYS[person.summary_weekday].capitalize()
+            how = f"by {person.channel}, {day}s at {person.summary_time}"
+        out.append((person, f"{person.shown_name}: {how}"))
+    return out
+
+
+def _sent(session: Session, group: Group) -> list[Sent]:
+    """The latest summaries of `group` in the outbox (they open with its name)."""
+    rows = session.scalars(
+        select(OutboxItem)
+        .where(OutboxItem.body.like(f"{OPENING}{group.name},%"))
+        .order_by(OutboxItem.created_at.desc(), OutboxItem.id.desc())
+        .limit(SENT_SHOWN)
+    )
+    return [Sent(row.created_at, row.channel, row.address, row.status, row.body) for row in rows]
+
+
+def group_summary(group: Group, now: datetime) -> GroupSummary:
+    """`group`'s summary now, both ways, with its recipients and what was sent."""
+    ctx = context()
+    threshold = ctx.settings.suppression_threshold
+    sms, _ = summary_message(
+        ctx.sessions, ctx.library, group.id, now, channel="sms", threshold=threshold
+    )
+    telegram, png = summary_message(
+        ctx.sessions, ctx.library, group.id, now, channel="telegram", threshold=threshold
+    )
+    with transaction(ctx.sessions, readonly=True) as session:
+        people = _recipients(session, group.id)
+        sent = _sent(session, group)
+    chart = "data:image/png;base64," + base64.b64encode(png).decode() if png else None
+    return GroupSummary(
+        group, sms, sms_segments(sms), telegram, chart, [line for _, line in people], sent
+    )
+
+
+@blueprint.get("/")
+def index() -> str:
+    """This week's summary of each group the viewer may see (or the one `?group=` names)."""
+    who = viewer()
+    ctx = context()
+    wanted = request.args.get("group", "").strip()
+    with transaction(ctx.sessions, readonly=True) as session:
+        choices = visible_groups(session, who)
+        if wanted:
+            if not wanted.isdigit():
+                abort(404)
+            chosen = [group_or_404(session, who, int(wanted))]
+        else:
+            chosen = choices
+    now = ctx.clock()
+    return page(
+        "summaries/index.html",
+        summaries=[group_summary(group, now) for group in chosen],
+        groups=choices,
+        wanted=wanted,
+        now=now,
+    )
