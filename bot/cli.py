@@ -48,7 +48,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "serve": (
         "bot.commands.serve:serve",
-        "Serve the webhooks and /healthz (not the outbox worker or the clock).",
+        "Serve the webhooks, the web app and /healthz (not the outbox worker or the clock).",
     ),
     "run": (
         "bot.commands.run:run",
@@ -81,6 +81,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "users": (
         "bot.commands.users:users",
         "Add, list and remove the people who sign in to the web app.",
+    ),
+    "audit": (
+        "bot.commands.audit:audit_log",
+        "The audit log of sensitive actions (sign-ins, reveals, exports, forgets...).",
     ),
 }
 

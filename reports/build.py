@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
@@ -117,6 +117,37 @@ DEFINITIONS = {
     "sqrt(1 - reliability); meaningful-change: |change| >= the flow's meaningful_change; "
     "none: not classified (reason given). Improved means a reliable change in the "
     "better direction.",
+    "p_adjusted": "The Wilcoxon (or, for comparisons, Welch) p-value adjusted for every test "
+    "in the all-groups report (method.tests of them) by method.adjustment: Holm's step-down "
+    "method unless asked otherwise.",
+    "verdict": "increase or decrease only when n_paired is at least 6, the changes vary, the "
+    "95% interval leaves out zero, the raw Wilcoxon p is below 0.05 and p_adjusted is below "
+    "0.05; otherwise no clear change (verdict_reason says why) or not enough data. "
+    "verdict_better says whether the direction is an improvement (higher_is_better).",
+    "effect_size_dz_ci95": "Exact 95% interval of d_z, inverting the noncentral t-distribution "
+    "with n_paired - 1 degrees of freedom.",
+    "effect_size_dav": "Mean change divided by the mean of the baseline and latest sample "
+    "SDs; its interval is the d_z interval times SD(changes) / that mean SD.",
+    "follow_up_days": "Days between each paired person's baseline and the answer compared "
+    "with it: median, quartiles (linear interpolation) and range.",
+    "reference_sd": "The SD Jacobson-Truax uses, the same in every view: the flow's "
+    "reference_sd (sd_source flow), else the SD (n - 1) of every participant's first answer "
+    "to the measure in the period, all groups together (sd_source cohort).",
+    "attrition_check": "Baseline mean of the paired minus that of people with a baseline and "
+    "no later answer (or none in the follow-up window), with a Welch 95% interval; hidden "
+    "with its group, and where the baseline-only counts need it by the suppression rule "
+    "(decided once across groups); both means are published like any other mean.",
+    "comparisons": "For each pair of shown groups: the first group's mean change minus the "
+    "second's, with a Welch 95% interval and p-value (adjusted with the report's tests).",
+    "bands": "Share of paired people in each band at baseline and latest, with Wilson 95% "
+    "intervals; a band runs from its min up to the next band's min (the last to its max); "
+    "band counts are suppressed like groups, against the number paired.",
+    "withdrawn": "Counted people who opted out (texted STOP or blocked the service) before "
+    "the end of the period; forgotten: whose data was erased at their request by then; "
+    "lost_to_follow_up: responded, not paired, neither withdrawn nor forgotten.",
+    "answers counted": "Every scored answer counts in the change figures, whatever became of "
+    "its check-in (completed, expired or replaced by a newer one); the response rate counts "
+    "completed check-ins only.",
     "weekly": "For each Monday-to-Sunday week (UTC): the mean over the people who answered "
     "that week (each person's answers in the week averaged first), with a 95% t-interval.",
     "suppressed": "A group is hidden (every figure null, suppressed: true) when any count "
@@ -421,7 +452,7 @@ def _analyse_measure(
     by_group: dict[int, MeasureSummary] = {}
     if grouped.score.size:
         by_group = {
-            int(g): s
+            int(cast(int, g)): s
             for g, s in summarise_by_group(
                 grouped.group_id,
                 grouped.participant_id,

@@ -117,8 +117,8 @@ def welch_pairs(samples: list[np.ndarray]) -> list[Difference | None]:
     with np.errstate(invalid="ignore", divide="ignore"):
         df = (va + vb) ** 2 / (va**2 / (size[idx_a] - 1) + vb**2 / (size[idx_b] - 1))
         df = np.where(usable, df, 1.0)
-        half = stats.t.ppf(0.975, df) * se
-        p = 2 * stats.t.sf(np.abs(diff) / np.where(usable, se, 1.0), df)
+        half = np.asarray(stats.t.ppf(0.975, df) * se, dtype=np.float64)
+        p = np.asarray(2 * stats.t.sf(np.abs(diff) / np.where(usable, se, 1.0), df))
     out: list[Difference | None] = []
     for i, (a, b) in enumerate(zip(idx_a.tolist(), idx_b.tolist(), strict=True)):
         if size[a] == 0 or size[b] == 0:

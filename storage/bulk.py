@@ -95,6 +95,8 @@ def copy_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> Non
     # JSON columns take every value as JSON (a plain string or true/false too); SQL NULL stays.
     json_columns = [isinstance(c.type, JSON) for c in columns]
     raw = session.connection().connection.driver_connection
+    if raw is None:  # only a connection already closed has none
+        raise RuntimeError("the database connection is closed; nothing was copied")
     with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
         for row in rows:
             values = [row[c.key] if c.key in given else _default(c) for c in columns]
@@ -209,10 +211,10 @@ class _Plan:
             for name, bind in binds.items()
             if (process := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
         ]
-        if not columns:
-            self.row = None
-            self.results: list[Any] = []
-        else:
+        self.row: Any = None  # the named-tuple class of the returned columns, if any
+        self.results: list[Any] = []
+        if columns:
+            # The field names are known only at run time, which mypy cannot type.
             self.row = namedtuple("Row", [c.key for c in columns])  # type: ignore[misc]
             self.results = [
                 c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns

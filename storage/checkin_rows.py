@@ -15,12 +15,12 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, and_, bindparam, insert, literal_column, select, update
 
 from storage.bulk import Prepared
-from storage.models import Answer, ChannelAddress, Checkin, Participant
+from storage.models import Answer, ChannelAddress, Checkin, Participant, table_of
 
-_PARTICIPANTS = Participant.__table__
-_ADDRESSES = ChannelAddress.__table__
-_CHECKINS = Checkin.__table__
-_ANSWERS = Answer.__table__
+_PARTICIPANTS = table_of(Participant)
+_ADDRESSES = table_of(ChannelAddress)
+_CHECKINS = table_of(Checkin)
+_ANSWERS = table_of(Answer)
 
 
 class PersonRow(NamedTuple):

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Insert
+from sqlalchemy import Connection, Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage.bulk import Prepared
-from storage.models import Message
+from storage.models import Message, table_of
 
-_MESSAGES = Message.__table__
+_MESSAGES = table_of(Message)
 
 
-def _record(insert: Any, *returning: Any) -> Insert:
+def _record(
+    insert: Callable[[Table], postgresql.Insert | sqlite.Insert], *returning: Any
+) -> Insert:
     """INSERT .. ON CONFLICT (channel, direction, provider_id) DO NOTHING RETURNING .."""
     return (
         insert(_MESSAGES)

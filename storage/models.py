@@ -9,7 +9,7 @@ The Alembic migrations in `storage/migrations` must match this module exactly (a
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     Boolean,
@@ -21,6 +21,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
     false,
@@ -64,6 +65,12 @@ class Base(DeclarativeBase):
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSONType}  # noqa: RUF012
+
+
+def table_of(model: type[Base]) -> Table:
+    """A model's Core table, for prepared statements (SQLAlchemy types `__table__` only as
+    a FromClause, which `insert` and `update` do not take)."""
+    return cast(Table, model.__table__)
 
 
 def one_of(column: str, values: tuple[str, ...], name: str | None = None) -> CheckConstraint:
@@ -445,7 +452,12 @@ class UserGroup(Base):
 
 
 class AuditEntry(Base):
-    """Who did what sensitive thing, e.g. `revealed phone of P-XXXXXX`."""
+    """Who did what sensitive thing, e.g. `revealed phone of P-XXXXXX`.
+
+    Append-only and hash-chained (`storage.audit`): each row stores the hash of the row
+    before it (`prev_hash`) and of its own content with that link (`row_hash`), so an
+    edited, deleted or inserted row breaks the chain that `groundswell audit verify` walks.
+    """
 
     __tablename__ = "audit_log"
 
@@ -454,6 +466,8 @@ class AuditEntry(Base):
     actor: Mapped[str] = mapped_column(String(200))
     action: Mapped[str] = mapped_column(String(100))
     subject: Mapped[str | None] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    row_hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
 class ClockTick(Base):
@@ -505,3 +519,17 @@ class SignInFailure(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
     email: Mapped[str] = mapped_column(String(254))
     client: Mapped[str] = mapped_column(String(64))
+
+
+class SignInLock(Base):
+    """A row per account (`account:EMAIL`) and client (`client:ADDRESS`) that a sign-in
+    attempt holds while it counts and records its failure, so parallel attempts queue."""
+
+    __tablename__ = "sign_in_locks"
+
+    key: Mapped[str] = mapped_column(String(330), primary_key=True)
+    used_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+# Chains every new AuditEntry as it is flushed (storage.audit imports this module).
+import storage.audit  # noqa: E402, F401

@@ -92,11 +92,11 @@ def _floating(moment: datetime, zone: ZoneInfo) -> datetime:
 
 
 def _fire_after(trigger: BaseTrigger, floating: datetime) -> datetime:
-    candidate = trigger.get_next_fire_time(None, floating)
+    candidate: datetime | None = trigger.get_next_fire_time(None, floating)
+    if candidate is not None and candidate <= floating:
+        candidate = trigger.get_next_fire_time(None, floating + _ONE_SECOND)
     if candidate is None:
         raise ValueError("this schedule never fires again")
-    if candidate <= floating:
-        candidate = trigger.get_next_fire_time(None, floating + _ONE_SECOND)
     return candidate
 
 

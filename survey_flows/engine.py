@@ -203,8 +203,9 @@ class _Turn:
             return
         if keyword is Keyword.HELP:
             self.send(self.system("help"), "help")
-            if self.waiting_step():
-                self.ask(self.waiting_step(), "question", fresh=False)
+            waiting = self.waiting_step()
+            if waiting is not None:
+                self.ask(waiting, "question", fresh=False)
             return
         step = self.waiting_step()
         if step is None:

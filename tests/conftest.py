@@ -176,3 +176,16 @@ def engine(database_url: str) -> Iterator[Engine]:
 def sessions(engine: Engine) -> sessionmaker[Session]:
     """The sessionmaker the application would use, on this test's database."""
     return session_factory(engine)
+
+
+#: Password hashing in tests: scrypt at N=2^14, not the real 2^17, so that the hundreds of
+#: in-process sign-ins stay quick. The real cost is asserted in tests/web_ui/test_hardening.py
+#: (which sets it back), and server processes started by tests always use the real one.
+TEST_PASSWORD_METHOD = "scrypt:16384:8:1"
+
+
+@pytest.fixture(autouse=True)
+def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.web.staff import accounts
+
+    monkeypatch.setattr(accounts, "PASSWORD_METHOD", TEST_PASSWORD_METHOD)

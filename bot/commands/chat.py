@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import click
 
 from bot.channels.rendering import plain_text
-from survey_flows.checks.folder import FlowLibrary
+from survey_flows.checks.folder import FlowLibrary, flow_for_author
 from survey_flows.checks.problems import FlowError
 from survey_flows.conversation import Outcome, Participant, Reply, Start
 from survey_flows.engine import advance, new_conversation
@@ -25,7 +25,7 @@ def chat(flow: str, name: str, language: str | None) -> None:
     printf '3\\n6\\n5\\n8\\nyes\\n2\\nskip\\n' | groundswell chat weekly-wellbeing
     """
     try:
-        loaded = FlowLibrary().resolve(flow)
+        loaded = flow_for_author(FlowLibrary(), flow)
     except FlowError as error:
         for line in error.lines():
             click.echo(line, err=True)

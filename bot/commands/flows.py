@@ -9,7 +9,7 @@ import click
 
 from survey_flows.checks.file_text import read_flow_text
 from survey_flows.checks.flow import check_flow_text
-from survey_flows.checks.folder import FlowLibrary
+from survey_flows.checks.folder import FlowLibrary, flow_for_author
 from survey_flows.checks.problems import FlowError, FlowProblem
 from survey_flows.graph import mermaid
 
@@ -66,7 +66,7 @@ def graph(flow: str) -> None:
     Paste the output into https://mermaid.live or a Markdown file that renders Mermaid.
     """
     try:
-        click.echo(mermaid(FlowLibrary().resolve(flow)))
+        click.echo(mermaid(flow_for_author(FlowLibrary(), flow)))
     except FlowError as error:
         for line in error.lines():
             click.echo(line, err=True)

@@ -65,9 +65,24 @@ def default_workers(database_url: str) -> int:
     show_default=True,
     help="Threads per worker process (gunicorn gthread workers when more than 1).",
 )
+@click.option(
+    "--access-log",
+    "access_log",
+    default=None,
+    metavar="FILE",
+    help="Write gunicorn's access log (one line per request) to FILE, or '-' for the "
+    "terminal. Request URLs never hold phone numbers or names (searches are POSTed).",
+)
 @wait_for_database
-def serve(host: str, port: int | None, workers: int | None, threads: int, wait: float) -> None:
-    """Serve the webhooks and /healthz (not the outbox worker or the clock)."""
+def serve(
+    host: str,
+    port: int | None,
+    workers: int | None,
+    threads: int,
+    access_log: str | None,
+    wait: float,
+) -> None:
+    """Serve the webhooks, the web app and /healthz (not the outbox worker or the clock)."""
     config = settings()
     # Migrate SQLite or check PostgreSQL, then let go: gunicorn workers open their own.
     database(config, wait=wait).kw["bind"].dispose()
@@ -95,7 +110,10 @@ def serve(host: str, port: int | None, workers: int | None, threads: int, wait: 
         def load(self) -> Flask:
             return create_app(self.config)
 
-    Gunicorn(gunicorn_options(host, port, workers, threads), config).run()
+    options = gunicorn_options(host, port, workers, threads)
+    if access_log:
+        options["accesslog"] = access_log
+    Gunicorn(options, config).run()
 
 
 def gunicorn_options(host: str, port: int, workers: int, threads: int) -> dict[str, Any]:

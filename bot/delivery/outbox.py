@@ -37,7 +37,14 @@ from sqlalchemy.orm import Session
 from bot.channels.rendering import plain_text
 from bot.people.opt_out import opt_out
 from storage.bulk import Prepared, insert_many, insert_rows
-from storage.models import OUTBOX_PENDING, OUTBOX_PENDING_SQL, Message, OutboxItem, Participant
+from storage.models import (
+    OUTBOX_PENDING,
+    OUTBOX_PENDING_SQL,
+    Message,
+    OutboxItem,
+    Participant,
+    table_of,
+)
 from storage.types import UTCDateTime
 from survey_flows.conversation import Outgoing
 
@@ -316,8 +323,8 @@ def claim(
 
 # The per-row marks run once per message sent: Core statements on the tables, built once,
 # cost the worker half what ORM-enabled updates built per call do (see bench/worker_send.py).
-_OUTBOX = OutboxItem.__table__
-_MESSAGES = Message.__table__
+_OUTBOX = table_of(OutboxItem)
+_MESSAGES = table_of(Message)
 _HELD = (
     _OUTBOX.c.id == bindparam("item_id"),
     _OUTBOX.c.claimed_by == bindparam("worker"),

@@ -95,7 +95,7 @@ def _scheduled_flows(library: FlowLibrary, report: TickReport) -> dict[str, Flow
     flows: dict[str, Flow] = {}
     for path in library.files():
         try:
-            flow = library.resolve(str(path))
+            flow = library.checked(path)
         except FlowError as error:
             report.problems += [str(problem) for problem in error.problems]
             continue

@@ -6,9 +6,12 @@ build an app on their own database with a frozen clock; by default they come fro
 environment. The app holds no state between requests: run as many processes as you like
 against one PostgreSQL database.
 
-Behind a proxy (Heroku's router, nginx, a load balancer) no ProxyFix is needed: the only
-place the external URL matters is Twilio's signature check, and that uses the configured
-`GROUNDSWELL_PUBLIC_URL`, never the scheme and host the proxy forwarded.
+Behind a proxy (Heroku's router, nginx, Caddy, a load balancer) set
+`GROUNDSWELL_TRUSTED_PROXIES` to the number of proxies in front of the app: ProxyFix then
+takes the client's address (for the per-client sign-in limit) from that many hops of
+X-Forwarded-For, and nothing from a header no trusted proxy wrote. Twilio's signature check
+never uses forwarded headers: it uses the configured `GROUNDSWELL_PUBLIC_URL`.
+Over HTTPS (`Settings.secure`) every response carries HSTS.
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from flask import Flask
+from flask import Flask, Response
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot.channels.telegram import TelegramSettings
 from bot.channels.twilio import TwilioSettings
@@ -31,6 +35,8 @@ from survey_flows.checks.folder import FlowLibrary
 
 #: Provider payloads are a few kilobytes; anything bigger is not from a provider.
 MAX_BODY_BYTES = 64 * 1024
+#: HSTS over HTTPS: browsers use only HTTPS for this host for a year.
+HSTS = "max-age=31536000"
 #: Seconds to wait for a PostgreSQL connection: well inside Twilio's 15 s webhook timeout.
 CONNECT_TIMEOUT_SECONDS = 5
 
@@ -65,6 +71,13 @@ def create_app(
         twilio=twilio or TwilioSettings.from_env(os.environ),
         telegram=telegram or TelegramSettings.from_env(os.environ),
     )
+    if settings.trusted_proxies:
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0
+        )
+    if settings.secure:
+        app.after_request(_strict_transport)
     app.register_blueprint(webhooks.blueprint)
     app.register_blueprint(health.blueprint)
     errors.register(app)
@@ -80,6 +93,11 @@ def default_sessions(database_url: str) -> sessionmaker[Session]:
     if make_url(url).get_backend_name() == "postgresql":
         options["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
     return session_factory(make_engine(url, **options))
+
+
+def _strict_transport(response: Response) -> Response:
+    response.headers.setdefault("Strict-Transport-Security", HSTS)
+    return response
 
 
 def _utcnow() -> datetime:

@@ -18,6 +18,7 @@ from typing import Any
 from jinja2 import Environment, StrictUndefined
 
 from reports.charts import Chart
+from reports.formats.headline import GLOSSARY, what_changed, when_made
 from reports.formats.wording import (
     attrition_check_sentence,
     attrition_sentence,
@@ -57,6 +58,9 @@ h2 { font-size: 1.25rem; margin-top: 2.25rem; border-bottom: 2px solid #333; }
 h3 { font-size: 1.05rem; margin-top: 1.5rem; }
 p, li, dd { max-width: 40rem; }
 .meta { color: #333; }
+.headline { background: #f3f6f9; border-left: 6px solid #1d4f91; padding: .25rem 1rem; }
+.headline h2 { border-bottom: none; margin-top: .75rem; }
+.headline li { margin: .5rem 0; font-size: 1.05rem; }
 .table-wrap { overflow-x: auto; -webkit-overflow-scrolling: touch; margin: .75rem 0; }
 table { border-collapse: collapse; min-width: 100%; font-size: .9rem; }
 caption { text-align: left; font-weight: 600; padding: .25rem 0 .5rem; }
@@ -87,9 +91,17 @@ dd { margin-left: 1rem; }
 <h1>{{ report.flow.title }}: change summary</h1>
 <p class="meta">Period: {{ period_words(report.period) }}.
 Scope: {{ "all groups" if report.scope == "all" else "group " ~ report.scope }}.
-Generated {{ report.generated_at }}.</p>
+Made on {{ when_made(report.generated_at) }}.</p>
 </header>
 <main>
+<section id="what-changed" class="headline">
+<h2>What changed</h2>
+<ul>{% for sentence in what_changed(report) %}<li>{{ sentence }}</li>{% endfor %}</ul>
+</section>
+<h2 id="details">Details and statistics</h2>
+<details class="glossary"><summary>What the words below mean</summary>
+<dl>{% for term, meaning in glossary %}<dt>{{ term }}</dt><dd>{{ meaning }}</dd>{% endfor %}</dl>
+</details>
 <section id="who-answered">
 <h2>Who answered</h2>
 {% set p = report.participants %}
@@ -240,6 +252,9 @@ Generated {{ report.generated_at }}.</p>
 
 _ENV = Environment(autoescape=True, undefined=StrictUndefined, trim_blocks=True)
 _ENV.globals.update(
+    what_changed=what_changed,
+    glossary=GLOSSARY,
+    when_made=when_made,
     attrition_check_sentence=attrition_check_sentence,
     attrition_sentence=attrition_sentence,
     band_lines=band_lines,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
+from reports.formats.headline import GLOSSARY, what_changed, when_made
 from reports.formats.wording import (
     attrition_check_sentence,
     attrition_sentence,
@@ -83,10 +84,13 @@ def render(report: dict[str, Any]) -> str:
     out = [
         f"{flow['title']} ({flow['id']}): change summary",
         f"Period: {period_words(report['period'])}. Scope: {scope}.",
-        f"Generated {report['generated_at']}.",
+        f"Made on {when_made(report['generated_at'])}.",
         "",
-        "WHO ANSWERED",
+        "WHAT CHANGED",
     ]
+    for sentence in what_changed(report):
+        out += _wrap(f"- {sentence}")
+    out += ["", "DETAILS AND STATISTICS (the words are explained at the end)", "", "WHO ANSWERED"]
     follow_up = report.get("follow_up")
     if follow_up:
         out += _wrap(
@@ -152,4 +156,7 @@ def render(report: dict[str, Any]) -> str:
     for paragraph in report["method"]["paragraphs"]:
         out += _wrap(paragraph)
         out.append("")
+    out += ["WHAT THE WORDS MEAN"]
+    for term, meaning in GLOSSARY:
+        out += _wrap(f"{term}: {meaning}")
     return "\n".join(out).rstrip("\n") + "\n"

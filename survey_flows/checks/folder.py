@@ -1,4 +1,4 @@
-"""`FlowLibrary`, the flows folder: find a flow by id or path, list the flows, and check them
+"""`FlowLibrary`, the flows folder: find a flow by id, list the flows, and check them
 all at once (including two files claiming the same flow id); and `default_flows_folder`.
 
 Every incoming message resolves its flow here, so each file's check result is cached and the
@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from survey_flows.checks.file_text import read_flow_text
-from survey_flows.checks.flow import check_flow
+from survey_flows.checks.flow import FLOW_ID, check_flow
+from survey_flows.checks.loading import load_flow
 from survey_flows.checks.problems import FlowError, FlowProblem, UnknownFlow
 from survey_flows.model import Flow
 
@@ -85,23 +86,34 @@ class FlowLibrary:
         """The flow ids in the folder, broken files included when their `flow:` can be read."""
         return sorted(self._by_id())
 
-    def resolve(self, name_or_path: str | os.PathLike[str]) -> Flow:
-        """A flow by its id in the folder, or by the path of a YAML file; FlowError otherwise."""
-        name = str(name_or_path)
-        path = Path(name)
-        if path.suffix in (".yaml", ".yml") or os.sep in name or "/" in name:
-            if not path.exists() and (self.folder / name).is_file():
-                path = self.folder / name  # a file name from the flows folder
-            entry = self._entry(path.resolve())
-            if entry.flow is None:
-                raise FlowError(entry.problems)
-            return entry.flow
+    def resolve(self, flow_id: str) -> Flow:
+        """The flow with this id: the one place a flow name from a web form, a URL, a group
+        or a command becomes a flow. Only ids (`[a-z0-9-]+`) are accepted, never a path,
+        so nothing outside the flow store can be reached; FlowError otherwise."""
+        name = str(flow_id)
+        if not FLOW_ID.fullmatch(name):
+            shown = name if len(name) <= 80 else name[:80] + "..."
+            message = (
+                f"{shown!r} is not a flow id: ids are lower-case letters, digits and dashes, "
+                "e.g. weekly-wellbeing (see them with groundswell flows check)"
+            )
+            raise FlowError([FlowProblem(shown, 1, message)])
         matches = self._by_id().get(name, [])
         if len(matches) > 1:
             raise FlowError(self._duplicates(name, matches))
         if not matches:
             raise UnknownFlow(name, str(self.folder), self.ids())
         entry = matches[0][1]
+        if entry.flow is None:
+            raise FlowError(entry.problems)
+        return entry.flow
+
+    def checked(self, path: Path) -> Flow:
+        """The flow in `path`, one of `files()` (FlowError for its problems, or for any
+        path that is not a file of this folder)."""
+        if path not in self.files():
+            raise FlowError([FlowProblem(str(path), 1, "this is not a file of the flows folder")])
+        entry = self._entry(path)
         if entry.flow is None:
             raise FlowError(entry.problems)
         return entry.flow
@@ -136,3 +148,12 @@ class FlowLibrary:
             )
             for path, entry in matches
         ]
+
+
+def flow_for_author(library: FlowLibrary, name: str) -> Flow:
+    """For a flow author at the terminal (`chat`, `flows graph`): a flow id from the
+    library, or a .yaml file they name (read as `flows check` reads it: a regular file,
+    size-capped). Never used for names from the web app or the database."""
+    if name.endswith((".yaml", ".yml")) or "/" in name or os.sep in name:
+        return load_flow(name)
+    return library.resolve(name)

@@ -45,7 +45,7 @@ class UnknownFlow(FlowError):
         listed = ", ".join(self.available) or "none"
         self.message = (
             f"there is no flow '{name}' in {folder} (flows there: {listed}); "
-            "give a flow id from that list or the path to a .yaml file"
+            "give a flow id from that list"
         )
         super().__init__([FlowProblem(name, 1, self.message)])
 
@@ -59,5 +59,5 @@ class UnknownFlow(FlowError):
         return [
             f"There is no flow called '{self.name}'. The flows in {self.folder} are:",
             *(f"  {flow_id}" for flow_id in self.available),
-            "Give one of those ids, or the path to a .yaml file.",
+            "Give one of those ids.",
         ]

@@ -172,7 +172,7 @@ def _sets(
             f"{where}`sets: {value}` needs `type: {needed}`, not `type: {step_type}`",
         )
         return None
-    return value  # type: ignore[no-any-return]
+    return cast("Sets", value)
 
 
 def _reply_settings(

@@ -18,7 +18,7 @@ from ruamel.yaml import YAML
 
 from survey_flows.checks.choices import CHOICE_KEYS
 from survey_flows.checks.flow import INTERNAL_ERROR, TOP_KEYS, check_flow_text
-from survey_flows.checks.folder import FlowLibrary
+from survey_flows.checks.folder import FlowLibrary, flow_for_author
 from survey_flows.checks.loading import load_flow, parse_flow
 from survey_flows.checks.measures import MEASURE_KEYS
 from survey_flows.checks.problems import FlowError, FlowProblem
@@ -543,11 +543,13 @@ def folder(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_library_resolves_by_id_and_by_path(folder: Path) -> None:
+def test_library_resolves_ids_only(folder: Path) -> None:
     library = FlowLibrary(folder)
     assert library.resolve("weekly-wellbeing").id == "weekly-wellbeing"
-    assert library.resolve(str(DATA / "cron-weekdays.yaml")).id == "cron-weekdays"
-    assert library.resolve("monthly.yaml").id == "monthly"  # a file name in the folder
+    for path in (str(DATA / "cron-weekdays.yaml"), "monthly.yaml", "../monthly", "/dev/zero"):
+        with pytest.raises(FlowError, match="is not a flow id"):
+            library.resolve(path)
+    assert flow_for_author(library, str(DATA / "cron-weekdays.yaml")).id == "cron-weekdays"
     assert [flow.id for flow in library.all()] == ["monthly", "weekly-wellbeing"]
     assert library.check_all() == []
 

@@ -14,13 +14,22 @@ from storage.database import transaction
 from storage.models import Alert
 from tests.web_ui.conftest import COORDINATOR, STAFF, World, post_form, sign_in
 
-OPEN_ENDPOINTS = {"static", "health.healthz", "staff.auth.sign_in", "staff.auth.sign_in_post"}
+OPEN_ENDPOINTS = {
+    "static",
+    "health.healthz",
+    "staff.auth.sign_in",
+    "staff.auth.sign_in_post",
+    "staff.team.set_password",  # a one-time link: the token is the key (test_team_pages)
+    "staff.team.set_password_post",
+}
 SAMPLE_VALUES = {
     "participant_id": 1,
     "alert_id": 1,
     "enrolment_id": 1,
     "name": "weekly-wellbeing.yaml",
     "version": "0" * 64,
+    "user_id": 1,
+    "token": "x",
 }
 
 

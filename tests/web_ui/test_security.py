@@ -17,7 +17,8 @@ from bot.channels.twilio import TwilioSettings
 from bot.settings import Settings
 from bot.web import create_app
 from bot.web.staff import throttle
-from bot.web.staff.web_sessions import COOKIE
+from bot.web.staff.web_sessions import COOKIE as BASE_COOKIE
+from bot.web.staff.web_sessions import cookie_name
 from storage.database import transaction
 from storage.models import Alert, AuditEntry, WebSession
 from survey_flows.checks.folder import FlowLibrary
@@ -32,12 +33,13 @@ from tests.web_ui.conftest import (
     sign_in,
 )
 
+COOKIE = cookie_name(BASE_COOKIE, secure=True)  # the fixtures' public URL is https
 SCRIPT = "<script>alert('owned')</script>"
 ESCAPED = "&lt;script&gt;alert(&#39;owned&#39;)&lt;/script&gt;"
 
 
-def _set_cookie(response: TestResponse) -> str:
-    headers = [h for h in response.headers.getlist("Set-Cookie") if h.startswith(COOKIE + "=")]
+def _set_cookie(response: TestResponse, name: str = COOKIE) -> str:
+    headers = [h for h in response.headers.getlist("Set-Cookie") if h.startswith(name + "=")]
     assert headers, "no session cookie set"
     return headers[-1]
 
@@ -79,7 +81,9 @@ def test_sign_in_needs_the_forms_token_too(client: FlaskClient, world: World) ->
 def test_sign_in_starts_a_new_session_and_the_old_token_is_worthless(
     client: FlaskClient, world: World
 ) -> None:
-    before = _cookie_value(_set_cookie(client.get("/sign-in")))
+    form = client.get("/sign-in")
+    before = _cookie_value(_set_cookie(form, cookie_name("groundswell_sign_in", secure=True)))
+    assert before == csrf_token(form)
     response = sign_in(client, STAFF)
     after = _cookie_value(_set_cookie(response))
     assert after != before
@@ -111,7 +115,7 @@ def test_no_secure_flag_on_a_plain_http_install(
         telegram=TelegramSettings(),
     )
     with app.test_client() as client:
-        header = _set_cookie(sign_in(client, STAFF))
+        header = _set_cookie(sign_in(client, STAFF), BASE_COOKIE)
     assert "Secure" not in header and "HttpOnly" in header
 
 

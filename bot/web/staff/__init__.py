@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 from bot.web.context import context
 from bot.web.staff import (
     alerts,
+    audit_log,
     auth,
     conversations,
     csrf,
@@ -29,9 +30,11 @@ from bot.web.staff import (
     roster_upload,
     simulator,
     summaries,
+    team,
     web_sessions,
 )
 from bot.web.staff.access import group_filter
+from bot.web.staff.cookies import cookie, lifetime
 from storage.database import transaction
 from storage.models import Alert
 
@@ -44,14 +47,23 @@ for child in (
     conversations.blueprint,
     reports.blueprint,
     summaries.blueprint,
+    team.blueprint,
     alerts.blueprint,
     simulator.blueprint,
     health.blueprint,
+    audit_log.blueprint,
 ):
     blueprint.register_blueprint(child)
 
-#: Pages anyone may open: only the sign-in page (and its form).
-PUBLIC = frozenset({"staff.auth.sign_in", "staff.auth.sign_in_post"})
+#: Pages anyone may open: the sign-in page and a one-time set-password link (and forms).
+PUBLIC = frozenset(
+    {
+        "staff.auth.sign_in",
+        "staff.auth.sign_in_post",
+        "staff.team.set_password",
+        "staff.team.set_password_post",
+    }
+)
 
 #: Forms that may be bigger than the webhooks' 64 KiB limit: the roster upload.
 LARGE_BODIES = {"staff.participants.import_post": roster_upload.MAX_UPLOAD}
@@ -72,15 +84,20 @@ def register(app: Flask) -> None:
 
 @blueprint.before_request
 def _guard() -> Response | None:
-    """Who is this? Sign-in required everywhere but the sign-in page; CSRF on every form."""
+    """Who is this? Sign-in required everywhere but the sign-in page; CSRF on every form.
+
+    Reading the session writes nothing (but, every few minutes, the idle clock of a
+    signed-in session): an anonymous visitor leaves no row behind.
+    """
     ctx = context()
-    token = request.cookies.get(web_sessions.COOKIE)
+    token = request.cookies.get(cookie(web_sessions.COOKIE))
+    limits = lifetime()
     with transaction(ctx.sessions, readonly=True) as session:
-        current = web_sessions.load(session, token, ctx.clock())
+        current = web_sessions.load(session, token, ctx.clock(), limits)
     g.current = current
     g.viewer = current.viewer if current else None
     if current is not None and current.needs_touch:
-        ctx.write(lambda session, now: web_sessions.touch(session, current.id, now))
+        ctx.write(lambda session, now: web_sessions.touch(session, current.id, now, limits))
     if request.endpoint not in PUBLIC and g.viewer is None:
         if request.method in csrf.SAFE_METHODS:
             wanted = request.full_path.rstrip("?")
@@ -88,23 +105,33 @@ def _guard() -> Response | None:
         return redirect(url_for("staff.auth.sign_in"), code=303)
     if request.endpoint in LARGE_BODIES:
         request.max_content_length = LARGE_BODIES[request.endpoint]
-    csrf.check(current.csrf_token if current else None)
+    if request.endpoint in ("staff.auth.sign_in_post", "staff.team.set_password_post"):
+        csrf.check(request.cookies.get(cookie(web_sessions.SIGN_IN_COOKIE)))
+    else:
+        csrf.check(current.csrf_token if current else None)
     return None
 
 
 @blueprint.after_request
 def _headers(response: Response) -> Response:
-    """A new or ended session's cookie; security headers; nothing cached (personal data)."""
-    cookie = g.get("set_cookie")
-    secure = (context().settings.public_url or "").startswith("https://")
-    if cookie is not None:
-        response.set_cookie(
-            web_sessions.COOKIE, cookie, httponly=True, secure=secure, samesite="Lax", path="/"
-        )
-    elif g.get("clear_cookie"):
-        response.delete_cookie(
-            web_sessions.COOKIE, httponly=True, secure=secure, samesite="Lax", path="/"
-        )
+    """New or ended cookies; security headers; nothing cached (personal data)."""
+    secure = context().settings.secure
+    for base, value in (
+        (web_sessions.COOKIE, g.get("set_cookie")),
+        (web_sessions.SIGN_IN_COOKIE, g.get("set_sign_in_cookie")),
+    ):
+        if value is not None:
+            response.set_cookie(
+                cookie(base), value, httponly=True, secure=secure, samesite="Lax", path="/"
+            )
+    for base, flag in (
+        (web_sessions.COOKIE, "clear_cookie"),
+        (web_sessions.SIGN_IN_COOKIE, "clear_sign_in_cookie"),
+    ):
+        if g.get(flag):
+            response.delete_cookie(
+                cookie(base), httponly=True, secure=secure, samesite="Lax", path="/"
+            )
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"

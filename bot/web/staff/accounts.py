@@ -1,6 +1,8 @@
 """Web accounts: create users, check passwords, list who may sign in.
 
-Passwords are hashed with werkzeug's scrypt (salted, memory-hard). Checking a password for
+Passwords are hashed with werkzeug's scrypt (salted, memory-hard) at `PASSWORD_METHOD`,
+OWASP's N=2^17, r=8, p=1 (128 MiB, under a second); a hash made at an older, cheaper cost
+is replaced at the user's next sign-in (`needs_rehash`, `rehash`). Checking a password for
 an email nobody has still runs one scrypt check against a fixed dummy hash, so response
 times do not tell which emails have accounts. No Flask here: the `users` command uses it.
 """
@@ -22,6 +24,8 @@ from storage.models import ROLES, AuditEntry, Group, User, UserGroup, WebSession
 #: Shortest password accepted (NIST SP 800-63B asks for at least 8; passphrases welcome).
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024  # scrypt would hash a megabyte, but nobody types one
+#: werkzeug's method string: scrypt with N=2^17, r=8, p=1 (OWASP's recommendation).
+PASSWORD_METHOD = "scrypt:131072:8:1"
 
 
 class AccountError(ValueError):
@@ -50,12 +54,24 @@ def hash_password(password: str) -> str:
         )
     if len(password) > MAX_PASSWORD:
         raise AccountError(f"the password is too long: use at most {MAX_PASSWORD} characters")
-    return generate_password_hash(password, method="scrypt")
+    return generate_password_hash(password, method=PASSWORD_METHOD)
+
+
+def needs_rehash(password_hash: str | None) -> bool:
+    """Whether a stored hash was made with another method or cost than `PASSWORD_METHOD`."""
+    return password_hash is not None and password_hash.split("$", 1)[0] != PASSWORD_METHOD
+
+
+def rehash(session: Session, user_id: int, password: str) -> None:
+    """Store `password` (just checked) hashed at the current cost."""
+    user = session.get(User, user_id)
+    if user is not None:
+        user.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)
 
 
 @functools.cache
-def _dummy_hash() -> str:
-    return generate_password_hash("not anyone's password", method="scrypt")
+def _dummy_hash(method: str) -> str:
+    return generate_password_hash("not anyone's password", method=method)
 
 
 def normalise_email(email: str) -> str:
@@ -76,7 +92,7 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     """The user whose email and password these are, else None (in about the same time)."""
     user = session.scalars(select(User).where(User.email == normalise_email(email))).first()
     if user is None or user.password_hash is None or len(password) > MAX_PASSWORD:
-        check_password_hash(_dummy_hash(), password[:MAX_PASSWORD])
+        check_password_hash(_dummy_hash(PASSWORD_METHOD), password[:MAX_PASSWORD])
         return None
     return user if check_password_hash(user.password_hash, password) else None
 

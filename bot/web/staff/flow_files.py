@@ -70,7 +70,7 @@ def read(library: FlowLibrary, name: str) -> FlowFile | None:
     if path is None:
         return None
     try:
-        flow = library.resolve(str(path))
+        flow = library.checked(path)
         problems: tuple[FlowProblem, ...] = ()
     except FlowError as error:
         flow, problems = None, tuple(error.problems)

@@ -119,7 +119,9 @@ def version(name: str, version: str) -> str:
         abort(404)
     with transaction(ctx.sessions, readonly=True) as session:
         row = session.get(FlowVersion, version)
-    if row is None:
+    # Only this flow's own versions: a version of another flow (or of a file that never
+    # was a flow here) is not found under this name.
+    if row is None or entry.flow is None or row.flow_id != entry.flow.id:
         abort(404)
     return page("flows/version.html", name=name, row=row)
 

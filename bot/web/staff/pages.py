@@ -26,6 +26,10 @@ NOTICES = {
     "or has no address to send to.",
     "alert-handled": "Alert marked as handled.",
     "sim-cleared": "Test conversation cleared.",
+    "team-changed": "Saved. Alerts and summaries go to the new contact from now on.",
+    "team-removed": "Removed: they can no longer sign in and get no alerts or summaries.",
+    "account-saved": "Saved. Your next summary comes at the new time.",
+    "password-set": "Password set. Sign in with it now.",
 }
 
 

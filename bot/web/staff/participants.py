@@ -1,5 +1,5 @@
-"""Participants: search and filter, one person's record and timeline, reveal a number
-(logged), enrol, start a flow now, add one person, import a CSV roster.
+"""Participants: search (in a POST body) and filter, one person's record and timeline,
+reveal a number (logged), enrol, start a flow now, add one person, import a CSV roster.
 
 Coordinators may read the people of their groups; changing anything is for staff.
 """
@@ -7,6 +7,7 @@ Coordinators may read the people of their groups; changing anything is for staff
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from datetime import datetime
 
 from flask import Blueprint, abort, redirect, request, url_for
@@ -60,11 +61,22 @@ def _phone_search(text: str) -> str | None:
 
 @blueprint.get("/")
 def index() -> str:
-    """The participants the viewer may see, filtered and searched, 50 a page."""
+    """The participants the viewer may see, filtered (no search text: see `search`)."""
+    return _listing(request.args, search=False)
+
+
+@blueprint.post("/")
+def search() -> str:
+    """The same list searched by name, pseudonym or phone number. The search travels in
+    the POST body, never in the URL, so no proxy, router or browser history keeps it."""
+    return _listing(request.form, search=True)
+
+
+def _listing(args: Mapping[str, str], *, search: bool) -> str:
+    """The page of participants for these filters (and search text, when `search`)."""
     who = viewer()
-    args = request.args
     filters = people.Filters(
-        q=args.get("q", "")[:200],
+        q=args.get("q", "")[:200] if search else "",
         group=args.get("group", ""),
         channel=args.get("channel", "") if args.get("channel") in CHANNELS else "",
         language=args.get("language", "")[:16],

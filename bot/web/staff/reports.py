@@ -15,14 +15,15 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, abort, request
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.web.context import context
-from bot.web.staff.access import group_or_404, viewer, visible_groups
+from bot.web.staff.access import group_filter, group_or_404, viewer, visible_groups
 from bot.web.staff.flow_files import all_files
 from bot.web.staff.pages import page
 from storage.database import transaction
-from storage.models import Group
+from storage.models import Answer, Group, Participant
 from survey_flows.model import Flow
 
 if TYPE_CHECKING:
@@ -69,6 +70,8 @@ def _choice(session: Session, flows: list[Flow]) -> Choice:
     problems: list[str] = []
     wanted = request.args.get("flow", "")
     flow = next((f for f in flows if f.id == wanted), None)
+    if "flow" not in request.args:
+        flow = _latest_answered(session, flows)
     if wanted and flow is None:
         problems.append(f"There is no flow {wanted!r} that passes its check.")
     raw_group = request.args.get("group", "")
@@ -87,6 +90,21 @@ def _choice(session: Session, flows: list[Flow]) -> Choice:
         problems.append("The period ends before it starts: choose an end date after the start.")
     weeks = _weeks(problems)
     return Choice(flow, since, until, group, tuple(problems), weeks)
+
+
+def _latest_answered(session: Session, flows: list[Flow]) -> Flow | None:
+    """The flow the viewer's groups answered most recently: the report to open on."""
+    known = {f.id: f for f in flows}
+    if not known:
+        return None
+    latest = session.execute(
+        select(Answer.flow_id)
+        .join(Participant, Participant.id == Answer.participant_id)
+        .where(Answer.flow_id.in_(sorted(known)), group_filter(viewer(), Participant.group_id))
+        .order_by(Answer.answered_at.desc(), Answer.id.desc())
+        .limit(1)
+    ).scalar()
+    return known.get(latest) if latest else None
 
 
 def _weeks(problems: list[str]) -> float | None:
@@ -161,7 +179,7 @@ def index() -> str:
     with transaction(context().sessions, readonly=True) as session:
         choice = _choice(session, flows)
         groups = visible_groups(session, who)
-    from reports.formats import wording
+    from reports.formats import headline, wording
 
     built, problem = (None, None)
     if choice.flow is not None and not choice.problems and (who.is_staff or choice.group):
@@ -175,6 +193,7 @@ def index() -> str:
         charts=_charts(built) if built else {},
         problem=problem,
         w=wording,
+        headline=headline,
         hidden=wording.hidden_phrase(context().settings.suppression_threshold),
     )
 

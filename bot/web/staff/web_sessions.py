@@ -3,7 +3,12 @@
 Why not Flask's signed cookie: the database is the one shared state of every web process,
 so sessions work across processes with no shared secret to configure, signing out really
 ends a session (a copied cookie stops working), and a new password signs a user out
-everywhere. Sign-in always starts a brand-new session (no fixation).
+everywhere. Sign-in always starts a brand-new session (no fixation). Only signed-in
+sessions have rows: the sign-in form's CSRF token is a cookie of its own (`SIGN_IN_COOKIE`),
+so an anonymous visitor writes nothing to the database.
+
+Over HTTPS the cookies carry the `__Host-` prefix: the browser then only accepts them when
+Secure, host-only and for the whole site, so a sibling subdomain cannot plant one.
 """
 
 from __future__ import annotations
@@ -19,14 +24,33 @@ from sqlalchemy.orm import Session
 from storage.models import Group, User, UserGroup, WebSession
 
 COOKIE = "groundswell_session"
-#: Signed in: ends after this long without a request...
-IDLE = timedelta(hours=8)
-#: ...and at the latest this long after signing in.
-ABSOLUTE = timedelta(days=7)
-#: Before sign-in the session only carries the sign-in form's CSRF token.
-ANONYMOUS = timedelta(hours=2)
-#: `last_seen_at` is written at most this often, not on every request.
+#: The sign-in form's CSRF token (double-submit: the form must echo this cookie's value).
+SIGN_IN_COOKIE = "groundswell_sign_in"
+HOST_PREFIX = "__Host-"
+#: `last_seen_at` is written at most this often (or a sixth of the idle limit if shorter).
 TOUCH_EVERY = timedelta(minutes=5)
+
+
+def cookie_name(base: str, secure: bool) -> str:
+    """The cookie's name: `__Host-` prefixed when the site is served over HTTPS."""
+    return HOST_PREFIX + base if secure else base
+
+
+@dataclass(frozen=True)
+class Lifetime:
+    """How long a signed-in session lives: `idle` without a request, `absolute` at most."""
+
+    idle: timedelta = timedelta(minutes=30)
+    absolute: timedelta = timedelta(hours=12)
+
+    @classmethod
+    def of(cls, idle_minutes: int, max_hours: int) -> Lifetime:
+        """From the settings' GROUNDSWELL_SESSION_IDLE_MINUTES and _MAX_HOURS."""
+        return cls(timedelta(minutes=idle_minutes), timedelta(hours=max_hours))
+
+    @property
+    def touch_every(self) -> timedelta:
+        return min(TOUCH_EVERY, self.idle / 6)
 
 
 @dataclass(frozen=True)
@@ -45,11 +69,11 @@ class Viewer:
 
 @dataclass(frozen=True)
 class Current:
-    """The session a request arrived with (row id, CSRF token) and its viewer, if any."""
+    """The signed-in session a request arrived with: row id, CSRF token and its viewer."""
 
     id: int
     csrf_token: str
-    viewer: Viewer | None
+    viewer: Viewer
     needs_touch: bool
 
 
@@ -57,57 +81,65 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def load(session: Session, token: str | None, now: datetime) -> Current | None:
+def load(
+    session: Session, token: str | None, now: datetime, lifetime: Lifetime = Lifetime()
+) -> Current | None:
     """The live session for a cookie token, with its user; None if unknown or expired."""
     if not token or len(token) > 200:
         return None
     row = session.scalars(select(WebSession).where(WebSession.token_hash == _digest(token))).first()
-    if row is None or row.expires_at <= now:
+    if row is None or row.user_id is None or now >= _ends(row, lifetime):
         return None
-    viewer = None
-    if row.user_id is not None:
-        user = session.get(User, row.user_id)
-        if user is None:
-            return None
-        ids = frozenset(
-            session.scalars(
-                select(Group.id)
-                .join(UserGroup, UserGroup.group_id == Group.id)
-                .where(UserGroup.user_id == user.id)
-            )
+    user = session.get(User, row.user_id)
+    if user is None:
+        return None
+    ids = frozenset(
+        session.scalars(
+            select(Group.id)
+            .join(UserGroup, UserGroup.group_id == Group.id)
+            .where(UserGroup.user_id == user.id)
         )
-        viewer = Viewer(user.id, user.email or "", user.role, ids)
-    stale = row.user_id is not None and now - row.last_seen_at >= TOUCH_EVERY
+    )
+    viewer = Viewer(user.id, user.email or "", user.role, ids)
+    stale = now - row.last_seen_at >= lifetime.touch_every
     return Current(row.id, row.csrf_token, viewer, stale)
 
 
-def start(session: Session, user_id: int | None, now: datetime) -> tuple[str, WebSession]:
-    """A new session (signed in when `user_id` is given); returns the cookie token and row.
+def _ends(row: WebSession, lifetime: Lifetime) -> datetime:
+    """When the session ends: its stored expiry, or sooner if the settings were tightened."""
+    return min(row.expires_at, row.last_seen_at + lifetime.idle, row.created_at + lifetime.absolute)
+
+
+def start(
+    session: Session, user_id: int, now: datetime, lifetime: Lifetime = Lifetime()
+) -> tuple[str, WebSession]:
+    """A new signed-in session for `user_id`; returns the cookie token and row.
 
     Expired rows are cleared out here, so the table stays the size of live sessions.
     """
     session.execute(delete(WebSession).where(WebSession.expires_at <= now))
     token = secrets.token_urlsafe(32)
-    lifetime = ANONYMOUS if user_id is None else IDLE
     row = WebSession(
         token_hash=_digest(token),
         user_id=user_id,
         csrf_token=secrets.token_urlsafe(32),
         created_at=now,
         last_seen_at=now,
-        expires_at=now + lifetime,
+        expires_at=now + min(lifetime.idle, lifetime.absolute),
     )
     session.add(row)
     session.flush()
     return token, row
 
 
-def touch(session: Session, session_id: int, now: datetime) -> None:
+def touch(
+    session: Session, session_id: int, now: datetime, lifetime: Lifetime = Lifetime()
+) -> None:
     """Slide a signed-in session's idle expiry forward (never past its absolute limit)."""
     row = session.get(WebSession, session_id)
     if row is not None:
         row.last_seen_at = now
-        row.expires_at = min(now + IDLE, row.created_at + ABSOLUTE)
+        row.expires_at = min(now + lifetime.idle, row.created_at + lifetime.absolute)
 
 
 def end(session: Session, session_id: int) -> None:

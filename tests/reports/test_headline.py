@@ -1,0 +1,50 @@
+"""'What changed' sentences: verdict first, plain words, period and people, no jargon."""
+
+from __future__ import annotations
+
+import pytest
+
+from reports.formats.headline import how_sure, measure_sentence, what_changed, when_made
+
+PERIOD = {"since": "2026-09-07", "until": "2026-11-29"}
+
+
+@pytest.mark.parametrize(
+    ("p", "words"),
+    [(None, "not sure"), (0.2, "not sure"), (0.04, "fairly sure"), (0.005, "sure"),
+     (0.0001, "very sure")],
+)  # fmt: skip
+def test_how_sure_in_words(p: float | None, words: str) -> None:
+    assert how_sure(p) == words
+
+
+def test_a_real_improvement_leads_with_better() -> None:
+    m = {"n_paired": 42, "mean_change": 0.87, "verdict": "increase", "verdict_better": True,
+         "p_adjusted": 0.004}  # fmt: skip
+    assert measure_sentence("Life satisfaction", m, PERIOD) == (
+        "Better: Life satisfaction rose by 0.87 points on average, among 42 people who "
+        "answered at the start and again later, from 7 September 2026 to 29 November 2026. "
+        "We are sure this is a real change."
+    )
+
+
+def test_no_clear_change_one_point_and_no_minus_zero() -> None:
+    m = {"n_paired": 1, "mean_change": -0.0, "verdict": "no clear change", "p_adjusted": 0.9}
+    sentence = measure_sentence("Loneliness", m, PERIOD)
+    assert sentence.startswith("No clear change: Loneliness did not change")
+    assert "1 person" in sentence and "-0" not in sentence and "not sure" in sentence
+    one = {"n_paired": 8, "mean_change": 1.0, "verdict": "no clear change", "p_adjusted": 0.2}
+    assert "by 1 point on average" in measure_sentence("Loneliness", one, PERIOD)
+
+
+def test_hidden_and_thin_measures_say_so() -> None:
+    report = {
+        "period": {},
+        "measures": {
+            "a": {"label": "A", "suppressed": True},
+            "b": {"label": "B", "n_paired": 0, "mean_change": None, "verdict": None},
+        },
+    }
+    a, b = what_changed(report)
+    assert a.startswith("Not shown: A") and b.startswith("Not enough data yet: B")
+    assert when_made("2026-12-02T14:05:09+00:00") == "2 December 2026 at 14:05 UTC"
