@@ -46,7 +46,8 @@ from survey_flows.reading import Reading, default_invalid_text, read_button, rea
 
 MAX_STORED_REPLY = 4000  # characters of a raw reply kept beside an answer
 #: The value of the Done button under a multiple choice question on button channels. A
-#: choice's value starting with "#" is sent as its position, so this names no choice.
+#: choice's value starting with "#" is sent as its position, so this names no choice; nor
+#: does it read as a number, so a late press cannot answer the next question.
 DONE = "#done"
 PLAIN_CHANNEL = ChannelTraits()
 _NO_CHECKIN = Conversation(flow_id="", flow_version="")
@@ -222,6 +223,10 @@ class _Turn:
             return
         if event.button is not None and step.multiple:
             self.press(step, event.button)
+            return
+        if event.button is not None and step.type == "text":
+            # A button from an earlier question (a late or double press) is never a story.
+            self.ask(step, "question", fresh=False)
             return
         reading = (
             read_button(step, event.button)

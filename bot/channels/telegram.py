@@ -48,6 +48,7 @@ from bot.channels.base import (
 )
 from bot.channels.rendering import split_text, utf16_len
 from survey_flows.conversation import ChannelTraits, Option
+from survey_flows.engine import DONE
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -188,12 +189,17 @@ def callback_data(options: Sequence[Option]) -> list[str]:
 
     The option's value when it is 1-64 bytes of UTF-8 (Telegram's limit) and does not start
     with "#"; otherwise "#<n>", its 1-based position among the options. Values starting
-    with "#" are always encoded by position, so decoding is never ambiguous.
+    with "#" are always encoded by position, so decoding is never ambiguous. The Done
+    button of a multiple choice is sent as itself ("#done" is no "#<n>"), so a late press
+    of it can never be read as a position in the next question.
     """
     return [
         option.value
-        if 1 <= len(option.value.encode("utf-8")) <= CALLBACK_DATA_LIMIT
-        and not option.value.startswith("#")
+        if option.value == DONE
+        or (
+            1 <= len(option.value.encode("utf-8")) <= CALLBACK_DATA_LIMIT
+            and not option.value.startswith("#")
+        )
         else f"#{index}"
         for index, option in enumerate(options, 1)
     ]

@@ -1,7 +1,9 @@
 """The report's figures as CSV: one row per measure per scope (``all`` or a group name).
 
 Every published figure has a column, including the scope's participation counts (repeated
-on each of its rows), so the file can be filtered and pivoted without the JSON. Suppressed
+on each of its rows), so the file can be filtered and pivoted without the JSON; a measure's
+band shares are one cell of JSON text. Comparisons between groups are in the JSON, text and
+HTML reports. Suppressed
 figures are empty cells with ``suppressed`` true.
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -45,6 +48,12 @@ COLUMNS = [
     "follow_up_days_p75",
     "follow_up_days_min",
     "follow_up_days_max",
+    "attrition_baseline_mean_analysed",
+    "attrition_baseline_mean_baseline_only",
+    "attrition_difference",
+    "attrition_ci95_low",
+    "attrition_ci95_high",
+    "bands",
     "reliable_change_method",
     "improved",
     "no_change",
@@ -81,6 +90,8 @@ def _row(
     dz_ci = m.get("effect_size_dz_ci95") or [None, None]
     dav_ci = m.get("effect_size_dav_ci95") or [None, None]
     days = m.get("follow_up_days") or {}
+    attrition = m.get("attrition_check") or {}
+    attrition_ci = attrition.get("ci95") or [None, None]
     return {
         "scope": scope,
         "measure": name,
@@ -106,6 +117,12 @@ def _row(
         "effect_size_dav_ci95_low": dav_ci[0],
         "effect_size_dav_ci95_high": dav_ci[1],
         **{f"follow_up_days_{k}": days.get(k) for k in ("median", "p25", "p75", "min", "max")},
+        "attrition_baseline_mean_analysed": attrition.get("baseline_mean_analysed"),
+        "attrition_baseline_mean_baseline_only": attrition.get("baseline_mean_baseline_only"),
+        "attrition_difference": attrition.get("difference"),
+        "attrition_ci95_low": attrition_ci[0],
+        "attrition_ci95_high": attrition_ci[1],
+        "bands": None if m.get("bands") is None else json.dumps(m["bands"], allow_nan=False),
         "reliable_change_method": rc["method"],
         "improved": rc["improved"],
         "no_change": rc["no_change"],

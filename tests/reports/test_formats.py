@@ -124,7 +124,15 @@ def test_csv_has_a_row_per_measure_per_scope_with_every_figure(built: Any) -> No
         scope = report if row["scope"] == "all" else report["groups"][row["scope"]]
         m = scope["measures"][row["measure"]]
         assert row["suppressed"] == ("true" if m["suppressed"] else "false")
-        for key in ("n_paired", "baseline_mean", "mean_change", "median_change", "wilcoxon_p"):
+        for key in (
+            "n_paired",
+            "baseline_mean",
+            "mean_change",
+            "median_change",
+            "wilcoxon_p",
+            "p_adjusted",
+            "effect_size_dav",
+        ):
             value = m[key]
             assert row[key] == ("" if value is None else repr(value))
             if value is not None:
@@ -132,8 +140,16 @@ def test_csv_has_a_row_per_measure_per_scope_with_every_figure(built: Any) -> No
         if m["ci95"] is not None:
             assert [float(row["ci95_low"]), float(row["ci95_high"])] == m["ci95"]
         assert row["improved"] == cell(m["reliable_change"]["improved"])
+        assert row["verdict"] == cell(m["verdict"])
+        days = m["follow_up_days"] or {}
+        assert row["follow_up_days_median"] == cell(days.get("median"))
+        assert row["attrition_difference"] == cell(m["attrition_check"]["difference"])
+        if m.get("bands") is not None:
+            assert json.loads(row["bands"]) == m["bands"]
         p = scope["participants"]
         assert row["responded"] == cell(p["responded"])
+        for key in ("withdrawn", "forgotten", "lost_to_follow_up"):
+            assert row[key] == cell(p[key])
 
 
 def test_csv_of_a_one_group_report(sessions: sessionmaker[Session]) -> None:

@@ -220,3 +220,13 @@ def test_odd_button_data_never_raises_and_never_ticks_a_wrong_option(data: str) 
 def test_a_long_reply_is_read_quickly_word_by_word() -> None:
     reading = read_reply(WHY, "street lighting and " * 40 + "bins")
     assert reading.value == ["lighting", "bins"]
+
+
+def test_a_late_button_press_is_not_taken_as_the_next_questions_answer() -> None:
+    start = advance(HELPED, new_conversation(HELPED), Start(), SAM, NOW, BUTTONS)
+    done = advance(HELPED, start.state, Reply("2"), SAM, NOW, BUTTONS)
+    assert done.state.waiting_for == "traffic_more"  # a text question
+    for data in ("bins", DONE):
+        late = advance(HELPED, done.state, Reply("", button=data), SAM, NOW, BUTTONS)
+        assert late.answers == ()
+        assert late.messages[-1].text == "Tell us more about the traffic."

@@ -126,9 +126,9 @@ def test_telegram_buttons_toggle_then_done_stores_each_choice(
         markup = fake.sent[-1]["reply_markup"]["inline_keyboard"]
     buttons = [(b["text"], b["callback_data"]) for row in markup for b in row]
     assert buttons[0] == ("✓ Street lighting", "lighting")
-    assert buttons[-1] == ("Done", "#5")  # "#done" starts with "#": sent by position
+    assert buttons[-1] == ("Done", "#done")  # as itself: never read as a position
 
-    done = telegram_callback_update(3004, CHAT_ID, "#5", message_id=8)
+    done = telegram_callback_update(3004, CHAT_ID, "#done", message_id=8)
     assert post_telegram(client, done).status_code == 200
     assert _stored(sessions, checkin) == [("why", 1, "lighting")]
     with transaction(sessions, readonly=True) as session:
