@@ -306,8 +306,9 @@ def weekly_means_chart(
 
     figure = Figure(figsize=(_WIDTH, 3.6))
     ax = figure.add_subplot()
+    days = np.array(dates)  # matplotlib takes dates in arrays (its stubs say so, not lists)
     ax.fill_between(
-        dates,
+        days,
         low,
         high,
         facecolor="0.9",
@@ -321,7 +322,7 @@ def weekly_means_chart(
     for chunk in np.split(np.arange(len(shown)), gaps):
         ax.plot([dates[i] for i in chunk], y[chunk], color="black", linewidth=1.2)
     ax.errorbar(
-        dates,
+        days,
         y,
         yerr=[y - low, high - y],
         fmt="o",
@@ -335,7 +336,7 @@ def weekly_means_chart(
     ax.set_xlabel("Week starting (Monday)")
     ax.set_title(f"{label}: mean per week, with 95% interval", fontsize=10)
     every = max(1, math.ceil(len(dates) / 12))
-    ax.set_xticks(dates[::every], [d.strftime("%d %b %Y") for d in dates[::every]])
+    ax.set_xticks(days[::every], [d.strftime("%d %b %Y") for d in dates[::every]])
     figure.autofmt_xdate()
     ax.legend(fontsize=8, loc="best")
     return _png(figure)

@@ -20,23 +20,35 @@ particular order (sort in numpy). Each column has a kind: ``"int"`` (int64), ``"
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
+from typing import cast as cast_type
 
 import numpy as np
-from sqlalchemy import BigInteger, Double, LargeBinary, Select, cast, func, literal, select
+from numpy.typing import DTypeLike
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Double,
+    LargeBinary,
+    Select,
+    cast,
+    func,
+    literal,
+    select,
+)
 from sqlalchemy.orm import Session
 
 __all__ = ["read_columns"]
 
 #: PostgreSQL's binary timestamps count microseconds from 2000-01-01 00:00 UTC.
 _PG_EPOCH_US = 946_684_800_000_000
-_NUMPY = {"int": np.int64, "float": np.float64, "time": "datetime64[us]"}
+_NUMPY: dict[str, DTypeLike] = {"int": np.int64, "float": np.float64, "time": "datetime64[us]"}
 _BIG_ENDIAN = {"int": ">i8", "float": ">f8", "time": ">i8"}
 
 
 def read_columns(
-    session: Session, statement: Select[Any], kinds: Sequence[str]
+    session: Session, statement: Select[*tuple[Any, ...]], kinds: Sequence[str]
 ) -> list[np.ndarray]:
     """Run ``statement`` in the session's transaction; one array per selected column."""
     if len(kinds) != len(statement.selected_columns):
@@ -52,18 +64,23 @@ def read_columns(
     raise NotImplementedError(f"reports do not support the {dialect!r} database")
 
 
-def _sqlite(session: Session, statement: Select[Any], kinds: Sequence[str]) -> list[np.ndarray]:
+def _sqlite(
+    session: Session, statement: Select[*tuple[Any, ...]], kinds: Sequence[str]
+) -> list[np.ndarray]:
     """Rows from the sqlite3 cursor into a structured array, without a list of tuples."""
     row_type = np.dtype([(f"c{i}", _NUMPY[kind]) for i, kind in enumerate(kinds)])
     result = session.connection().execute(statement)
     try:
-        table = np.fromiter(result.cursor, dtype=row_type)
+        # SQLAlchemy types the cursor as DBAPI's, which does not declare iteration; sqlite3's does.
+        table = np.fromiter(cast_type("Iterable[Any]", result.cursor), dtype=row_type)
     finally:
         result.close()
     return [np.ascontiguousarray(table[f"c{i}"]) for i in range(len(kinds))]
 
 
-def _postgres(session: Session, statement: Select[Any], kinds: Sequence[str]) -> list[np.ndarray]:
+def _postgres(
+    session: Session, statement: Select[*tuple[Any, ...]], kinds: Sequence[str]
+) -> list[np.ndarray]:
     """The whole result as one binary value, built by PostgreSQL and split by numpy.
 
     Each row becomes the concatenation of its columns' binary send forms (8 bytes each,
@@ -80,7 +97,7 @@ def _postgres(session: Session, statement: Select[Any], kinds: Sequence[str]) ->
             parts.append(func.float8send(cast(column, Double)))
         else:
             parts.append(func.timestamptz_send(column))
-    packed = parts[0]
+    packed: ColumnElement[Any] = parts[0]
     for part in parts[1:]:
         packed = packed.op("||")(part)
     query = select(func.count(), func.string_agg(packed, literal(b"", LargeBinary))).select_from(

@@ -115,7 +115,7 @@ class WeeklyMeans:
             figures = self.groups[group]
         else:
             return []
-        out = []
+        out: list[dict[str, Any]] = []
         for w in np.flatnonzero(figures.n > 0):
             week = str(self.week_start[w])
             if hidden[w]:

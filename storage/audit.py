@@ -58,12 +58,13 @@ def _chain_new_entries(session: Session, _context: Any, _instances: Any) -> None
     new = [row for row in session.new if isinstance(row, AuditEntry)]
     if not new:
         return
-    new.sort(key=lambda row: inspect(row).insert_order)
+    new.sort(key=lambda row: inspect(row).insert_order or 0)  # set on every pending row
     with session.no_autoflush:
         lock(session)
         previous = head(session)
     for row in new:
-        row.at = row.at or utcnow()
+        if row.at is None:  # not given: the moment it is written
+            row.at = utcnow()
         row.prev_hash = previous
         row.row_hash = chain_hash(previous, row.at, row.actor, row.action, row.subject)
         previous = row.row_hash

@@ -8,6 +8,7 @@ and any failure renders as empty text or a false condition instead of raising.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -285,14 +286,34 @@ def _condition(source: str) -> Any:
     return _env.compile_expression(source, undefined_to_none=False)
 
 
+#: A bare `{{ participant.name }}` with the space before it: for someone with no name on
+#: record the space goes too, so "Hi {{ participant.name }}, ..." reads "Hi, ...".
+BARE_NAME = re.compile(r"( ?)\{\{\s*participant\.name\s*\}\}")
+
+
+def _name_or_nothing(match: re.Match[str]) -> str:
+    space = match.group(1)
+    if not space:
+        return "{{ participant.name or '' }}"
+    return "{{ (' ' ~ participant.name) if participant.name else '' }}"
+
+
 def render(source: str, names: Mapping[str, Any]) -> str:
-    """Fill a template; on any failure, the text with its placeholders left empty."""
+    """Fill a template; on any failure, the text with its placeholders left empty.
+
+    A bare `{{ participant.name }}` falls back gracefully when the name is empty.
+    """
     if "{" not in source:
         return source
     try:
-        return str(_template(source).render(names))
+        return str(_template(BARE_NAME.sub(_name_or_nothing, source)).render(names))
     except Exception:
         return _strip_placeholders(source)
+
+
+def bare_name_lines(text: str) -> list[int]:
+    """1-based lines of `text` that use a bare `{{ participant.name }}` (no `or` fallback)."""
+    return [n for n, line in enumerate(text.splitlines(), 1) if BARE_NAME.search(line)]
 
 
 def holds(source: str, names: Mapping[str, Any]) -> bool:

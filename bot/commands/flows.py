@@ -19,6 +19,16 @@ def flows() -> None:
     """Check and review survey flows (YAML files)."""
 
 
+def _bare_names(path: Path) -> list[int]:
+    """Lines of a flow file with a bare participant name (a warning, never a failure)."""
+    from survey_flows.expressions import bare_name_lines
+
+    try:
+        return bare_name_lines(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return []
+
+
 @flows.command("check")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 def check(paths: tuple[Path, ...]) -> None:
@@ -48,6 +58,14 @@ def check(paths: tuple[Path, ...]) -> None:
         problems += check_flow_text(text, str(path))[1]
     for problem in problems:
         click.echo(str(problem))
+    for path in files:
+        for line in _bare_names(path):
+            click.echo(
+                f"{path}:{line}: warning: {{{{ participant.name }}}} is empty for people with no "
+                "name on record (the text then leaves it out: 'Hi, time for ...'); to choose "
+                'the words, write {{ participant.name or "there" }}',
+                err=True,
+            )
     if problems:
         click.echo(
             f"{len(problems)} problem(s) in {len({p.path for p in problems})} of "

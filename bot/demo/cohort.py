@@ -31,7 +31,7 @@ from survey_flows.languages import system_text
 from survey_flows.model import Flow, Step, pick_text
 from survey_flows.reading import Reading, read_reply
 
-Value = int | float | str | bool | None
+Value = int | float | str | bool | list[str] | None  # a list: a multiple choice
 
 
 @dataclass(frozen=True)

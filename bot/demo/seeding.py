@@ -40,6 +40,7 @@ from storage.models import (
     Group,
     Message,
     Participant,
+    table_of,
 )
 from storage.participants import get_or_create_group
 from survey_flows.checks.folder import FlowLibrary
@@ -146,7 +147,7 @@ def _write(
     people = cohort.people
     person_ids = insert_many(
         session,
-        Participant.__table__,
+        table_of(Participant),
         [
             {
                 "pseudonym": p.pseudonym,
@@ -165,7 +166,7 @@ def _write(
     )
     insert_rows(
         session,
-        ChannelAddress.__table__,
+        table_of(ChannelAddress),
         [
             {"participant_id": pid, "channel": CHANNEL, "address": p.address}
             for p, pid in zip(people, person_ids, strict=True)
@@ -177,7 +178,7 @@ def _write(
     flows = {run.flow.id: run.flow for run in cohort.runs}
     enrolment_ids = insert_many(
         session,
-        Enrolment.__table__,
+        table_of(Enrolment),
         [
             {
                 "participant_id": person_ids[person],
@@ -197,7 +198,7 @@ def _write(
     }
     checkin_ids = insert_many(
         session,
-        Checkin.__table__,
+        table_of(Checkin),
         [
             {
                 "participant_id": person_ids[run.person],
@@ -237,7 +238,7 @@ def _write(
                     "error_code": None,
                 }
             )
-    message_ids = insert_many(session, Message.__table__, messages)
+    message_ids = insert_many(session, table_of(Message), messages)
     answers, alerts, first = [], [], 0
     for run, checkin_id in zip(cohort.runs, checkin_ids, strict=True):
         pid = person_ids[run.person]
@@ -274,8 +275,8 @@ def _write(
                 }
             )
         first += len(run.messages)
-    insert_rows(session, Answer.__table__, answers)
-    insert_rows(session, Alert.__table__, alerts)
+    insert_rows(session, table_of(Answer), answers)
+    insert_rows(session, table_of(Alert), alerts)
     return len(answers), len(messages), len(alerts)
 
 

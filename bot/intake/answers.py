@@ -42,7 +42,7 @@ from bot.intake.csv_files import (
 from storage import flow_versions
 from storage.bulk import chunks, insert_many, insert_rows
 from storage.database import transaction
-from storage.models import Answer, AuditEntry, Checkin, Group, Participant
+from storage.models import Answer, AuditEntry, Checkin, Group, Participant, table_of
 from storage.participants import fresh_pseudonyms, get_or_create_group
 from survey_flows import reading
 from survey_flows.checks.folder import FlowLibrary
@@ -320,13 +320,13 @@ class _Checker:
         problems: list[str] = []
         participant, checkin = values["participant"], values["checkin"]
         group = " ".join(values["group"].split()) or None
-        for column, value in (("participant", participant), ("checkin", checkin)):
-            if not value:
+        for column, cell in (("participant", participant), ("checkin", checkin)):
+            if not cell:
                 problems.append(f"{column} is empty; {_EMPTY[column]}")
-        for column, value in (("participant", participant), ("group", group), ("checkin", checkin)):
-            if value and len(value) > MAX_TEXT:
+        for column, text in (("participant", participant), ("group", group), ("checkin", checkin)):
+            if text and len(text) > MAX_TEXT:
                 problems.append(
-                    f"{column} is {len(value)} characters long; shorten it to {MAX_TEXT} or fewer"
+                    f"{column} is {len(text)} characters long; shorten it to {MAX_TEXT} or fewer"
                 )
         if participant and group:
             problems += self.same_group(line, participant, group)
@@ -469,7 +469,8 @@ def _known(session: Session, refs: list[str]) -> _Known:
             .where(Participant.external_ref.in_(chunk))
         )
         for ref, pid, group in people:
-            ids[ref], groups[ref] = pid, group
+            if ref is not None:  # always, given the IN above
+                ids[ref], groups[ref] = pid, group
         checkins = session.execute(
             select(Participant.external_ref, Checkin.flow_id, Checkin.state)
             .join(Participant, Participant.id == Checkin.participant_id)
@@ -551,7 +552,7 @@ def _store(
     person_ids = dict(known.ids)
     new_ids = insert_many(
         session,
-        Participant.__table__,
+        table_of(Participant),
         [
             {
                 "pseudonym": pseudonym,
@@ -577,7 +578,7 @@ def _store(
         checkins.setdefault((row.participant, row.flow.id, row.checkin), []).append(row)
     checkin_ids = insert_many(
         session,
-        Checkin.__table__,
+        table_of(Checkin),
         [_checkin_row(person_ids[key[0]], key[2], group) for key, group in checkins.items()],
     )
     answers = [
@@ -601,7 +602,7 @@ def _store(
         for part, value in _parts(row.value)
     ]
     for start in range(0, len(answers), 10 * _BATCH):
-        insert_rows(session, Answer.__table__, answers[start : start + 10 * _BATCH])
+        insert_rows(session, table_of(Answer), answers[start : start + 10 * _BATCH])
     return len(checkin_ids), len(new_people), created_groups
 
 
