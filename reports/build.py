@@ -843,7 +843,7 @@ def analyse(
 
     scope_p = overall_p if scope is None else group_p[scope]
     scope_hidden = decision.hides(scope)
-    period = _period_dict(since, until, start, end)
+    period: dict[str, Any] = dict(_period_dict(since, until, start, end))
     period["published"] = published.words if policy.snap else period_words_exact(period)
     period["snapped"] = published.snapped
     report = {

@@ -366,7 +366,7 @@ def _count(n: object, what: str) -> int:
     """``n`` as a non-negative int, or a clear error."""
     if isinstance(n, bool) or not hasattr(n, "__index__"):
         raise ValueError(f"{what} must be a whole number, got {n!r}")
-    value = int(n.__index__())  # type: ignore[attr-defined]
+    value = int(n.__index__())
     if value < 0:
         raise ValueError(f"{what} cannot be negative, got {value}")
     return value
@@ -426,12 +426,13 @@ def cell_noise(policy: DisclosurePolicy, cell: str, values: np.ndarray) -> float
     digest = hmac.new(
         policy.key.encode(), cell.encode() + b"\x00" + x.tobytes(), hashlib.sha256
     ).digest()
-    (word,) = struct.unpack(">Q", digest[:8])
-    return word / 2**63 - 1.0
+    word: int = struct.unpack(">Q", digest[:8])[0]
+    return float(word / 2**63 - 1.0)
 
 
-def publish_mean(policy: DisclosurePolicy, cell: str, values: np.ndarray) -> float | None:
-    """The mean of a cell's values with its consistent noise (at most noise_points / n)."""
+def publish_mean(policy: DisclosurePolicy, cell: str, values: np.ndarray) -> Any:
+    """The mean of a cell's values with its consistent noise (at most noise_points / n),
+    rounded; None for an empty cell."""
     x = np.asarray(values, dtype=np.float64)
     if x.size == 0:
         return None

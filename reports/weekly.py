@@ -14,6 +14,7 @@ every week passes through the same design as the paired figures.
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,7 +64,8 @@ class WeeklyMeans:
     def cell(self, group: int | None, week: int) -> np.ndarray:
         """The person-week values of one group (None: everyone) in one week."""
         if group is None:
-            return self.values[self.value_week == week]
+            found: np.ndarray = self.values[self.value_week == week]
+            return found
         lo = np.searchsorted(self.value_group, group, side="left")
         hi = np.searchsorted(self.value_group, group, side="right")
         weeks = self.value_week[lo:hi]
@@ -78,9 +80,15 @@ class WeeklyMeans:
         total_hidden = np.zeros(n_weeks, dtype=bool)
         group_hidden = {g: np.zeros(n_weeks, dtype=bool) for g in self.groups}
         for w in range(n_weeks):
-            counts = {g: int(s.n[w]) for g, s in self.groups.items() if s.n[w] > 0}
+            counts: dict[Hashable, int] = {
+                g: int(s.n[w]) for g, s in self.groups.items() if s.n[w] > 0
+            }
             spread = policy.hide_no_spread
-            flat = [g for g in counts if spread and no_spread(self.cell(g, w))]
+            flat = [
+                g
+                for g, s in self.groups.items()
+                if s.n[w] > 0 and spread and no_spread(self.cell(g, w))
+            ]
             decision = weekly_visibility(
                 counts,
                 int(self.total.n[w]),
