@@ -3,7 +3,9 @@
 Every process is stateless and the database is the single source of truth, so all reads and
 writes go through `transaction()`: it commits everything done inside it, or nothing.
 
-SQLite: WAL, a 30 s busy timeout and enforced foreign keys on every connection. Transactions are
+SQLite: the file is created with mode 0600 (it holds phone numbers and password hashes;
+see `storage.private_files`). WAL, a 30 s busy timeout and enforced foreign keys on every
+connection. Transactions are
 opened with `BEGIN IMMEDIATE`, taking the single write lock up front: a read-modify-write can
 then never fail half-way with "database is locked" because another writer upgraded first (the
 busy handler cannot resolve that deadlock). Read-only units of work (`readonly=True`) use a
@@ -18,12 +20,15 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from storage.private_files import make_private_database
 
 DEFAULT_URL = "sqlite:///groundswell.db"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -49,6 +54,10 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     backend = make_url(url).get_backend_name()
     if backend == "postgresql":
         kwargs.setdefault("pool_pre_ping", True)  # survive server restarts between requests
+    if backend == "sqlite":
+        database = make_url(url).database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            make_private_database(Path(database))
     engine = create_engine(url, **kwargs)
     if backend == "sqlite":
         _configure_sqlite(engine)

@@ -47,8 +47,8 @@ from bot.channels.base import (
     SendResult,
 )
 from bot.channels.rendering import split_text, utf16_len
-from survey_flows.conversation import ChannelTraits, Option
 from survey_flows.engine import DONE
+from survey_flows.engine_values import ChannelTraits, Option
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -287,8 +287,6 @@ class TelegramSender:
     """
 
     channel = CHANNEL
-    confirms_opt_out = False
-    traits = TRAITS
 
     def __init__(self, settings: TelegramSettings, timeout: float = 10) -> None:
         if not settings.configured:
@@ -325,7 +323,7 @@ class TelegramSender:
         """Send `message`; return "<chat id>:<message id>" of the first Telegram message.
 
         The id includes the chat because Telegram numbers messages per chat. Options become
-        an inline keyboard; `numbered` is ignored (the buttons show the labels). Text over
+        an inline keyboard (the buttons show the labels). Text over
         4,096 characters goes out in several messages, the keyboard under the last. A photo
         goes with the first 1,024 characters as caption and the rest in following messages.
         """

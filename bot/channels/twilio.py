@@ -36,8 +36,8 @@ from bot.channels.base import (
     SendError,
     SendResult,
 )
-from bot.channels.rendering import render_plain, split_text
-from survey_flows.conversation import ChannelTraits
+from bot.channels.rendering import split_text
+from survey_flows.engine_values import ChannelTraits
 
 log = logging.getLogger(__name__)
 
@@ -133,8 +133,9 @@ class _HttpClient(TwilioHttpClient):
 
 
 def render_sms(message: OutboundMessage) -> list[str]:
-    """The SMS bodies for `message`: options numbered when asked, split at 1,600."""
-    return split_text(render_plain(message.body, message.options, message.numbered), BODY_LIMIT)
+    """The SMS bodies for `message`, split at 1,600 characters. A choice question's numbered
+    options are already in its body (`bot.delivery.outbox.for_channel` renders them)."""
+    return split_text(message.body, BODY_LIMIT)
 
 
 class TwilioSender:
@@ -144,8 +145,6 @@ class TwilioSender:
     """
 
     channel = CHANNEL
-    confirms_opt_out = True
-    traits = TRAITS
 
     def __init__(self, settings: TwilioSettings, timeout: float = 10) -> None:
         if not settings.configured:

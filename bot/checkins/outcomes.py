@@ -18,7 +18,7 @@ from bot.people.opt_out import opt_in, opt_out
 from storage.checkin_rows import OpenCheckin, PersonRow, save_outcome
 from storage.models import Participant
 from survey_flows.checks.folder import FlowLibrary
-from survey_flows.conversation import Outcome
+from survey_flows.engine_values import Outcome
 from survey_flows.model import Flow
 
 

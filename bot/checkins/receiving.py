@@ -25,7 +25,7 @@ from storage.checkin_rows import sender_and_open_checkin
 from storage.messages import record_inbound_id
 from survey_flows import engine
 from survey_flows.checks.folder import FlowLibrary
-from survey_flows.conversation import Conversation, Reply
+from survey_flows.engine_values import Conversation, Reply
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from storage import flow_versions
 from storage.bulk import insert_many
 from storage.models import Checkin, Participant
 from survey_flows import engine
-from survey_flows.conversation import Start
+from survey_flows.engine_values import Start
 from survey_flows.model import Flow
 
 

@@ -17,7 +17,7 @@ from storage.checkin_rows import OpenCheckin, PersonRow
 from storage.models import Checkin, Participant
 from survey_flows import engine
 from survey_flows.checks.folder import FlowLibrary
-from survey_flows.conversation import Conversation, Event, Outcome
+from survey_flows.engine_values import Conversation, Event, Outcome
 
 
 def wake_checkin(

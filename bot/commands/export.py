@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 import click
 
 from bot.commands.common import database
+from bot.commands.participants import actor
 from reports.export import (
     export_answers,
     export_checkins,
@@ -18,6 +20,9 @@ from reports.export import (
     write_checkins_csv,
     write_enrolments_csv,
 )
+from storage.database import transaction
+from storage.models import AuditEntry
+from storage.private_files import open_private
 
 
 @click.group()
@@ -55,14 +60,20 @@ def _write(
     noun: str,
     none: str,
 ) -> None:
-    """Write ``rows`` with ``write`` to ``out`` (or standard output) and say how many."""
+    """Write ``rows`` with ``write`` to ``out`` (mode 0600) or standard output, say how
+    many, and record the export in the audit log."""
     if out is None:
         count = write(rows, sys.stdout)
         sys.stdout.flush()
     else:
-        with out.open("w", encoding="utf-8", newline="") as handle:
+        with open_private(out) as handle:
             count = write(rows, handle)
     where = "" if out is None else f" to {out}"
+    with transaction(database()) as session:
+        subject = f"{count} {noun}(s) of {flow or 'every flow'}{where}"
+        session.add(
+            AuditEntry(at=datetime.now(UTC), actor=actor(), action="exported", subject=subject)
+        )
     click.echo(f"{count} {noun}(s) exported{where}.", err=True)
     if count == 0 and flow is not None:
         click.echo(f"No {none} {flow!r}: check the flow id.", err=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import os
 import sys
 from contextlib import ExitStack
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from bot.people.privacy import UnknownParticipant, export_participant, find_part
 from bot.people.privacy import forget_participant as forget_person
 from storage.database import transaction
 from storage.models import AuditEntry
+from storage.private_files import write_private
 from survey_flows.checks.folder import FlowLibrary
 from survey_flows.checks.folder import default_flows_folder as flows_folder
 from survey_flows.checks.problems import FlowError
@@ -121,9 +121,7 @@ def export_command(ref: str, out: Path | None) -> None:
         click.echo(text, nl=False)
         return
     try:
-        descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with open(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        write_private(out, text)
     except OSError as error:
         raise click.ClickException(
             f"cannot write {out}: {error.strerror or error}; choose another file or folder"

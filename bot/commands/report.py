@@ -14,6 +14,7 @@ from bot.commands.common import database, settings
 from reports.build import UnknownGroupError, analyse
 from storage.database import transaction
 from storage.models import FlowVersion
+from storage.private_files import write_private
 from survey_flows.checks.folder import FlowLibrary
 from survey_flows.checks.folder import default_flows_folder as flows_folder
 from survey_flows.checks.loading import parse_flow
@@ -161,5 +162,5 @@ def report(
     if out is None:
         click.echo(text, nl=False)
         return
-    out.write_text(text, encoding="utf-8", newline="")
+    write_private(out, text)
     click.echo(f"Report written to {out}", err=True)

@@ -36,7 +36,8 @@ from bot.commands.clock import TICK_SECONDS, run_tick
 from bot.commands.common import database, settings
 from bot.commands.serve import DEFAULT_HOST, default_port
 from bot.delivery.rate_limits import RateLimits, shared_limiter
-from bot.delivery.worker import Worker, senders_from_env
+from bot.delivery.senders import senders_from_env
+from bot.delivery.worker import Worker
 from bot.settings import Settings, SettingsError
 from bot.web import create_app
 from bot.web.staff.accounts import add_user

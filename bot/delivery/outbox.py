@@ -46,7 +46,7 @@ from storage.models import (
     table_of,
 )
 from storage.types import UTCDateTime
-from survey_flows.conversation import Outgoing
+from survey_flows.engine_values import Outgoing
 
 PENDING = OUTBOX_PENDING
 BUTTON_CHANNELS = ("telegram", "sim")

@@ -44,12 +44,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.channels.base import OutboundMessage, Sender, SendError
 from bot.delivery import outbox
 from bot.delivery.rate_limits import Limiter, RateLimits, SharedLimiter
-from bot.delivery.senders import senders_from_env
 from storage.database import transaction
 from storage.models import OutboxItem
-from survey_flows.conversation import Option
-
-__all__ = ["DrainReport", "Worker", "redact", "senders_from_env"]
+from survey_flows.engine_values import Option
 
 log = logging.getLogger(__name__)
 

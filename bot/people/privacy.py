@@ -4,7 +4,8 @@ A person is named by pseudonym (`P-7F3K2Q`, any letter case, `P-` optional) or n
 Logs name people by pseudonym only, never by phone number, chat id, name or message text.
 
 What forgetting erases: name, external reference, every channel address (the rows are
-deleted), message texts (set NULL) and message addresses (set to "forgotten"), the text and
+deleted), message texts (set NULL), message addresses (set to "forgotten") and the
+providers' message ids (Twilio MessageSids, Telegram message ids: set NULL), the text and
 address of every outbox row (queued ones are cancelled so nothing more is sent), the raw
 reply text of every answer, free-text answers (which may identify), coordinators' notes on
 their alerts, and the "unknown sender" memory of their addresses. Language, time zone and
@@ -338,9 +339,11 @@ def _erase_messages(
         item.buttons = None
         item.photo = None
         item.last_error = None  # provider errors quote the phone number
+        item.provider_id = None  # a Twilio MessageSid leads to the text in Twilio's console
     for message in messages:
         message.body = None
         message.address = FORGOTTEN
+        message.provider_id = None  # MessageSid / Telegram message id: see docs/deployment.md
     return len(messages), cancelled
 
 

@@ -12,6 +12,10 @@ takes the client's address (for the per-client sign-in limit) from that many hop
 X-Forwarded-For, and nothing from a header no trusted proxy wrote. Twilio's signature check
 never uses forwarded headers: it uses the configured `GROUNDSWELL_PUBLIC_URL`.
 Over HTTPS (`Settings.secure`) every response carries HSTS.
+
+Imports: `bot.channels` (webhook parsing), `bot.checkins` (handling a message),
+`bot.people`, `bot.delivery`, `bot.settings`, `storage`, `reports` (pages load it on use),
+`survey_flows`. Never `bot.commands`.
 """
 
 from __future__ import annotations

@@ -280,11 +280,13 @@ def test_forget_keeping_answers_erases_personal_data_only(
         ).all()
         assert len(mine) == 4
         assert all(m.body is None and m.address == FORGOTTEN for m in mine)
+        assert all(m.provider_id is None for m in mine)  # no MessageSid leads to the text
         assert mine[3].status == "cancelled"
         outbox = session.scalars(select(OutboxItem).order_by(OutboxItem.id)).all()
         assert [o.status for o in outbox] == ["sent", "cancelled"]
         assert all(o.body == "" and o.address == FORGOTTEN for o in outbox)
         assert all(o.photo is None and o.buttons is None and o.last_error is None for o in outbox)
+        assert all(o.provider_id is None for o in outbox)
         answers = {
             a.step_id: a
             for a in session.scalars(select(Answer).where(Answer.participant_id == seeded.id))

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.web.context import context
+from bot.web.staff import audit
 from bot.web.staff.access import group_filter, group_or_404, viewer, visible_groups
 from bot.web.staff.flow_files import all_files
 from bot.web.staff.pages import page
@@ -231,6 +232,7 @@ def download() -> Response:
         body = render_html(built.data, report_charts(built))
     scope = _slug(choice.group.name) if choice.group else "all-groups"
     name = f"{choice.flow.id}-{scope}-{context().clock():%Y-%m-%d}.{fmt}"
+    audit.write("downloaded report", name)
     response = Response(body, mimetype=FORMATS[fmt].split(";")[0])
     response.headers["Content-Type"] = FORMATS[fmt]
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
