@@ -129,6 +129,7 @@ def report(
             until=until.date() if until else None,
             group=group,
             threshold=config.suppression_threshold,
+            key=config.report_key,
             progress=_status,
             follow_up_weeks=follow_up,
             adjustment=adjustment,

@@ -19,6 +19,7 @@ from bot.schedule.quiet_hours import release_time
 from bot.schedule.time_zones import zone_named
 from bot.settings import Settings
 from reports.data import ReportData
+from reports.disclosure import DEFAULT_KEY
 from reports.summary import coordinator_summary
 from storage.database import transaction
 from storage.flow_versions import Flows
@@ -41,6 +42,7 @@ def summary_message(
     *,
     channel: str,
     threshold: int,
+    key: str = DEFAULT_KEY,
     loaded: dict[tuple[Any, ...], ReportData] | None = None,
 ) -> tuple[str, bytes | None]:
     """A group's weekly summary as the coordinator's channel carries it: text and chart.
@@ -55,6 +57,7 @@ def summary_message(
         now,
         with_chart=channel in PHOTO_CHANNELS,
         threshold=threshold,
+        key=key,
         loaded=loaded,
     )
     if channel == "sms":
@@ -129,6 +132,7 @@ def _send_one(
                 now,
                 channel=due.channel,
                 threshold=settings.suppression_threshold,
+                key=settings.report_key,
                 loaded=loaded,
             )
             for group_id in group_ids
