@@ -42,8 +42,8 @@ from bot.settings import Settings, SettingsError
 from bot.web import create_app
 from bot.web.staff.accounts import add_user
 from storage.database import transaction
+from storage.flow_versions import Flows, FlowStore
 from storage.models import User
-from survey_flows.checks.folder import FlowLibrary
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def run(host: str, port: int | None) -> None:
         limits = RateLimits.from_env(os.environ)
     except (SettingsError, ValueError) as error:
         raise click.ClickException(str(error)) from None
-    library = FlowLibrary()
+    library = FlowStore(sessions)
     try:
         server = create_server(
             create_app(config, sessions=sessions, library=library),
@@ -81,7 +81,6 @@ def run(host: str, port: int | None) -> None:
             port=port,
             threads=WEB_THREADS,
             ident="groundswell (waitress)",
-            clear_untrusted_proxy_headers=True,
         )
     except OSError as error:
         _close(senders)
@@ -114,7 +113,7 @@ def run(host: str, port: int | None) -> None:
 
 def start_background_jobs(
     sessions: sessionmaker[Session],
-    library: FlowLibrary,
+    library: Flows,
     settings: Settings,
     stop: threading.Event,
 ) -> list[threading.Thread]:
