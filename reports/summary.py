@@ -22,8 +22,8 @@ from reports.charts import report_charts
 from reports.data import ReportData
 from reports.disclosure import DEFAULT_KEY, DisclosurePolicy, publish_count
 from storage.database import transaction
+from storage.flow_versions import Flows
 from storage.models import Checkin, Enrolment, Group, Participant
-from survey_flows.checks.folder import FlowLibrary
 from survey_flows.checks.problems import FlowError
 from survey_flows.model import Flow
 
@@ -54,7 +54,7 @@ def period_words(now: datetime) -> str:
 
 def coordinator_summary(
     sessions: sessionmaker[Session],
-    library: FlowLibrary,
+    library: Flows,
     group_id: int,
     now: datetime,
     *,
@@ -95,7 +95,7 @@ def coordinator_summary(
         counts_hidden = counts_hidden or bool(report.data["participants"]["suppressed"])
         sentences += _measure_sentences(report.data, flow)
         if chart is None and with_chart:
-            chart = _leading_chart(report)
+            chart = _leading_chart(report, flow)
     if counts_hidden or 0 < sent < threshold:
         sentences.append("This week: too few people to show the check-in counts.")
     else:
@@ -138,8 +138,8 @@ def _measure_sentences(report: dict[str, Any], flow: Flow) -> list[str]:
     return [sentence for _, sentence in rows]
 
 
-def _leading_chart(report: Any) -> bytes | None:
-    charts = report_charts(report)
+def _leading_chart(report: Any, flow: Flow) -> bytes | None:
+    charts = report_charts(report, flow)
     return charts[0].png if charts else None
 
 
@@ -172,7 +172,7 @@ def _flows_of(session: Session, group: Group) -> list[str]:
     return ordered + sorted(set(enrolled) - set(ordered))
 
 
-def _resolved(library: FlowLibrary, flow_ids: list[str]) -> list[Flow]:
+def _resolved(library: Flows, flow_ids: list[str]) -> list[Flow]:
     flows = []
     for flow_id in flow_ids:
         try:
