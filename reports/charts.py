@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from reports.build import Report
+from survey_flows.model import Flow
 
 __all__ = [
     "Chart",
@@ -206,7 +207,11 @@ def change_distribution_chart(
 
 
 def baseline_latest_chart(
-    groups: Sequence[GroupMeans], *, label: str, higher_is_better: bool
+    groups: Sequence[GroupMeans],
+    *,
+    label: str,
+    higher_is_better: bool,
+    scale: tuple[float, float] | None = None,
 ) -> bytes | None:
     """Baseline and latest means per group, joined by an arrow, with the change's 95% CI.
 
@@ -278,6 +283,8 @@ def baseline_latest_chart(
     ax.set_yticks(ys, [g.name for g in rows])
     ax.set_ylim(-0.8, len(rows) - 0.2)
     ax.margins(x=0.15)
+    if scale is not None:  # the whole scale, from its minimum: no exaggerated change
+        ax.set_xlim(scale[0], scale[1])
     ax.set_xlabel(f"{label} ({'higher' if higher_is_better else 'lower'} is better)")
     ax.set_title(f"{label}: baseline and latest, same people", fontsize=10)
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2)
@@ -288,7 +295,11 @@ def baseline_latest_chart(
 
 
 def weekly_means_chart(
-    weeks: Sequence[dict[str, Any]], *, label: str, higher_is_better: bool
+    weeks: Sequence[dict[str, Any]],
+    *,
+    label: str,
+    higher_is_better: bool,
+    scale: tuple[float, float] | None = None,
 ) -> bytes | None:
     """The mean per week with its 95% interval (error bars and a hatched band).
 
@@ -333,6 +344,8 @@ def weekly_means_chart(
         label="Mean that week",
     )
     ax.set_ylabel(f"{label} ({'higher' if higher_is_better else 'lower'} is better)")
+    if scale is not None:  # the axis starts at the scale's minimum
+        ax.set_ylim(scale[0], scale[1])
     ax.set_xlabel("Week starting (Monday)")
     ax.set_title(f"{label}: mean per week, with 95% interval", fontsize=10)
     every = max(1, math.ceil(len(dates) / 12))
@@ -382,9 +395,33 @@ def _weekly_alt(label: str, weeks: list[dict[str, Any]]) -> str:
     )
 
 
-def report_charts(report: Report) -> list[Chart]:
-    """Every chart of a built report, measure by measure, skipping suppressed figures."""
+def measure_scales(flow: Flow | None) -> dict[str, tuple[float, float]]:
+    """Each measure's scale, lowest to highest possible score, from the flow's steps."""
+    out: dict[str, tuple[float, float]] = {}
+    for step in flow.steps if flow is not None else ():
+        if not step.measure:
+            continue
+        scores = [c.score for c in step.choices if c.score is not None]
+        if step.min is not None and step.max is not None:
+            low, high = float(step.min), float(step.max)
+        elif scores:
+            low, high = float(min(scores)), float(max(scores))
+        else:
+            continue
+        known = out.get(step.measure)
+        out[step.measure] = (
+            (low, high) if known is None else (min(known[0], low), max(known[1], high))
+        )
+    return out
+
+
+def report_charts(report: Report, flow: Flow | None = None) -> list[Chart]:
+    """Every chart of a built report, measure by measure, skipping suppressed figures.
+
+    With the report's `flow`, means are drawn on each measure's whole scale.
+    """
     charts: list[Chart] = []
+    scales = measure_scales(flow)
     data = report.data
     for name, entry in data["measures"].items():
         label, better = entry["label"], entry["higher_is_better"]
@@ -426,7 +463,9 @@ def report_charts(report: Report) -> list[Chart]:
                     None if ci is None else ci[1],
                 )
             )
-        png = baseline_latest_chart(rows, label=label, higher_is_better=better)
+        png = baseline_latest_chart(
+            rows, label=label, higher_is_better=better, scale=scales.get(name)
+        )
         if png is not None:
             charts.append(
                 Chart(
@@ -438,7 +477,9 @@ def report_charts(report: Report) -> list[Chart]:
                 )
             )
         weeks = entry.get("weekly") or []
-        png = weekly_means_chart(weeks, label=label, higher_is_better=better)
+        png = weekly_means_chart(
+            weeks, label=label, higher_is_better=better, scale=scales.get(name)
+        )
         if png is not None:
             charts.append(
                 Chart(name, "weekly", f"{label}: week by week", _weekly_alt(label, weeks), png)
