@@ -72,7 +72,8 @@ class Instant:
 
     def send(self, message: OutboundMessage) -> SendResult:
         self.sent.append((time.monotonic(), message.address))
-        return SendResult(f"{self.channel}-{next(self._ids)}")
+        # Unique across worker processes: provider ids are unique per channel.
+        return SendResult(f"{self.channel}-{os.getpid()}-{next(self._ids)}")
 
     def find_sent(self, message: OutboundMessage, since: datetime) -> str | None:
         return None
