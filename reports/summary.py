@@ -95,7 +95,7 @@ def coordinator_summary(
         counts_hidden = counts_hidden or bool(report.data["participants"]["suppressed"])
         sentences += _measure_sentences(report.data, flow)
         if chart is None and with_chart:
-            chart = _leading_chart(report)
+            chart = _leading_chart(report, flow)
     if counts_hidden or 0 < sent < threshold:
         sentences.append("This week: too few people to show the check-in counts.")
     else:
@@ -138,8 +138,8 @@ def _measure_sentences(report: dict[str, Any], flow: Flow) -> list[str]:
     return [sentence for _, sentence in rows]
 
 
-def _leading_chart(report: Any) -> bytes | None:
-    charts = report_charts(report)
+def _leading_chart(report: Any, flow: Flow) -> bytes | None:
+    charts = report_charts(report, flow)
     return charts[0].png if charts else None
 
 

@@ -23,7 +23,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from types import FrameType
-from typing import Any, cast
 
 import click
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -206,8 +205,10 @@ def _stopped_by_signals(stop: threading.Event) -> Iterator[None]:
 def _shut_down(server: BaseWSGIServer | MultiSocketServer, threads: list[threading.Thread]) -> None:
     """Stop taking requests, let the worker finish its current send, wait for everyone."""
     server.task_dispatcher.shutdown()  # requests in progress finish first
-    sockets = server.map if isinstance(server, MultiSocketServer) else cast(Any, server)._map
-    wasyncore.close_all(sockets)
+    if isinstance(server, MultiSocketServer):
+        wasyncore.close_all(server.map)
+    else:  # a dispatcher's own socket map; types-waitress leaves the attribute out
+        wasyncore.close_all(server._map)  # type: ignore[attr-defined]
     for thread in threads:
         thread.join(timeout=30)
         if thread.is_alive():
@@ -218,7 +219,7 @@ def _port_of(server: BaseWSGIServer | MultiSocketServer) -> int:
     """The port really listened on (the one asked for, or the one picked for port 0)."""
     if isinstance(server, MultiSocketServer):
         return int(server.effective_listen[0][1])
-    return int(cast(Any, server).effective_port)
+    return int(server.getsockname()[1])  # what waitress sets `effective_port` from
 
 
 def _close(senders: dict[str, Sender]) -> None:

@@ -166,7 +166,7 @@ def _start_due(
     skipped = 0
     for row in rows:  # each row carries the participant's columns too (PERSON_COLUMNS)
         flow = flows[row.flow_id]
-        zone = participant_zone(row, settings)  # type: ignore[arg-type]
+        zone = participant_zone(row, settings)
         latest, upcoming = latest_due(_schedule(flow), row.next_due_at, now, zone)
         moves.append({"id": row.enrolment_id, "next_due_at": upcoming, "last_started_at": now})
         if row.opted_out or row.forgotten_at is not None:

@@ -112,7 +112,7 @@ def _send_one(
     library: Flows,
     settings: Settings,
     now: datetime,
-    due: Row[Any],
+    due: Row[*tuple[Any, ...]],
     group_ids: list[int],
     loaded: dict[tuple[Any, ...], ReportData],
 ) -> int:
@@ -151,7 +151,11 @@ def _send_one(
         if expected is None:  # their calendar starts now (`unchanged` made sure it had none)
             coordinator.next_summary_at = next_due(schedule, now, zone)
             return 0
-        if coordinator.channel != due.channel or coordinator.address is None:
+        if (
+            coordinator.channel is None
+            or coordinator.channel != due.channel
+            or coordinator.address is None
+        ):
             return 0  # their contact changed meanwhile: the next call works it out again
         _, coordinator.next_summary_at = latest_due(
             schedule, coordinator.next_summary_at, now, zone

@@ -43,4 +43,5 @@ class WebContext:
 
 def context() -> WebContext:
     """The current app's `WebContext` (inside a request or app context)."""
-    return current_app.extensions[EXTENSION]
+    found: WebContext = current_app.extensions[EXTENSION]
+    return found

@@ -18,6 +18,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, g, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as BaseResponse  # what redirect() returns
 
 from bot.web.context import context
 from bot.web.staff import (
@@ -89,7 +90,7 @@ def register(app: Flask) -> None:
 
 
 @blueprint.before_request
-def _guard() -> Response | None:
+def _guard() -> BaseResponse | None:
     """Who is this? Sign-in required everywhere but the sign-in page; CSRF on every form.
 
     Reading the session writes nothing (but, every few minutes, the idle clock of a
@@ -147,11 +148,11 @@ def _headers(response: Response) -> Response:
 
 
 @blueprint.errorhandler(HTTPException)
-def _error_page(error: HTTPException) -> Response | tuple[str, int]:
+def _error_page(error: HTTPException) -> BaseResponse | tuple[str, int]:
     """Errors on our pages are pages too: what happened and where to go next."""
     status = error.code or 500
     if status == 401:
-        return redirect(url_for("staff.auth.sign_in"), code=303)  # type: ignore[return-value]
+        return redirect(url_for("staff.auth.sign_in"), code=303)
     if isinstance(error, csrf.CsrfError) and request.endpoint == "staff.auth.sign_in":
         return auth.sign_in_page(problem=error.description, status=status)
     return render_template("error.html", status=status, error=error), status
