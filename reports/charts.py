@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from reports.build import Report
+from reports.disclosure import DisclosurePolicy, publish_count
 from survey_flows.model import Flow
 
 __all__ = [
@@ -113,8 +114,13 @@ def change_distribution_chart(
     method: str,
     higher_is_better: bool,
     inclusive: bool = True,
+    count: Callable[[int], int] = int,
 ) -> bytes | None:
     """Each paired person's change as a histogram, with the no-reliable-change band shaded.
+
+    ``count`` publishes a count (``reports.disclosure.publish_count``): every bar height,
+    legend and total on the chart goes through it, so a chart is no more exact than the
+    report's own counts.
 
     ``threshold`` is the reliable-change size (None: no band, people not classified);
     ``inclusive`` says whether a change of exactly the threshold counts as reliable
@@ -166,6 +172,7 @@ def change_distribution_chart(
         else:
             heights, _ = np.histogram(chosen, bins=edges)
             where = (edges[:-1] + edges[1:]) / 2
+        heights = np.array([count(int(h)) for h in heights])
         bottoms = np.array([bottom_by_value.get(float(w), 0.0) for w in where])
         ax.bar(
             where,
@@ -176,7 +183,7 @@ def change_distribution_chart(
             hatch=style["hatch"],
             edgecolor="black",
             linewidth=0.8,
-            label=f"{style['label']}: {chosen.size}",
+            label=f"{style['label']}: {count(int(chosen.size))}",
             zorder=2,
         )
         for w, h in zip(where, heights, strict=True):
@@ -197,7 +204,9 @@ def change_distribution_chart(
     ax.set_xlabel(f"Change in {label}, latest answer minus baseline ({arrow})")
     ax.set_ylabel("People")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_title(f"{label}: each person's change (n = {x.size}; method: {method})", fontsize=10)
+    ax.set_title(
+        f"{label}: each person's change (n = {count(int(x.size))}; method: {method})", fontsize=10
+    )
     ax.margins(y=0.15)
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
     return _png(figure)
@@ -395,6 +404,15 @@ def _weekly_alt(label: str, weeks: list[dict[str, Any]]) -> str:
     )
 
 
+def _counter(policy: DisclosurePolicy) -> Callable[[int], int]:
+    """A count as the report publishes it (rounded by the policy)."""
+
+    def count(n: int) -> int:
+        return int(publish_count(policy, n) or 0)
+
+    return count
+
+
 def measure_scales(flow: Flow | None) -> dict[str, tuple[float, float]]:
     """Each measure's scale, lowest to highest possible score, from the flow's steps."""
     out: dict[str, tuple[float, float]] = {}
@@ -428,6 +446,8 @@ def report_charts(report: Report, flow: Flow | None = None) -> list[Chart]:
         if not entry["suppressed"]:
             changes = report.changes.get(name, np.empty(0))
             rc = entry["reliable_change"]
+            rounding = data["method"].get("disclosure", {}).get("counts_rounded_to", 1)
+            policy = DisclosurePolicy(rounding_base=int(rounding))
             png = change_distribution_chart(
                 changes,
                 label=label,
@@ -435,6 +455,7 @@ def report_charts(report: Report, flow: Flow | None = None) -> list[Chart]:
                 method=rc["method"],
                 higher_is_better=better,
                 inclusive=rc["method"] != "jacobson-truax",
+                count=_counter(policy),
             )
             if png is not None:
                 charts.append(
@@ -442,7 +463,7 @@ def report_charts(report: Report, flow: Flow | None = None) -> list[Chart]:
                         name,
                         "change_distribution",
                         f"{label}: each person's change",
-                        _distribution_alt(entry, int(changes.size)),
+                        _distribution_alt(entry, int(entry["n_paired"] or 0)),
                         png,
                     )
                 )

@@ -5,21 +5,20 @@ A question with several answers has no one number to average, so the report coun
 each option, the people who picked it at least once in the period, out of the people who
 answered the question. Each option's count and its complement (who answered but did not
 pick it) pass through `suppress`, so neither a small count nor "all but two" is published;
-shown counts are rounded like every count (`reports.disclosure`), test participants never
-count, and a group the report hides shows no choices (`reports.build`).
+shown counts are rounded like every count (`reports.disclosure`). The answers come from
+`reports.data.load_choice_answers`, which leaves test participants out as every report query
+does (`counted_participants`); a group the report hides shows no choices (`reports.build`).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from reports.data import load_choice_answers
 from reports.disclosure import DisclosurePolicy, publish_count, suppress
-from storage.models import Answer, Participant
 from survey_flows.model import Flow, Step, pick_text
 from survey_flows.wording import answer_label, question_text
 
@@ -43,40 +42,10 @@ def choice_counts(
     steps = [step for step in flow.steps if step.type == "choice" and step.multiple]
     if not steps:
         return {}
-    picked = _picked(session, flow, [s.id for s in steps], start, end, group_id)
-    return {step.id: _step_counts(step, flow, picked.get(step.id, {}), policy) for step in steps}
-
-
-def _picked(
-    session: Session,
-    flow: Flow,
-    step_ids: list[str],
-    start: datetime | None,
-    end: datetime | None,
-    group_id: int | None,
-) -> dict[str, dict[int, set[str]]]:
-    """step id -> participant id -> the values they picked (a skip counts as answered)."""
-    statement = (
-        select(Answer.step_id, Answer.participant_id, Answer.value)
-        .join(Participant, Participant.id == Answer.participant_id)
-        .where(
-            Answer.flow_id == flow.id,
-            Answer.step_id.in_(step_ids),
-            Participant.is_test.is_(False),
-        )
+    picked = load_choice_answers(
+        session, flow, [s.id for s in steps], start=start, end=end, group_id=group_id
     )
-    if start is not None:
-        statement = statement.where(Answer.answered_at >= start)
-    if end is not None:
-        statement = statement.where(Answer.answered_at < end)
-    if group_id is not None:
-        statement = statement.where(Participant.group_id == group_id)
-    found: dict[str, dict[int, set[str]]] = defaultdict(lambda: defaultdict(set))
-    for step_id, participant_id, value in session.execute(statement):
-        chosen = found[step_id][participant_id]
-        if isinstance(value, str):
-            chosen.add(value)
-    return found
+    return {step.id: _step_counts(step, flow, picked.get(step.id, {}), policy) for step in steps}
 
 
 def _step_counts(
