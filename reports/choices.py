@@ -100,26 +100,15 @@ def question_counts(
     ]
     if not steps:
         return {}
-    statement = (
-        select(Answer.step_id, Answer.participant_id, Answer.value)
-        .join(Participant, Participant.id == Answer.participant_id)
-        .where(
-            Answer.flow_id == flow.id,
-            Answer.step_id.in_([s.id for s in steps]),
-            Participant.is_test.is_(False),
-        )
+    given = load_choice_answers(
+        session,
+        flow,
+        [s.id for s in steps],
+        start=start,
+        end=end,
+        group_id=group_id,
+        label=lambda step_id, value: answer_label(flow, step_id, value),
     )
-    if start is not None:
-        statement = statement.where(Answer.answered_at >= start)
-    if end is not None:
-        statement = statement.where(Answer.answered_at < end)
-    if group_id is not None:
-        statement = statement.where(Participant.group_id == group_id)
-    given: dict[str, dict[int, set[str]]] = defaultdict(lambda: defaultdict(set))
-    for step_id, participant_id, value in session.execute(statement):
-        labels = given[step_id][participant_id]  # a skip still counts as answered
-        if value is not None:
-            labels.add(answer_label(flow, step_id, value))
     out = {}
     for step in steps:
         people = given.get(step.id, {})
