@@ -19,6 +19,7 @@ Conventions shared with ``reports.build``:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -294,9 +295,11 @@ def load_choice_answers(
     start: datetime | None,
     end: datetime | None,
     group_id: int | None,
+    label: Callable[[str, Any], str] | None = None,
 ) -> dict[str, dict[int, set[str]]]:
     """Answers to the given multiple-choice steps in the period: step id -> participant id ->
-    the values they picked (a skip counts as answered, with no value).
+    the values they picked (a skip counts as answered, with no value). With `label`, any
+    step's answers, each as `label(step_id, value)` (how per-question counts name them).
 
     Test participants are left out as everywhere in a report; ``group_id`` limits the rows
     to one group's participants by their current group (None: everyone).
@@ -316,7 +319,9 @@ def load_choice_answers(
     found: dict[str, dict[int, set[str]]] = {}
     for step_id, participant_id, value in session.execute(statement):
         chosen = found.setdefault(step_id, {}).setdefault(participant_id, set())
-        if isinstance(value, str):
+        if label is not None and value is not None:
+            chosen.add(label(step_id, value))
+        elif isinstance(value, str):
             chosen.add(value)
     return found
 
