@@ -12,8 +12,8 @@ import time
 from datetime import UTC, datetime
 
 from survey_flows.checks.folder import FlowLibrary
-from survey_flows.conversation import Participant, Reply, Start
 from survey_flows.engine import advance, new_conversation
+from survey_flows.engine_values import Participant, Reply, Start
 
 REPLIES = ["7", "I'd say 6", "seven", "3", "yes", "hardly ever", "The new bench by the shop"]
 ROUNDS = 7

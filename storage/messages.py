@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy import Connection, Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
 
 from storage.bulk import Prepared
 from storage.models import Message, table_of
@@ -44,34 +43,6 @@ _RECORD_ID = {
     "postgresql": Prepared(_record(postgresql.insert, _MESSAGES.c.id), _KEYS),
     "sqlite": Prepared(_record(sqlite.insert, _MESSAGES.c.id), _KEYS),
 }
-_RECORD_ROW = {
-    "postgresql": Prepared(_record(postgresql.insert, *_MESSAGES.c), _KEYS),
-    "sqlite": Prepared(_record(sqlite.insert, *_MESSAGES.c), _KEYS),
-}
-
-
-def record_inbound(
-    session: Session,
-    *,
-    channel: str,
-    provider_id: str | None,
-    address: str,
-    body: str | None,
-    participant_id: int | None,
-    created_at: datetime,
-    checkin_id: int | None = None,
-) -> Any | None:
-    """Store an inbound message once; None if this provider id was already recorded.
-
-    Providers retry webhooks (Twilio after 15 s, Telegram on any non-2xx), so the caller
-    processes the message only when this returns a row (all of the `messages` columns).
-    INSERT .. ON CONFLICT DO NOTHING on (channel, direction, provider_id) makes concurrent
-    deliveries safe, not just sequential ones. A None `provider_id` (e.g. the simulator)
-    is never treated as a duplicate.
-    """
-    session.flush()  # as an ORM statement would: the caller's pending rows first
-    values = _values(channel, provider_id, address, body, participant_id, created_at, checkin_id)
-    return _insert(session.connection(), _RECORD_ROW, values)
 
 
 def record_inbound_id(
@@ -85,8 +56,14 @@ def record_inbound_id(
     created_at: datetime,
     checkin_id: int | None = None,
 ) -> int | None:
-    """`record_inbound` on the session's connection, returning only the new row's id
-    (all the inbound path needs); None if this provider id was already recorded."""
+    """Store an inbound message once: the new row's id, or None if this provider id was
+    already recorded.
+
+    Providers retry webhooks (Twilio after 15 s, Telegram on any non-2xx), so the caller
+    processes the message only when this returns an id. INSERT .. ON CONFLICT DO NOTHING
+    on (channel, direction, provider_id) makes concurrent deliveries safe, not just
+    sequential ones. A None `provider_id` (e.g. the simulator) is never a duplicate.
+    """
     values = _values(channel, provider_id, address, body, participant_id, created_at, checkin_id)
     row = _insert(connection, _RECORD_ID, values)
     return row.id if row is not None else None

@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from survey_flows import expressions
-from survey_flows.conversation import (
+from survey_flows.engine_values import (
     ChannelTraits,
     Conversation,
     Event,

@@ -7,4 +7,9 @@
 - `bot.channels.telegram`: `TelegramSettings`, `TelegramSender`, `parse_update`,
   `secret_ok`, `button_value`.
 - `bot.channels.rendering`: how a message reads as plain text, and splitting long texts.
+- `bot.channels.segments`: GSM-7 places and SMS segments, fitting sentences into a few.
+- `bot.channels.simulator`: the sender behind the staff simulator and `chat`.
+
+Imports: `survey_flows` (its plain message values) and the providers' libraries only;
+never `storage`, `reports` or another wing of `bot`.
 """

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from survey_flows.conversation import Option
+from survey_flows.engine_values import Option
 
 
 class BadWebhook(ValueError):
@@ -54,15 +54,15 @@ class InboundMessage:
 class OutboundMessage:
     """One outbox row to deliver. `key` is the row's idempotency key.
 
-    `options` become buttons where the channel has them; `numbered` lists them in the text
-    on SMS (a choice question). `photo` is image bytes (Telegram only; SMS sends the text).
+    `options` become buttons where the channel has them (on SMS the outbox has already
+    listed them, numbered, in `body`). `photo` is image bytes (Telegram only; SMS sends the
+    text).
     """
 
     channel: str
     address: str
     body: str
     options: tuple[Option, ...] = ()
-    numbered: bool = False
     photo: bytes | None = None
     key: str = ""
 

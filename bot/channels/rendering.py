@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from survey_flows.conversation import Option, Outgoing
+from survey_flows.engine_values import Option, Outgoing
 
 _WHITESPACE = re.compile(r"\s")
 

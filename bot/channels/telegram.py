@@ -19,6 +19,7 @@ import warnings
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, TypeVar
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -47,8 +48,8 @@ from bot.channels.base import (
     SendResult,
 )
 from bot.channels.rendering import split_text, utf16_len
-from survey_flows.conversation import ChannelTraits, Option
 from survey_flows.engine import DONE
+from survey_flows.engine_values import ChannelTraits, Option
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -287,8 +288,6 @@ class TelegramSender:
     """
 
     channel = CHANNEL
-    confirms_opt_out = False
-    traits = TRAITS
 
     def __init__(self, settings: TelegramSettings, timeout: float = 10) -> None:
         if not settings.configured:
@@ -302,11 +301,16 @@ class TelegramSender:
             pool_timeout=timeout,
             media_write_timeout=timeout,
         )
-        urls: dict[str, str] = {}
         if settings.api_url:
             base = settings.api_url.rstrip("/")
-            urls = {"base_url": base + "/bot", "base_file_url": base + "/file/bot"}
-        self._bot = Bot(settings.token, request=self._request, **urls)
+            self._bot = Bot(
+                settings.token,
+                request=self._request,
+                base_url=base + "/bot",
+                base_file_url=base + "/file/bot",
+            )
+        else:
+            self._bot = Bot(settings.token, request=self._request)
         self._runner: asyncio.Runner | None = None
         self._lock = threading.Lock()
         self._closed = False
@@ -325,7 +329,7 @@ class TelegramSender:
         """Send `message`; return "<chat id>:<message id>" of the first Telegram message.
 
         The id includes the chat because Telegram numbers messages per chat. Options become
-        an inline keyboard; `numbered` is ignored (the buttons show the labels). Text over
+        an inline keyboard (the buttons show the labels). Text over
         4,096 characters goes out in several messages, the keyboard under the last. A photo
         goes with the first 1,024 characters as caption and the rest in following messages.
         """
@@ -411,9 +415,7 @@ class TelegramSender:
             reply_markup = markup if index == len(steps) - 1 else None
             try:
                 sent = await self._api(
-                    lambda kind=kind, text=text, reply_markup=reply_markup: self._post(
-                        chat_id, kind, text, message.photo, reply_markup
-                    )
+                    partial(self._post, chat_id, kind, text, message.photo, reply_markup)
                 )
             except SendError as error:
                 error.partial_id = first
@@ -434,6 +436,8 @@ class TelegramSender:
         reply_markup: InlineKeyboardMarkup | None,
     ) -> Awaitable[Message]:
         if kind == "photo":
+            if photo is None:
+                raise Permanent("a photo message without its image")
             return self._bot.send_photo(
                 chat_id, photo=photo, caption=text, reply_markup=reply_markup
             )

@@ -36,8 +36,8 @@ from bot.channels.base import (
     SendError,
     SendResult,
 )
-from bot.channels.rendering import render_plain, split_text
-from survey_flows.conversation import ChannelTraits
+from bot.channels.rendering import split_text
+from survey_flows.engine_values import ChannelTraits
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ class TwilioSettings:
         return needed
 
 
-class _HttpClient(TwilioHttpClient):
+class _HttpClient(TwilioHttpClient):  # type: ignore[misc]  # twilio ships no type hints
     """`TwilioHttpClient` that keeps the last response's headers, per thread.
 
     Why: `TwilioRestException` carries status and code but not headers, and a 429's
@@ -133,8 +133,9 @@ class _HttpClient(TwilioHttpClient):
 
 
 def render_sms(message: OutboundMessage) -> list[str]:
-    """The SMS bodies for `message`: options numbered when asked, split at 1,600."""
-    return split_text(render_plain(message.body, message.options, message.numbered), BODY_LIMIT)
+    """The SMS bodies for `message`, split at 1,600 characters. A choice question's numbered
+    options are already in its body (`bot.delivery.outbox.for_channel` renders them)."""
+    return split_text(message.body, BODY_LIMIT)
 
 
 class TwilioSender:
@@ -144,8 +145,6 @@ class TwilioSender:
     """
 
     channel = CHANNEL
-    confirms_opt_out = True
-    traits = TRAITS
 
     def __init__(self, settings: TwilioSettings, timeout: float = 10) -> None:
         if not settings.configured:
@@ -298,15 +297,15 @@ def _http_error(exc: Exception) -> tuple[int, str, str] | None:
         return int(exc.status), str(exc.code), str(exc.detail or exc.title)
     if isinstance(exc, TwilioException) and len(exc.args) >= 2:
         response = exc.args[1]
-        status = getattr(response, "status_code", None)
-        if isinstance(status, int):
+        http_status = getattr(response, "status_code", None)
+        if isinstance(http_status, int):
             try:
                 payload = json.loads(response.text)
             except (TypeError, ValueError):
                 payload = {}
             payload = payload if isinstance(payload, dict) else {}
-            code = payload.get("code", status)
-            return status, str(code), f"{exc.args[0]}: {payload.get('message', '')}"
+            code = payload.get("code", http_status)
+            return http_status, str(code), f"{exc.args[0]}: {payload.get('message', '')}"
     return None
 
 

@@ -12,7 +12,7 @@ from bot.delivery.outbox import Recipient, enqueue_text
 from bot.people.coordinators import recipients
 from storage.checkin_rows import PersonRow
 from storage.models import Alert, Group
-from survey_flows.conversation import RaisedAlert
+from survey_flows.engine_values import RaisedAlert
 from survey_flows.languages import system_text
 from survey_flows.model import Flow
 

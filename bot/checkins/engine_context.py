@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 from bot.channels import telegram, twilio
 from storage.checkin_rows import previous_answers
 from storage.models import Participant
-from survey_flows.conversation import ChannelTraits
-from survey_flows.conversation import Participant as EngineParticipant
+from survey_flows.engine_values import ChannelTraits
+from survey_flows.engine_values import Participant as EngineParticipant
 from survey_flows.model import Flow
 
 # The simulator shows buttons as Telegram does (outbox.BUTTON_CHANNELS), so the same traits.

@@ -10,8 +10,8 @@ import click
 from bot.channels.rendering import plain_text
 from survey_flows.checks.folder import FlowLibrary, flow_for_author
 from survey_flows.checks.problems import FlowError
-from survey_flows.conversation import Outcome, Participant, Reply, Start
 from survey_flows.engine import advance, new_conversation
+from survey_flows.engine_values import Outcome, Participant, Reply, Start
 
 
 @click.command()

@@ -22,7 +22,8 @@ from bot.channels.base import Sender
 from bot.commands.common import database, settings, wait_for_database
 from bot.delivery import outbox
 from bot.delivery.rate_limits import RateLimits, shared_limiter
-from bot.delivery.worker import Worker, senders_from_env
+from bot.delivery.senders import senders_from_env
+from bot.delivery.worker import Worker
 from bot.settings import SettingsError
 from storage.database import transaction
 

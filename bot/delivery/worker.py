@@ -38,18 +38,15 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.base import OutboundMessage, Sender, SendError
 from bot.delivery import outbox
 from bot.delivery.rate_limits import Limiter, RateLimits, SharedLimiter
-from bot.delivery.senders import senders_from_env
 from storage.database import transaction
 from storage.models import OutboxItem
-from survey_flows.conversation import Option
-
-__all__ = ["DrainReport", "Worker", "redact", "senders_from_env"]
+from survey_flows.engine_values import Option
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +125,8 @@ class _Job:
     in_doubt: bool
 
     @classmethod
-    def of(cls, item: OutboxItem) -> _Job:
+    def of(cls, item: Row[*tuple[Any, ...]]) -> _Job:
+        """The job of one row `outbox.claim` returned."""
         return cls(
             id=item.id,
             kind=item.kind,
@@ -355,10 +353,10 @@ class Worker:
             return held
         ids = [j.id for j in (job, *batch.jobs) if j.id not in drain.dropped]
         with transaction(self.sessions) as session:
-            held = outbox.renew(session, ids, self.name, now + self.lease)
+            renewed = outbox.renew(session, ids, self.name, now + self.lease)
         batch.deadline = now + self.lease
-        drain.dropped.update(set(ids) - held)
-        return job.id in held
+        drain.dropped.update(set(ids) - renewed)
+        return job.id in renewed
 
     # ----------------------------------------------------------------- one row
 

@@ -2,4 +2,6 @@
 
 Each module has ``render(report, ...)``, taking the dict that ``reports.build.build_report``
 returns, so every format shows exactly the same (already suppressed) figures.
+
+Imports: other `reports` modules and `survey_flows`; never `bot` or `storage`.
 """

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.channels.rendering import plain_text, render_plain, split_text, utf16_len
-from survey_flows.conversation import Option, Outgoing
+from survey_flows.engine_values import Option, Outgoing
 
 OPTIONS = (Option("a", "Often"), Option("b", "Rarely"))
 

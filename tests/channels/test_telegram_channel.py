@@ -21,7 +21,7 @@ from bot.channels.telegram import (
     parse_update,
     secret_ok,
 )
-from survey_flows.conversation import Option
+from survey_flows.engine_values import Option
 from tests.fakes import FakeTelegram, telegram_callback_update, telegram_text_update
 
 # PTB 22 itself warns, when it builds a RetryAfter, that retry_after will become a timedelta;
@@ -117,7 +117,7 @@ def test_send_text(fake: FakeTelegram, sender: TelegramSender) -> None:
 
 
 def test_options_arrive_as_inline_keyboard(fake: FakeTelegram, sender: TelegramSender) -> None:
-    sender.send(tg_message("Compared to last week?", options=CHOICES, numbered=True))
+    sender.send(tg_message("Compared to last week?", options=CHOICES))
     (record,) = fake.sent
     assert record["text"] == "Compared to last week?"  # buttons, not a numbered list
     assert keyboard_data(record) == [["better", "same", "worse"]]

@@ -21,7 +21,8 @@ from bot.channels.twilio import (
     parse_status,
     verify_signature,
 )
-from survey_flows.conversation import Option, Outgoing
+from bot.delivery.outbox import Recipient, for_channel
+from survey_flows.engine_values import Option, Outgoing
 from tests.fakes import FakeTwilio, twilio_inbound_params, twilio_status_callback_params
 from tests.fakes.twilio_api import DEFAULT_AUTH_TOKEN as TOKEN
 
@@ -102,7 +103,6 @@ def test_unconfigured_sender_names_what_is_missing() -> None:
 def test_sender_satisfies_the_protocol(sender: TwilioSender) -> None:
     assert isinstance(sender, Sender)
     assert sender.channel == "sms"
-    assert sender.confirms_opt_out is True
     assert sms.TRAITS.confirms_opt_out is True
 
 
@@ -129,12 +129,13 @@ def test_send_through_messaging_service(fake: FakeTwilio) -> None:
 
 
 def test_numbered_choices_are_listed_in_the_body(fake: FakeTwilio, sender: TwilioSender) -> None:
-    message = sms_message("Compared to last week?", options=CHOICES, numbered=True)
-    result = sender.send(message)
+    outgoing = Outgoing("Compared to last week?", "question", options=CHOICES, numbered=True)
+    row = for_channel(Recipient("sms", RESIDENT), outgoing, datetime.now(UTC))
+    assert not row.buttons  # SMS has no buttons: the outbox row carries the list in its body
+    result = sender.send(sms_message(row.body, options=CHOICES))
     body = fake.message(result.provider_id)["body"]
     assert body == "Compared to last week?\n1) Better 2) Same 3) Worse"
     # the same text the simulator and golden tests show
-    outgoing = Outgoing("Compared to last week?", "question", options=CHOICES, numbered=True)
     assert body == plain_text(outgoing)
 
 
@@ -309,7 +310,7 @@ def test_find_sent_recovers_a_message_accepted_before_a_timeout(
     fake: FakeTwilio, impatient: TwilioSender
 ) -> None:
     since = datetime.now(UTC)
-    message = sms_message("Compared to last week?", options=CHOICES, numbered=True)
+    message = sms_message("Compared to last week?\n1) Better 2) Same 3) Worse")
     fake.hang_next(1, 5, accepted=True, only="create")
     with pytest.raises(SendError) as caught:
         impatient.send(message)

@@ -29,7 +29,7 @@ from survey_flows.checks.flow import INTERNAL_ERROR, check_flow_text
 from survey_flows.checks.folder import FlowLibrary
 from survey_flows.checks.loading import parse_flow
 from survey_flows.checks.problems import FlowError
-from survey_flows.conversation import Participant, Reply, Start
+from survey_flows.engine_values import Participant, Reply, Start
 from survey_flows.expressions import check_condition, check_template, context, holds, render
 from survey_flows.model import Flow
 

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.database import transaction
-from storage.messages import record_inbound
+from storage.messages import record_inbound_id
 from storage.models import (
     Answer,
     ChannelAddress,
@@ -214,20 +214,23 @@ def test_record_inbound_is_idempotent(sessions: sessionmaker[Session], participa
         "created_at": T0,
     }
     with transaction(sessions) as session:
-        first = record_inbound(session, provider_id="SM123", **common)
+        first = record_inbound_id(session.connection(), provider_id="SM123", **common)
         assert first is not None
-        assert first.id is not None and first.direction == "in" and first.created_at == T0
+        stored = session.get_one(Message, first)
+        assert stored.direction == "in" and stored.created_at == T0
     with transaction(sessions) as session:  # the provider retries the webhook
-        assert record_inbound(session, provider_id="SM123", **common) is None
+        assert record_inbound_id(session.connection(), provider_id="SM123", **common) is None
     with transaction(sessions) as session:
         # Same id on another channel, or an outbound row with it, is a different message.
-        assert record_inbound(session, **(common | {"channel": "telegram"}), provider_id="SM123")
+        assert record_inbound_id(
+            session.connection(), **(common | {"channel": "telegram"}), provider_id="SM123"
+        )
         session.add(
             Message(direction="out", channel="sms", address="+447700900001", provider_id="SM123")
         )
         # Without a provider id nothing can be deduplicated: both are kept.
-        assert record_inbound(session, provider_id=None, **common)
-        assert record_inbound(session, provider_id=None, **common)
+        assert record_inbound_id(session.connection(), provider_id=None, **common)
+        assert record_inbound_id(session.connection(), provider_id=None, **common)
     with transaction(sessions, readonly=True) as session:
         assert session.scalar(select(func.count(Message.id))) == 5
 

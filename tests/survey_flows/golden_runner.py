@@ -20,7 +20,8 @@ from pathlib import Path
 from bot.channels.rendering import plain_text
 from survey_flows.checks.folder import FlowLibrary
 from survey_flows.checks.loading import load_flow
-from survey_flows.conversation import (
+from survey_flows.engine import advance, new_conversation
+from survey_flows.engine_values import (
     ChannelTraits,
     Event,
     Expire,
@@ -30,7 +31,6 @@ from survey_flows.conversation import (
     Reply,
     Start,
 )
-from survey_flows.engine import advance, new_conversation
 
 HERE = Path(__file__).parent
 START_TIME = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from survey_flows.checks.folder import FlowLibrary
 from survey_flows.checks.loading import parse_flow
-from survey_flows.conversation import (
+from survey_flows.engine import advance, new_conversation, next_timer
+from survey_flows.engine_values import (
     ChannelTraits,
     Conversation,
     Expire,
@@ -21,7 +22,6 @@ from survey_flows.conversation import (
     Reply,
     Start,
 )
-from survey_flows.engine import advance, new_conversation, next_timer
 
 NOW = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
 SAM = Participant(id="P-TEST01", name="Sam")

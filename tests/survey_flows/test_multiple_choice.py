@@ -10,8 +10,8 @@ import pytest
 
 from survey_flows.checks.flow import check_flow
 from survey_flows.checks.loading import parse_flow
-from survey_flows.conversation import ChannelTraits, Conversation, Participant, Reply, Start
 from survey_flows.engine import DONE, advance, new_conversation
+from survey_flows.engine_values import ChannelTraits, Conversation, Participant, Reply, Start
 from survey_flows.reading import OUT_OF_RANGE, UNKNOWN_CHOICE, read_button, read_reply
 from tests.survey_flows.test_schema import data_of, errors
 

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from bot.cli import main
 from survey_flows.checks.flow import check_flow_text
 from survey_flows.checks.loading import parse_flow
-from survey_flows.conversation import Participant, Reply, Start
 from survey_flows.engine import advance, new_conversation
+from survey_flows.engine_values import Participant, Reply, Start
 from survey_flows.model import JOINING_FLOW
 
 WELCOME = Path(__file__).resolve().parents[2] / "survey_flows" / "library" / "welcome.yaml"

@@ -20,7 +20,7 @@ from storage.checkin_rows import previous_answers
 from storage.database import transaction
 from storage.models import Answer, Checkin, OutboxItem, Participant
 from survey_flows.checks.folder import FlowLibrary
-from survey_flows.conversation import Option
+from survey_flows.engine_values import Option
 from tests.fakes import FakeTelegram, telegram_callback_update
 from tests.survey_flows.test_multiple_choice import FLOW
 from tests.web.conftest import CHAT_ID, NOON, add_participant, post_telegram, sms

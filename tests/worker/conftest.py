@@ -18,7 +18,7 @@ from bot.channels.twilio import TwilioSender, TwilioSettings
 from bot.delivery.outbox import Recipient, enqueue, enqueue_text
 from storage.database import transaction
 from storage.models import ChannelAddress, Message, OutboxItem, Participant
-from survey_flows.conversation import Outgoing
+from survey_flows.engine_values import Outgoing
 from tests.fakes import FakeTwilio
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN

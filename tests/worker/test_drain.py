@@ -13,7 +13,7 @@ from bot.delivery.outbox import Recipient, enqueue_callback_answer
 from bot.delivery.rate_limits import RateLimits
 from bot.delivery.worker import DrainReport, Worker
 from storage.database import transaction
-from survey_flows.conversation import Option, Outgoing
+from survey_flows.engine_values import Option, Outgoing
 from tests.fakes import FakeTwilio
 from tests.fakes.telegram_api import FakeTelegram
 from tests.worker.conftest import (

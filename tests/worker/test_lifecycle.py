@@ -12,7 +12,8 @@ from bot.channels.base import OutboundMessage, SendResult
 from bot.channels.simulator import SimulatorSender
 from bot.channels.telegram import TelegramSender
 from bot.channels.twilio import TwilioSender
-from bot.delivery.worker import DrainReport, Worker, senders_from_env
+from bot.delivery.senders import senders_from_env
+from bot.delivery.worker import DrainReport, Worker
 from tests.worker.conftest import FakeClock, outbox_rows, queue
 
 

@@ -5,6 +5,10 @@ and for nothing else (webhooks and /healthz keep their own): the session is read
 cookie, anyone not signed in is sent to the sign-in page, every form that changes
 something must carry the session's CSRF token, and responses get security headers and
 are never cached. Pages find out who may see what through `access`.
+
+One module per page or concern (`participants`, `transcripts`, `alerts`, `flows`,
+`reports`, `simulator`, `accounts`, ...). Imports: `bot.web.context`, the other wings of
+`bot` (never `bot.commands`), `storage`, `reports`, `survey_flows`.
 """
 
 from __future__ import annotations
@@ -14,15 +18,16 @@ from typing import Any
 from flask import Blueprint, Flask, Response, g, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as BaseResponse  # what redirect() returns
 
 from bot.web.context import context
 from bot.web.staff import (
     alerts,
     audit_log,
     auth,
-    conversations,
     csrf,
     flows,
+    guide,
     health,
     home,
     participants,
@@ -31,6 +36,7 @@ from bot.web.staff import (
     simulator,
     summaries,
     team,
+    transcripts,
     web_sessions,
 )
 from bot.web.staff.access import group_filter
@@ -44,10 +50,11 @@ for child in (
     home.blueprint,
     flows.blueprint,
     participants.blueprint,
-    conversations.blueprint,
+    transcripts.blueprint,
     reports.blueprint,
     summaries.blueprint,
     team.blueprint,
+    guide.blueprint,
     alerts.blueprint,
     simulator.blueprint,
     health.blueprint,
@@ -83,7 +90,7 @@ def register(app: Flask) -> None:
 
 
 @blueprint.before_request
-def _guard() -> Response | None:
+def _guard() -> BaseResponse | None:
     """Who is this? Sign-in required everywhere but the sign-in page; CSRF on every form.
 
     Reading the session writes nothing (but, every few minutes, the idle clock of a

@@ -1,6 +1,6 @@
-"""Conversations: who wrote lately, and one participant's transcript, in and out, with
-each outbound message's delivery status. Resident text is always shown escaped (Jinja
-autoescaping; nothing here is marked safe)."""
+"""The Conversations pages (transcripts): who wrote lately, and one participant's
+transcript, in and out, with each outbound message's delivery status. Resident text is
+always shown escaped (Jinja autoescaping; nothing here is marked safe)."""
 
 from __future__ import annotations
 
