@@ -78,6 +78,7 @@ def create_app(
     )
     if settings.trusted_proxies:
         hops = settings.trusted_proxies
+        # Flask's documented way to add WSGI middleware, which mypy sees as replacing a method.
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0
         )
