@@ -108,7 +108,7 @@ def period_words(period: dict[str, Any]) -> str:
         return asked
     if period.get("snapped"):
         return f"{used} (whole weeks; asked for {asked})"
-    return used
+    return str(used)
 
 
 def change_sentence(m: dict[str, Any]) -> str:
