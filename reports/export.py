@@ -25,6 +25,7 @@ from typing import Any, TextIO
 from sqlalchemy import ColumnElement, Select, case, select, type_coerce
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
+from reports.data import counted_participants
 from reports.formats.cells import cell
 from storage.database import transaction
 from storage.models import Answer, Checkin, Enrolment, Group, Participant
@@ -124,7 +125,7 @@ def _export(
     if flow is not None:
         statement = statement.where(model.flow_id == flow)
     if not include_tests:
-        statement = statement.where(Participant.is_test.is_(False))
+        statement = statement.where(counted_participants())
     return _stream(sessions, statement, names, batch)
 
 

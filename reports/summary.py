@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from reports.build import analyse
 from reports.charts import report_charts
-from reports.data import ReportData
+from reports.data import ReportData, counted_participants
 from reports.disclosure import DEFAULT_KEY, DisclosurePolicy, publish_count
 from storage.database import transaction
 from storage.flow_versions import Flows
@@ -156,7 +156,7 @@ def _week_counts(session: Session, group_id: int, now: datetime) -> tuple[int, i
         .join(Participant, Participant.id == Checkin.participant_id)
         .where(
             Participant.group_id == group_id,
-            Participant.is_test.is_(False),
+            counted_participants(),
             Checkin.started_at >= now - WEEK,
         )
     ).one()
