@@ -42,6 +42,7 @@ $(CHROMIUM):
 test: $(DEV_STAMP) $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(BIN)/groundswell flows check
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: $(DEV_STAMP)

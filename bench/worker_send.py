@@ -8,9 +8,19 @@
    providers over HTTP on loopback (smaller N): what the HTTP round trip adds.
 3. Limits: with the default limits (SMS 1/s, Telegram 30/s overall and 1/s per chat) and a
    real clock, run the worker for a short window and report the achieved rate per sender
-   and the most sends seen in any one-second window; it must never exceed the limit.
+   and the most sends seen in any half-open one-second window [t, t + 1); it must never
+   exceed the limit.
+4. Several workers (`--workers 1 2 4`): K worker PROCESSES on one database, first with the
+   default limits (shared through PostgreSQL: they must hold for all K together), then
+   with limits lifted (the total send rate, which should grow with K on PostgreSQL). On
+   SQLite only one worker runs (one writer; its own buckets are the limit). Printed as a
+   table with the load average, since the machine's other work skews every figure.
+
+Every part runs on SQLite and then on PostgreSQL; a limit exceeded is reported and makes
+the script exit 1 only after both halves ran.
 
 Run: python bench/worker_send.py [--postgres postgresql+psycopg://postgres@127.0.0.1/test]
+     [--workers 1 2 4] [--skip-single]
 The PostgreSQL URL is an admin connection: scratch databases are created and dropped.
 """
 
@@ -19,6 +29,7 @@ from __future__ import annotations
 import argparse
 import bisect
 import itertools
+import multiprocessing
 import os
 import secrets
 import shutil
@@ -43,7 +54,7 @@ from sqlalchemy.pool import NullPool
 from bot.channels.base import OutboundMessage, Sender, SendResult
 from bot.channels.simulator import SimulatorSender
 from bot.delivery.outbox import Recipient, Send, enqueue_many
-from bot.delivery.rate_limits import RateLimits
+from bot.delivery.rate_limits import RateLimits, shared_limiter
 from bot.delivery.worker import Worker
 from storage import migrate
 from storage.database import make_engine, normalise_url, session_factory, transaction
@@ -218,7 +229,7 @@ def most_in_a_second(times: list[float]) -> int:
     return max((bisect.bisect_left(times, t + 1.0) - i for i, t in enumerate(times)), default=0)
 
 
-def limits_hold(dbs: Databases, window: float) -> None:
+def limits_hold(dbs: Databases, window: float) -> bool:
     limits = RateLimits()
     with dbs.fresh() as url:
         # More than the limits can carry in the window on every sender.
@@ -260,8 +271,110 @@ def limits_hold(dbs: Databases, window: float) -> None:
             f"most in any 1 s {peak:3d}  ({'ok' if peak <= limit else 'EXCEEDED'}; "
             f"last send at {span:.1f} s)"
         )
-    if not ok:
-        raise SystemExit("a rate limit was exceeded")
+    return ok
+
+
+def _worker_process(
+    url: str, limited: bool, seconds: float, results: multiprocessing.Queue
+) -> None:
+    """One worker process: drain (limits lifted: until empty) or run for `seconds`
+    (limited), then report its send times (monotonic: one clock for all processes)."""
+    engine = make_engine(url)
+    sessions = session_factory(engine)
+    senders: dict[str, Instant] = {c: Instant(c) for c in ("sms", "telegram")}
+    limits = RateLimits() if limited else RateLimits.unlimited()
+    worker = Worker(
+        sessions,
+        {**senders, "sim": SimulatorSender()} if limited else dict(senders),
+        limits=limits,
+        shared=shared_limiter(sessions, limits, senders, time.sleep),
+    )
+    if limited:
+        stop = threading.Event()
+        timer = threading.Timer(seconds, stop.set)
+        timer.start()
+        worker.run_forever(stop, 0.05)
+        timer.cancel()
+    else:
+        worker.run_once()
+    engine.dispose()
+    results.put({c: s.sent for c, s in senders.items()})
+
+
+def _run_workers(url: str, k: int, limited: bool, seconds: float) -> tuple[dict, float]:
+    """K worker processes at once; (every send by channel, wall seconds)."""
+    context = multiprocessing.get_context("spawn")
+    results: multiprocessing.Queue = context.Queue()
+    processes = [
+        context.Process(target=_worker_process, args=(url, limited, seconds, results))
+        for _ in range(k)
+    ]
+    began = time.monotonic()
+    for process in processes:
+        process.start()
+    merged: dict[str, list[tuple[float, str]]] = defaultdict(list)
+    for _ in processes:
+        for channel, sent in results.get(timeout=seconds + 600).items():
+            merged[channel].extend(sent)
+    for process in processes:
+        process.join()
+    return merged, time.monotonic() - began
+
+
+def scale(dbs: Databases, workers: list[int], messages: int, window: float) -> bool:
+    """The K-workers table: limits held together, and the total rate with limits lifted."""
+    limits = RateLimits()
+    ok = True
+    rows = []
+    for k in workers if dbs.postgres else [1]:
+        with dbs.fresh() as url:
+            fill(url, {"sms": (200, 1), "telegram": (60, 20)})
+            sent, _ = _run_workers(url, k, True, window)
+        by_chat: dict[str, list[float]] = defaultdict(list)
+        for t, chat in sent["telegram"]:
+            by_chat[chat].append(t)
+        sms_peak = most_in_a_second([t for t, _ in sent["sms"]])
+        tg_peak = most_in_a_second([t for t, _ in sent["telegram"]])
+        chat_peak = max((most_in_a_second(v) for v in by_chat.values()), default=0)
+        held = (
+            sms_peak <= limits.sms
+            and tg_peak <= limits.telegram
+            and chat_peak <= limits.telegram_chat
+        )
+        ok &= held
+        with dbs.fresh() as url:
+            per = max(1, messages // 2 // 500)
+            n = fill(url, {"sms": (500, per), "telegram": (500, per)})
+            drained, seconds = _run_workers(url, k, False, 0)
+        total = sum(len(v) for v in drained.values())
+        assert total == n, (total, n)
+        rows.append(
+            (
+                k,
+                len(sent["sms"]) / window,
+                sms_peak,
+                len(sent["telegram"]) / window,
+                tg_peak,
+                chat_peak,
+                "yes" if held else "EXCEEDED",
+                n / seconds,
+                os.getloadavg()[0],
+            )
+        )
+    print(
+        f"{dbs.name}: K worker processes; limits SMS {limits.sms:g}/s, Telegram "
+        f"{limits.telegram:g}/s and {limits.telegram_chat:g}/s per chat, {window:.0f} s window; "
+        "peak = most sends in any half-open 1 s window"
+    )
+    print("  K | SMS/s peak | Telegram/s peak | chat peak | held | no limits msg/s | load 1m")
+    for k, sms, sp, tg, tp, cp, held, rate, load in rows:
+        print(
+            f"  {k} | {sms:5.2f} {sp:4d} | {tg:9.1f} {tp:5d} | {cp:9d} | {held:4} | "
+            f"{rate:15,.0f} | {load:7.2f}"
+        )
+    if not dbs.postgres:
+        print("  (SQLite: one worker only; several workers on SQLite share no limits)")
+    return ok
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -272,18 +385,32 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--http-messages", type=int, default=2_000)
     parser.add_argument("--window", type=float, default=10.0, help="seconds for the limit run")
     parser.add_argument("--postgres", metavar="URL", help="also run on this PostgreSQL server")
+    parser.add_argument(
+        "--workers", type=int, nargs="+", default=[1, 2, 4], help="worker processes to try"
+    )
+    parser.add_argument(
+        "--scale-messages", type=int, default=10_000, help="messages for the K-workers run"
+    )
+    parser.add_argument(
+        "--skip-single", action="store_true", help="only the K-workers table (parts 1-3 skipped)"
+    )
     args = parser.parse_args(argv)
     runs: list[Callable[[], Databases]] = [lambda: Databases(None)]
     if args.postgres:
         runs.append(lambda: Databases(args.postgres))
-    for make in runs:
+    ok = True
+    for make in runs:  # both halves always run; a limit exceeded fails the script at the end
         dbs = make()
         try:
-            throughput(dbs, args.messages, args.addresses, args.rounds)
-            through_http(dbs, args.http_messages)
-            limits_hold(dbs, args.window)
+            if not args.skip_single:
+                throughput(dbs, args.messages, args.addresses, args.rounds)
+                through_http(dbs, args.http_messages)
+                ok &= limits_hold(dbs, args.window)
+            ok &= scale(dbs, args.workers, args.scale_messages, args.window)
         finally:
             dbs.close()
+    if not ok:
+        raise SystemExit("a rate limit was exceeded (see above)")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import click
 COMMANDS: dict[str, tuple[str, str]] = {
     "flows": (
         "bot.commands.flows:flows",
-        "Check and review survey flows (YAML files).",
+        "Check, store, export and review survey flows (YAML).",
     ),
     "chat": (
         "bot.commands.chat:chat",

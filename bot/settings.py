@@ -31,6 +31,8 @@ class Settings:
     quiet_end: time = time(8, 0)
     suppression_threshold: int = 5
     forget_keeps_answers: bool = True  # `participants forget` keeps anonymous answers
+    # Seeds the consistent noise of published means (reports.disclosure); keep it secret.
+    report_key: str = "groundswell-default-report-key"
     #: GROUNDSWELL_HTTPS=1: served over HTTPS (see `secure`).
     https: bool = False
     #: How many proxies in front of the app append to X-Forwarded-For (0: none trusted).
@@ -56,6 +58,7 @@ class Settings:
             suppression_threshold=_whole(
                 "GROUNDSWELL_MIN_GROUP_SIZE", env.get("GROUNDSWELL_MIN_GROUP_SIZE", "5")
             ),
+            report_key=env.get("GROUNDSWELL_REPORT_KEY") or "groundswell-default-report-key",
             forget_keeps_answers=env.get("GROUNDSWELL_FORGET_KEEPS_ANSWERS", "yes").lower()
             in ("1", "yes", "true", "on"),
             https=_flag(env.get("GROUNDSWELL_HTTPS", "")),

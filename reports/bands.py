@@ -4,8 +4,10 @@ and latest, with Wilson 95% intervals.
 A band's share times the number of paired people is a count, so the shares go through the
 same small-number rule as every other figure: a band with 1 to threshold - 1 people is
 hidden, and more bands are hidden where needed so that none can be worked out by taking
-the shown bands away from the whole (``reports.suppression.suppress``, bands standing for
-groups).
+the shown bands away from the whole (``reports.disclosure.suppress``, bands standing for
+groups). Shown shares are published like every count (``reports.disclosure``): the band's
+count and the number of people are rounded first, and the share and its Wilson interval
+are worked out from the rounded counts, so they never give an exact count back.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from reports.disclosure import DisclosurePolicy, publish_count, suppress
 from reports.intervals import wilson_interval
-from reports.suppression import suppress
 from survey_flows.model import Band
 
 __all__ = ["band_counts", "band_shares"]
@@ -32,27 +34,37 @@ def band_counts(values: np.ndarray, bands: tuple[Band, ...]) -> list[int]:
     return counts
 
 
-def _at_one_time(values: np.ndarray, bands: tuple[Band, ...], threshold: int) -> list[Any]:
+def _at_one_time(
+    values: np.ndarray, bands: tuple[Band, ...], policy: DisclosurePolicy
+) -> list[Any]:
     """Each band's ``{share, ci95}`` at one time, hidden (``None``) where the rule says."""
     counts = band_counts(values, bands)
     n = int(values.size)
-    decision = suppress(dict(enumerate(counts)), n, threshold=threshold)
+    decision = suppress(dict(enumerate(counts)), n, threshold=policy.threshold)
     out: list[Any] = []
     for i, count in enumerate(counts):
         if decision.total_suppressed or decision.is_suppressed(i) or n == 0:
             out.append({"share": None, "ci95": None, "suppressed": True})
         else:
-            low, high = wilson_interval(count, n)
-            out.append({"share": count / n, "ci95": [low, high], "suppressed": False})
+            shown, of = publish_count(policy, count) or 0, publish_count(policy, n) or 0
+            if of == 0:
+                out.append({"share": None, "ci95": None, "suppressed": True})
+                continue
+            shown = min(shown, of)
+            low, high = wilson_interval(shown, of)
+            out.append({"share": shown / of, "ci95": [low, high], "suppressed": False})
     return out
 
 
 def band_shares(
-    baselines: np.ndarray, latests: np.ndarray, bands: tuple[Band, ...], threshold: int
+    baselines: np.ndarray,
+    latests: np.ndarray,
+    bands: tuple[Band, ...],
+    policy: DisclosurePolicy,
 ) -> list[dict[str, Any]]:
     """The JSON ``bands`` list: per band its label and range, then baseline and latest."""
-    at_start = _at_one_time(baselines, bands, threshold)
-    at_end = _at_one_time(latests, bands, threshold)
+    at_start = _at_one_time(baselines, bands, policy)
+    at_end = _at_one_time(latests, bands, policy)
     return [
         {"label": b.label, "min": b.min, "max": b.max, "baseline": s, "latest": e}
         for b, s, e in zip(bands, at_start, at_end, strict=True)

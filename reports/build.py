@@ -1,24 +1,26 @@
 """Build the change summary of one flow: the JSON report every output format is drawn from.
 
 ``build_report`` reads the period's answers (``reports.data``), works out the figures with
-the statistics core (``reports.statistics``, ``reports.weekly``) and applies small-number
-suppression (``reports.suppression``) to everything it publishes:
+the statistics core (``reports.statistics``, ``reports.weekly``) and publishes every figure
+through disclosure control (``reports.disclosure``, see its docstring for the design):
 
-- paired figures per measure: primary and secondary suppression across groups, with the
-  overall figure as the total (``summarise_by_group``);
-- participation counts per group: the same rule over the number of people who responded;
-- weekly means: the same rule week by week;
-- stories: kept (under pseudonyms), but a story from a group whose participation counts are
-  hidden is shown with the group ``(small group)``.
+- the period snaps to whole ISO weeks (``snap_period``), stated in ``period``;
+- one decision per group and period (``decide_cells``) over every count the report
+  publishes (enrolled, prompted, responded, paired, each measure's paired people), with
+  groups whose answers have no spread hidden too; it applies to every measure, the
+  who-answered counts, the weekly rows and the stories' group names;
+- weekly rows: each week's own decision plus the period's hidden groups
+  (``weekly_visibility``);
+- counts rounded (``publish_count``), means consistently perturbed (``publish_mean``).
 
 A report for one group (``group=``) is cut from the analysis of every group, so it shows
 exactly what the whole report shows for that group and can never undo another group's
-protection.
+protection. Test participants are never read (``reports.data``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
@@ -29,6 +31,19 @@ from sqlalchemy.orm import Session, sessionmaker
 from reports.bands import band_shares
 from reports.choices import choice_counts
 from reports.data import NO_GROUP, MeasureAnswers, ReportData, load_report_data
+from reports.disclosure import (
+    DEFAULT_KEY,
+    CellDecision,
+    DisclosurePolicy,
+    decide_cells,
+    describe,
+    no_spread,
+    publish_count,
+    publish_float,
+    publish_mean,
+    publish_rate,
+    snap_period,
+)
 from reports.intervals import welch_difference, welch_pairs
 from reports.method import method_note
 from reports.multiplicity import adjust
@@ -42,9 +57,8 @@ from reports.statistics import (
     summarise_by_group,
     summarise_measure,
 )
-from reports.suppression import suppress
 from reports.verdict import difference_verdict
-from reports.weekly import weekly_means
+from reports.weekly import WeeklyMeans, weekly_means
 from storage.database import transaction
 from survey_flows.model import Flow, Measure
 
@@ -75,7 +89,10 @@ _PARTICIPATION_KEYS = (
 
 DEFINITIONS = {
     "period": "Answers count when given on or after the start of `since` and before the end "
-    "of `until` (whole UTC days); check-ins count when started in that time.",
+    "of `until` (whole UTC days); check-ins count when started in that time. Published "
+    "reports cover whole ISO weeks (Monday to Sunday, UTC) that have ended: `since` moves "
+    "back to its Monday and `until` back to the last Sunday ended; `published` says which "
+    "days were used and `snapped` whether they differ from what was asked.",
     "group": "A participant's group is the group they belong to now.",
     "enrolled": "People enrolled in the flow before the end of the period, together with "
     "anyone sent a check-in of it or answering one in the period without an enrolment "
@@ -118,7 +135,8 @@ DEFINITIONS = {
     "to the measure in the period, all groups together (sd_source cohort).",
     "attrition_check": "Baseline mean of the paired minus that of people with a baseline and "
     "no later answer (or none in the follow-up window), with a Welch 95% interval; hidden "
-    "when either side has fewer people than the threshold.",
+    "with its group, and where the baseline-only counts need it by the suppression rule "
+    "(decided once across groups); both means are published like any other mean.",
     "comparisons": "For each pair of shown groups: the first group's mean change minus the "
     "second's, with a Welch 95% interval and p-value (adjusted with the report's tests).",
     "bands": "Share of paired people in each band at baseline and latest, with Wilson 95% "
@@ -132,10 +150,19 @@ DEFINITIONS = {
     "completed check-ins only.",
     "weekly": "For each Monday-to-Sunday week (UTC): the mean over the people who answered "
     "that week (each person's answers in the week averaged first), with a 95% t-interval.",
-    "suppressed": "Figures describing fewer paired people than the threshold are null with "
-    "suppressed: true, and so are further figures where needed so that none can be worked "
-    "out by subtraction. Participation counts are suppressed the same way, by the number "
-    "of people who responded.",
+    "suppressed": "A group is hidden (every figure null, suppressed: true) when any count "
+    "about it (enrolled, prompted, responded, paired, or paired in one measure) is between 1 "
+    "and the threshold minus 1, or when everyone in it gave the same answer; further groups "
+    "(or the overall figures) are hidden where needed so that none can be worked out by "
+    "subtraction. The decision is made once for the period and applies to every figure, "
+    "week and view (a one-group report shows exactly what the all-groups report shows).",
+    "rounding": "Published counts of people and check-ins are rounded to the nearest 5; the "
+    "response rate is a whole percentage.",
+    "noise": "Each published mean has a small consistent noise added (at most 1 point divided "
+    "by the number of people, from a keyed hash of the answers averaged): the same answers "
+    "always give the same figure. The mean change is the published latest mean minus the "
+    "published baseline mean; its interval is centred on it, and d_z is it divided by the SD "
+    "of the changes. Other figures are rounded to 2 decimals (p-values to 3).",
     "stories": "Answers to free-text questions, under pseudonyms. Stories of people who asked "
     "to be forgotten are left out; the group is not named when its counts are hidden.",
 }
@@ -245,17 +272,24 @@ def _participation_arrays(data: ReportData) -> tuple[np.ndarray, np.ndarray, np.
     return sent, completed, paired & (sent >= 2)
 
 
-def _participants_dict(p: Participation, hidden: bool) -> dict[str, Any]:
-    """The JSON ``participants`` object; all null when hidden."""
-    values = p.to_dict()
-    out: dict[str, Any] = {key: None if hidden else values[key] for key in _PARTICIPATION_KEYS}
+def _participants_dict(p: Participation, hidden: bool, policy: DisclosurePolicy) -> dict[str, Any]:
+    """The JSON ``participants`` object: rounded counts, or all null when hidden."""
+    out: dict[str, Any] = dict.fromkeys(_PARTICIPATION_KEYS)
+    if not hidden:
+        for key in _PARTICIPATION_KEYS:
+            if key != "response_rate":
+                out[key] = publish_count(policy, getattr(p, key))
+        out["response_rate"] = publish_rate(policy, p.checkins_completed, p.checkins_sent)
     out["suppressed"] = hidden
     return out
 
 
-def _attrition(p: Participation, hidden: bool) -> list[dict[str, Any]]:
-    """The attrition flow as ``{"stage", "count"}`` objects; counts null when hidden."""
-    return [{"stage": stage, "count": None if hidden else count} for stage, count in p.flow]
+def _attrition(p: Participation, hidden: bool, policy: DisclosurePolicy) -> list[dict[str, Any]]:
+    """The attrition flow as ``{"stage", "count"}`` objects; rounded, or null when hidden."""
+    return [
+        {"stage": stage, "count": None if hidden else publish_count(policy, count)}
+        for stage, count in p.flow
+    ]
 
 
 # --------------------------------------------------------------------------- measures
@@ -296,20 +330,45 @@ def _empty_summary(
     )
 
 
+def _flat(summary: MeasureSummary) -> bool:
+    """Whether the summary's baselines or latest answers have no spread (see no_spread)."""
+    return no_spread(summary.baselines) or no_spread(summary.baselines + summary.changes)
+
+
+def _shifted(
+    interval: tuple[float, float] | None, by: float, policy: DisclosurePolicy
+) -> list[float] | None:
+    """An interval moved by ``by`` (to sit on a published figure), rounded."""
+    if interval is None:
+        return None
+    return [publish_float(policy, interval[0] + by), publish_float(policy, interval[1] + by)]
+
+
 def _measure_dict(
-    summary: MeasureSummary, measure: Measure, rc_shown: bool, threshold: int
+    summary: MeasureSummary,
+    measure: Measure,
+    rc_shown: bool,
+    policy: DisclosurePolicy,
+    cell: str,
 ) -> dict[str, Any]:
-    """One measure's JSON object: the statistics core's figures plus the measure's settings.
+    """One measure's JSON object: the published figures plus the measure's settings.
 
     The reliable-change threshold and reference SD are the measure's, the same in every
     view; ``rc_shown`` is false only when they come from a cohort whose figures are hidden.
+    Every figure goes through ``reports.disclosure``: counts rounded, the baseline and
+    latest means perturbed over their own answers (``cell``), the change the difference of
+    the published means, intervals and effect sizes moved onto it, the rest rounded.
     """
     out = summary.to_dict()
     rc = summary.reliable_change
-    out["reliable_change"]["threshold"] = rc.threshold if rc_shown else None
-    out["reliable_change"]["reference_sd"] = rc.reference_sd if rc_shown else None
+    out["reliable_change"]["threshold"] = publish_float(policy, rc.threshold) if rc_shown else None
+    out["reliable_change"]["reference_sd"] = (
+        publish_float(policy, rc.reference_sd) if rc_shown else None
+    )
     out["reliable_change"]["sd_source"] = rc.sd_source
     out["reliable_change"]["reason"] = rc.reason
+    if not summary.suppressed and summary.n_paired > 0:
+        _publish_paired(out, summary, policy, cell)
     out["label"] = measure.label
     out["higher_is_better"] = measure.higher_is_better
     out["reliability"] = measure.reliability
@@ -324,10 +383,45 @@ def _measure_dict(
                 summary.baselines,
                 summary.baselines + summary.changes,
                 measure.bands,
-                threshold,
+                policy,
             )
         )
     return out
+
+
+def _publish_paired(
+    out: dict[str, Any], summary: MeasureSummary, policy: DisclosurePolicy, cell: str
+) -> None:
+    """Replace the exact paired figures in ``out`` by their published values."""
+    latest = summary.baselines + summary.changes
+    base = publish_mean(policy, cell, summary.baselines)
+    last = publish_mean(policy, cell, latest)
+    if base is None or last is None or summary.mean_change is None:
+        return
+    change = publish_float(policy, last - base)
+    shift = change - summary.mean_change
+    out["n_paired"] = publish_count(policy, summary.n_paired)
+    out["baseline_mean"], out["latest_mean"], out["mean_change"] = base, last, change
+    out["ci95"] = _shifted(summary.ci95, shift, policy)
+    out["median_change"] = publish_float(policy, summary.median_change)
+    # p-values stay exact: the Wilcoxon test uses only the ranks and signs of the changes.
+    # Effect sizes are the published change over the (unpublished) SD, so they cannot
+    # give the exact change back; their intervals move with them.
+    for key in ("effect_size_dz", "effect_size_dav"):
+        exact = getattr(summary, key, None)
+        if exact is None or summary.mean_change == 0:
+            continue
+        scale = exact / summary.mean_change
+        published = change * scale
+        out[key] = publish_float(policy, published)
+        interval = getattr(summary, f"{key}_ci95", None)
+        if f"{key}_ci95" in out:
+            out[f"{key}_ci95"] = _shifted(interval, published - exact, policy)
+    for key in ("improved", "no_change", "deteriorated"):
+        out["reliable_change"][key] = publish_count(policy, out["reliable_change"].get(key))
+    follow = out.get("follow_up_days")
+    if isinstance(follow, dict):
+        out["follow_up_days"] = {k: publish_float(policy, v, 0) for k, v in follow.items()}
 
 
 @dataclass(frozen=True)
@@ -336,8 +430,7 @@ class _MeasureResult:
 
     overall: MeasureSummary
     groups: dict[int, MeasureSummary]
-    weekly_total: list[dict[str, Any]]
-    weekly_group: dict[int, list[dict[str, Any]]]
+    weekly: WeeklyMeans
     rc_shown: bool
 
 
@@ -348,7 +441,8 @@ def _analyse_measure(
     threshold: int,
     follow_up: FollowUp | None,
 ) -> _MeasureResult:
-    """Paired figures (with suppression) and weekly means for one measure."""
+    """Paired figures and weekly means for one measure, overall and per group (nothing
+    decided yet: ``_decide`` does that once for every measure)."""
     reference = _reference_sd(answers, measure)
     options = _options(measure, threshold, reference) | {"follow_up": follow_up}
     overall = summarise_measure(
@@ -364,15 +458,9 @@ def _analyse_measure(
                 grouped.participant_id,
                 grouped.answered_at,
                 grouped.score,
-                total=overall.n_paired,
                 **options,
             ).items()
         }
-    decision = suppress(
-        {g: s.n_paired for g, s in by_group.items()}, overall.n_paired, threshold=threshold
-    )
-    if decision.total_suppressed and not overall.suppressed:
-        overall = replace(overall, suppressed=True)
     for g in group_ids:
         if g not in by_group:
             by_group[g] = _empty_summary(measure, threshold, reference)
@@ -382,24 +470,70 @@ def _analyse_measure(
         answers.participant_id,
         answers.answered_at,
         answers.score,
-        threshold=threshold,
         no_group=NO_GROUP,
     )
     return _MeasureResult(
         overall=overall,
         groups=by_group,
-        weekly_total=weekly.series(None),
-        weekly_group={g: weekly.series(g) for g in group_ids},
+        weekly=weekly,
         rc_shown=reference[1] == "flow" or not overall.suppressed,
     )
 
 
-def _attrition_check(summary: MeasureSummary, threshold: int) -> dict[str, Any]:
+def _decide(
+    overall_p: Participation,
+    group_p: dict[int, Participation],
+    results: dict[str, _MeasureResult],
+    policy: DisclosurePolicy,
+) -> CellDecision:
+    """The one decision for the period: which groups, and whether the total, are hidden.
+
+    Over every count of people the report publishes per group (the participant flow's
+    main stages and each measure's paired people), plus the no-spread rule. Withdrawn,
+    forgotten and lost-to-follow-up counts are rounded but do not hide a group.
+    """
+    vectors: dict[str, dict[Hashable, int]] = {}
+    totals: dict[str, int] = {}
+    for key in ("enrolled", "prompted", "responded", "paired"):
+        vectors[key] = {g: getattr(p, key) for g, p in group_p.items()}
+        totals[key] = getattr(overall_p, key)
+    flat: set[int] = set()
+    total_flat = False
+    for name, result in results.items():
+        vectors[f"paired:{name}"] = {g: s.n_paired for g, s in result.groups.items()}
+        totals[f"paired:{name}"] = result.overall.n_paired
+        if policy.hide_no_spread:
+            flat |= {g for g, s in result.groups.items() if _flat(s)}
+            total_flat = total_flat or _flat(result.overall)
+    return decide_cells(
+        vectors, totals, threshold=policy.threshold, primary=sorted(flat), total_primary=total_flat
+    )
+
+
+def _apply(result: _MeasureResult, decision: CellDecision) -> _MeasureResult:
+    """The measure's summaries marked suppressed where the period's decision hides them."""
+    overall = result.overall
+    if decision.total_hidden and not overall.suppressed:
+        overall = replace(overall, suppressed=True)
+    groups = {
+        g: replace(s, suppressed=True) if decision.hides(g) and not s.suppressed else s
+        for g, s in result.groups.items()
+    }
+    return replace(result, overall=overall, groups=groups)
+
+
+def _attrition_check(
+    analysed: np.ndarray,
+    baseline_only: np.ndarray,
+    hidden: bool,
+    policy: DisclosurePolicy,
+    cell: str,
+) -> dict[str, Any]:
     """Baseline mean of the analysed (paired) minus that of people with a baseline only,
-    with its Welch 95% interval: were the drop-outs different at the start?"""
-    analysed, baseline_only, hidden = summary.baselines, summary.baseline_only, summary.suppressed
+    with its Welch 95% interval: were the drop-outs different at the start? Both means are
+    published like any other (perturbed over their own answers), the difference is theirs."""
     diff = welch_difference(analysed, baseline_only)
-    if hidden or diff is None or min(analysed.size, baseline_only.size) < threshold:
+    if hidden or diff is None:
         return {
             "baseline_mean_analysed": None,
             "baseline_mean_baseline_only": None,
@@ -409,15 +543,44 @@ def _attrition_check(summary: MeasureSummary, threshold: int) -> dict[str, Any]:
             "n_baseline_only": None,
             "suppressed": True,
         }
+    first = publish_mean(policy, cell, analysed)
+    second = publish_mean(policy, cell, baseline_only)
+    assert first is not None and second is not None
+    difference = publish_float(policy, first - second)
     return {
-        "baseline_mean_analysed": float(np.mean(analysed)),
-        "baseline_mean_baseline_only": float(np.mean(baseline_only)),
-        "difference": diff.difference,
-        "ci95": None if diff.ci95 is None else list(diff.ci95),
-        "n_analysed": diff.n_a,
-        "n_baseline_only": diff.n_b,
+        "baseline_mean_analysed": first,
+        "baseline_mean_baseline_only": second,
+        "difference": difference,
+        "ci95": _shifted(diff.ci95, difference - diff.difference, policy),
+        "n_analysed": publish_count(policy, diff.n_a),
+        "n_baseline_only": publish_count(policy, diff.n_b),
         "suppressed": False,
     }
+
+
+def _attrition_cells(
+    result: _MeasureResult,
+    group_ids: list[int],
+    decision: CellDecision,
+    policy: DisclosurePolicy,
+) -> tuple[dict[int | None, tuple[np.ndarray, np.ndarray]], CellDecision]:
+    """Each scope's analysed and baseline-only baselines, and which attrition checks to
+    hide: the period's hidden groups, plus the baseline-only counts' own rule across groups
+    (decided once, so every view hides the same)."""
+    cells: dict[int | None, tuple[np.ndarray, np.ndarray]] = {
+        g: (s.baselines, s.baseline_only)
+        for g, s in [(None, result.overall), *((g, result.groups[g]) for g in group_ids)]
+    }
+    spread = policy.hide_no_spread
+    flat = [g for g in group_ids if spread and any(no_spread(x) for x in cells[g])]
+    checks = decide_cells(
+        {"baseline_only": {g: cells[g][1].size for g in group_ids}},
+        {"baseline_only": cells[None][1].size},
+        threshold=policy.threshold,
+        primary=[*decision.hidden_groups, *flat],
+        total_primary=decision.total_hidden or (spread and any(no_spread(x) for x in cells[None])),
+    )
+    return cells, checks
 
 
 def _comparisons(
@@ -507,15 +670,21 @@ def _resolve_group(data: ReportData, group: str | None) -> int | None:
     raise UnknownGroupError(group, sorted(data.group_names.values()))
 
 
-def _stories(data: ReportData, scope: int | None, hidden_groups: set[int]) -> list[dict[str, Any]]:
-    """The scope's stories, oldest first, with hidden groups' names withheld."""
+def _stories(data: ReportData, scope: int | None, decision: CellDecision) -> list[dict[str, Any]]:
+    """The scope's stories, oldest first, with hidden groups' names withheld.
+
+    A one-group report of a hidden group has no stories: its title would name the group
+    the stories' authors belong to.
+    """
+    if scope is not None and decision.hides(scope):
+        return []
     out = []
     for story in data.stories:
         if scope is not None and story.group_id != scope:
             continue
         if story.group_id == NO_GROUP:
             group_name = None
-        elif story.group_id in hidden_groups:
+        elif decision.hides(story.group_id):
             group_name = SMALL_GROUP
         else:
             group_name = data.group_names.get(story.group_id)
@@ -538,15 +707,14 @@ def _choices(
     start: datetime | None,
     end: datetime | None,
     scope: int | None,
-    threshold: int,
+    policy: DisclosurePolicy,
 ) -> dict[str, Any]:
-    """Per-option counts of the flow's multiple-choice questions (`reports.choices`)."""
+    """Per-option counts of the flow's multiple-choice questions (`reports.choices`); none
+    for a group the period's decision hides."""
     if not any(step.multiple for step in flow.steps):
         return {}
     with transaction(sessions, readonly=True) as session:
-        return choice_counts(
-            session, flow, start=start, end=end, group_id=scope, threshold=threshold
-        )
+        return choice_counts(session, flow, start=start, end=end, group_id=scope, policy=policy)
 
 
 def analyse(
@@ -557,6 +725,8 @@ def analyse(
     until: date | datetime | None = None,
     group: str | None = None,
     threshold: int = DEFAULT_THRESHOLD,
+    key: str = DEFAULT_KEY,
+    policy: DisclosurePolicy | None = None,
     generated_at: datetime | None = None,
     progress: Callable[[str], None] | None = None,
     loaded: dict[tuple[Any, ...], ReportData] | None = None,
@@ -565,21 +735,30 @@ def analyse(
 ) -> Report:
     """Build the report and keep the per-person changes that charts need.
 
-    See ``build_report`` for the arguments. ``loaded`` is a cache of what was read, kept
-    by a caller that builds several groups' reports of one flow and period (the data
-    covers every group, so one read serves them all). Raises ``UnknownGroupError`` for a
-    group that does not exist and ``ValueError`` for a period that ends before it starts.
+    See ``build_report`` for the arguments. ``policy`` (default: full protection with
+    ``threshold`` and ``key``) is the disclosure control; tests of the arithmetic pass
+    ``reports.disclosure.EXACT``. ``loaded`` is a cache of what was read, kept by a caller
+    that builds several groups' reports of one flow and period (the data covers every
+    group, so one read serves them all). Raises ``UnknownGroupError`` for a group that does
+    not exist and ``ValueError`` for a period that ends before it starts.
     """
     say = progress or (lambda _message: None)
-    start, end = period_bounds(since, until)
-    key = (flow.id, flow.version, start, end)
-    data = loaded.get(key) if loaded is not None else None
+    policy = policy or DisclosurePolicy(threshold=threshold, key=key)
+    threshold = policy.threshold
+    stamp = (generated_at or datetime.now(UTC)).astimezone(UTC)
+    published = snap_period(since, until, today=stamp.date(), policy=policy)
+    if policy.snap:
+        start, end = period_bounds(published.first_day, published.last_day)
+    else:
+        start, end = period_bounds(since, until)
+    cache_key = (flow.id, flow.version, start, end)
+    data = loaded.get(cache_key) if loaded is not None else None
     if data is None:
         say("Reading answers and check-ins")
         with transaction(sessions, readonly=True) as session:
             data = load_report_data(session, flow, start=start, end=end)
         if loaded is not None:
-            loaded[key] = data
+            loaded[cache_key] = data
     scope = _resolve_group(data, group)
 
     say("Working out who answered")
@@ -597,15 +776,6 @@ def analyse(
         for g in group_ids
         for mask in [pop.group_id == g]
     }
-    # Groups nobody answered in are hidden (0 < threshold) but left out of the rule, so
-    # that they cannot stand in for the second hidden group it asks for.
-    decision = suppress(
-        {g: p.responded for g, p in group_p.items() if p.responded > 0},
-        overall_p.responded,
-        threshold=threshold,
-    )
-    hidden_p: set[int] = set(decision.suppressed_groups)
-    hidden_p |= {g for g, p in group_p.items() if p.responded == 0}
 
     say(f"Working out {len(flow.measures)} measure(s)")
     follow_up = None if follow_up_weeks is None else FollowUp.weeks(follow_up_weeks)
@@ -613,6 +783,9 @@ def analyse(
         name: _analyse_measure(data.measures[name], measure, group_ids, threshold, follow_up)
         for name, measure in flow.measures.items()
     }
+    decision = _decide(overall_p, group_p, results, policy)
+    hidden = {int(g) for g in decision.hidden_groups}  # type: ignore[call-overload]
+    results = {name: _apply(result, decision) for name, result in results.items()}
     all_groups = sorted(
         (g for g in group_ids if g in data.group_names), key=lambda g: data.group_names[g]
     )
@@ -620,20 +793,27 @@ def analyse(
         name: _comparisons(results[name], data.group_names, all_groups) for name in results
     }
     results, n_tests = _adjust_report(results, comparisons, adjustment)
+    attrition = {
+        name: _attrition_cells(results[name], group_ids, decision, policy) for name in results
+    }
 
     def scope_measure(name: str, measure: Measure, g: int | None) -> dict[str, Any]:
         """One measure's JSON for everyone (``g`` None) or one group, attrition check in."""
         result = results[name]
         summary = result.overall if g is None else result.groups[g]
-        entry = _measure_dict(summary, measure, result.rc_shown, threshold)
-        entry["attrition_check"] = _attrition_check(summary, threshold)
+        cell = _cell(flow, name)
+        entry = _measure_dict(summary, measure, result.rc_shown, policy, cell)
+        cells, checks = attrition[name]
+        entry["attrition_check"] = _attrition_check(
+            *cells[g], summary.suppressed or checks.hides(g), policy, cell
+        )
         return entry
 
     groups_out: dict[str, Any] = {}
     for g in group_ids if scope is None else [scope]:
         groups_out[data.group_names[g]] = {
-            "participants": _participants_dict(group_p[g], g in hidden_p),
-            "attrition": _attrition(group_p[g], g in hidden_p),
+            "participants": _participants_dict(group_p[g], g in hidden, policy),
+            "attrition": _attrition(group_p[g], g in hidden, policy),
             "measures": {
                 name: scope_measure(name, measure, g) for name, measure in flow.measures.items()
             },
@@ -650,28 +830,34 @@ def analyse(
             else dict(groups_out[data.group_names[scope]]["measures"][name])
         )
         if scope is None and comparisons[name]:
-            entry["comparisons"] = comparisons[name]
-        entry["weekly"] = result.weekly_total if scope is None else result.weekly_group[scope]
+            entry["comparisons"] = _published_comparisons(
+                comparisons[name], groups_out, name, policy
+            )
+        total_weeks, group_weeks = result.weekly.decisions(policy, hidden)
+        weeks_hidden = total_weeks if scope is None else group_weeks.get(scope, total_weeks)
+        entry["weekly"] = result.weekly.series(scope, policy, weeks_hidden, _cell(flow, name))
         measures_out[name] = entry
         changes[name] = (
             np.empty(0, dtype=np.float64) if summary.suppressed else np.asarray(summary.changes)
         )
 
-    if scope is None:
-        scope_p, scope_hidden = overall_p, decision.total_suppressed
-    else:
-        scope_p, scope_hidden = group_p[scope], scope in hidden_p
-    stamp = (generated_at or datetime.now(UTC)).astimezone(UTC)
+    scope_p = overall_p if scope is None else group_p[scope]
+    scope_hidden = decision.hides(scope)
+    period: dict[str, Any] = dict(_period_dict(since, until, start, end))
+    period["published"] = published.words if policy.snap else period_words_exact(period)
+    period["snapped"] = published.snapped
     report = {
         "flow": {"id": flow.id, "title": flow.title, "version": flow.version},
-        "period": _period_dict(since, until, start, end),
+        "period": period,
         "scope": "all" if scope is None else data.group_names[scope],
-        "participants": _participants_dict(scope_p, scope_hidden),
-        "attrition": _attrition(scope_p, scope_hidden),
+        "participants": _participants_dict(scope_p, scope_hidden, policy),
+        "attrition": _attrition(scope_p, scope_hidden, policy),
         "measures": measures_out,
         "groups": groups_out,
-        "stories": _stories(data, scope, hidden_p),
-        "choices": _choices(sessions, flow, start, end, scope, threshold),
+        "stories": _stories(data, scope, decision),
+        "choices": {}
+        if decision.hides(scope)
+        else _choices(sessions, flow, start, end, scope, policy),
         "follow_up": None
         if follow_up is None
         else {
@@ -681,6 +867,7 @@ def analyse(
         },
         "method": {
             "suppression_threshold": threshold,
+            "disclosure": describe(policy),
             "adjustment": adjustment,
             "tests": n_tests,
             "paragraphs": method_note(
@@ -689,12 +876,59 @@ def analyse(
                 tests=n_tests,
                 since=since is not None,
                 follow_up=follow_up,
+                policy=policy,
             ),
             "definitions": dict(DEFINITIONS),
         },
         "generated_at": stamp.isoformat(),
     }
     return Report(data=report, changes=changes)
+
+
+def _published_comparisons(
+    rows: list[dict[str, Any]], groups_out: dict[str, Any], name: str, policy: DisclosurePolicy
+) -> list[dict[str, Any]]:
+    """Between-group comparisons with the difference of the groups' published changes (and
+    the interval moved onto it), so they cannot give back an exact mean change."""
+    out = []
+    for row in rows:
+        first, second = row["groups"]
+        a = groups_out[first]["measures"][name]["mean_change"]
+        b = groups_out[second]["measures"][name]["mean_change"]
+        if a is None or b is None:
+            continue
+        difference = publish_float(policy, a - b)
+        ci = row["ci95"]
+        shifted = None if ci is None else (ci[0], ci[1])
+        out.append(
+            row
+            | {
+                "difference": difference,
+                "ci95": _shifted(shifted, difference - row["difference"], policy),
+            }
+        )
+    return out
+
+
+def _cell(flow: Flow, measure: str) -> str:
+    """The name under which a measure's means draw their noise (see ``cell_noise``).
+
+    It names the measure, not the scope or period: the same answers give the same noise in
+    whichever report, group or week they are averaged, so nothing is gained by asking again.
+    """
+    return f"{flow.id}|{measure}"
+
+
+def period_words_exact(period: dict[str, Any]) -> str:
+    """The period as asked, for reports built without snapping."""
+    since, until = period.get("since"), period.get("until")
+    if since and until:
+        return f"{since[:10]} to {until[:10]}"
+    if since:
+        return f"from {since[:10]}"
+    if until:
+        return f"up to {until[:10]}"
+    return "all answers so far"
 
 
 def build_report(
@@ -705,6 +939,8 @@ def build_report(
     until: date | datetime | None = None,
     group: str | None = None,
     threshold: int = DEFAULT_THRESHOLD,
+    key: str = DEFAULT_KEY,
+    policy: DisclosurePolicy | None = None,
     generated_at: datetime | None = None,
     progress: Callable[[str], None] | None = None,
     follow_up_weeks: float | None = None,
@@ -727,6 +963,8 @@ def build_report(
         until=until,
         group=group,
         threshold=threshold,
+        key=key,
+        policy=policy,
         generated_at=generated_at,
         progress=progress,
         follow_up_weeks=follow_up_weeks,

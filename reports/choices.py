@@ -4,7 +4,9 @@ option, under the report's small-number suppression.
 A question with several answers has no one number to average, so the report counts, for
 each option, the people who picked it at least once in the period, out of the people who
 answered the question. Each option's count and its complement (who answered but did not
-pick it) pass through `suppress`, so neither a small count nor "all but two" is published.
+pick it) pass through `suppress`, so neither a small count nor "all but two" is published;
+shown counts are rounded like every count (`reports.disclosure`), test participants never
+count, and a group the report hides shows no choices (`reports.build`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from reports.suppression import suppress
+from reports.disclosure import DisclosurePolicy, publish_count, suppress
 from storage.models import Answer, Participant
 from survey_flows.model import Flow, Step, pick_text
 
@@ -30,7 +32,7 @@ def choice_counts(
     start: datetime | None,
     end: datetime | None,
     group_id: int | None,
-    threshold: int,
+    policy: DisclosurePolicy,
 ) -> dict[str, Any]:
     """The report's `choices` key: per multiple-choice step, the people who answered it and,
     per option, the people who picked it (None where suppression hides the figure).
@@ -41,7 +43,7 @@ def choice_counts(
     if not steps:
         return {}
     picked = _picked(session, flow, [s.id for s in steps], start, end, group_id)
-    return {step.id: _step_counts(step, flow, picked.get(step.id, {}), threshold) for step in steps}
+    return {step.id: _step_counts(step, flow, picked.get(step.id, {}), policy) for step in steps}
 
 
 def _picked(
@@ -56,7 +58,11 @@ def _picked(
     statement = (
         select(Answer.step_id, Answer.participant_id, Answer.value)
         .join(Participant, Participant.id == Answer.participant_id)
-        .where(Answer.flow_id == flow.id, Answer.step_id.in_(step_ids))
+        .where(
+            Answer.flow_id == flow.id,
+            Answer.step_id.in_(step_ids),
+            Participant.is_test.is_(False),
+        )
     )
     if start is not None:
         statement = statement.where(Answer.answered_at >= start)
@@ -73,7 +79,7 @@ def _picked(
 
 
 def _step_counts(
-    step: Step, flow: Flow, people: dict[int, set[str]], threshold: int
+    step: Step, flow: Flow, people: dict[int, set[str]], policy: DisclosurePolicy
 ) -> dict[str, Any]:
     """One question's figures: `answered` and, per option, `people` (None when hidden)."""
     answered = len(people)
@@ -81,21 +87,23 @@ def _step_counts(
     for choice in step.choices:
         count = sum(1 for values in people.values() if choice.value in values)
         decision = suppress(
-            {"picked": count, "did not pick": answered - count}, answered, threshold=threshold
+            {"picked": count, "did not pick": answered - count},
+            answered,
+            threshold=policy.threshold,
         )
         shown = not decision.total_suppressed and not decision.is_suppressed("picked")
         options.append(
             {
                 "value": choice.value,
                 "label": pick_text(choice.label, flow.language, flow.language),
-                "people": count if shown else None,
+                "people": publish_count(policy, count) if shown else None,
                 "suppressed": not shown,
             }
         )
-    hidden = answered < threshold
+    hidden = answered < policy.threshold
     return {
         "question": pick_text(step.text, flow.language, flow.language),
-        "answered": None if hidden else answered,
+        "answered": None if hidden else publish_count(policy, answered),
         "suppressed": hidden,
         "options": options,
     }

@@ -12,7 +12,9 @@ Conventions shared with ``reports.build``:
 - check-ins are counted per participant in SQL; answers to measures come as rows, because
   the pairing and the weekly means need each answer's time;
 - a participant's group is their current ``Participant.group_id``; ``-1`` means no group;
-- participant ids are the database ids; pseudonyms appear only in stories.
+- participant ids are the database ids; pseudonyms appear only in stories;
+- test participants (``Participant.is_test``: the Simulator's, or marked by staff) are
+  never read: no figure, count or story of a report includes them.
 """
 
 from __future__ import annotations
@@ -194,6 +196,18 @@ def _all_participant_groups(
     return ids[order], groups[order], flags[order]
 
 
+def _test_participants(session: Session) -> np.ndarray:
+    """Ids of test participants (sorted): left out of every report."""
+    statement = select(Participant.id).where(Participant.is_test.is_(True))
+    (ids,) = read_columns(session, statement, ("int",))
+    return np.sort(ids)
+
+
+def _without(ids: np.ndarray, tests: np.ndarray) -> np.ndarray:
+    """A mask of the rows whose participant is not a test participant."""
+    return np.ones(ids.shape, dtype=bool) if tests.size == 0 else ~np.isin(ids, tests)
+
+
 def _checkins(
     session: Session, flow_id: str, start: datetime | None, end: datetime | None
 ) -> CheckinCounts:
@@ -251,6 +265,7 @@ def _stories(
             Answer.step_id.in_(text_steps),
             Answer.value.is_not(None),
             Participant.forgotten_at.is_(None),
+            Participant.is_test.is_(False),
             *_in_period(Answer.answered_at, start, end),
         )
         .order_by(Answer.answered_at, Participant.pseudonym, Answer.id)
@@ -297,9 +312,18 @@ def load_report_data(
     """
     ids, group_ids, status = _all_participant_groups(session, end)
     groups = (ids, group_ids)
-    measures = _measure_answers(session, flow, start, end, groups)
+    tests = _test_participants(session)
+    measures = {
+        name: answers.where(_without(answers.participant_id, tests))
+        for name, answers in _measure_answers(session, flow, start, end, groups).items()
+    }
     checkins = _checkins(session, flow.id, start, end)
+    keep = _without(checkins.participant_id, tests)
+    checkins = CheckinCounts(
+        checkins.participant_id[keep], checkins.sent[keep], checkins.completed[keep]
+    )
     enrolled = _enrolled(session, flow.id, end)
+    enrolled = enrolled[_without(enrolled, tests)]
     group_names = {
         int(gid): str(name) for gid, name in session.execute(select(Group.id, Group.name))
     }

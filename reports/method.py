@@ -2,11 +2,12 @@
 
 Funders and councils are asked to trust the figures, so each report says in plain English
 how they were made and what they cannot show. The wording here must match what
-``reports.statistics`` and ``reports.suppression`` actually do; change them together.
+``reports.statistics`` and ``reports.disclosure`` actually do; change them together.
 """
 
 from __future__ import annotations
 
+from reports.disclosure import DisclosurePolicy
 from reports.multiplicity import METHODS
 from reports.statistics import FollowUp
 from reports.verdict import MIN_DECIDABLE_N
@@ -25,13 +26,16 @@ def method_note(
     tests: int = 0,
     since: bool = False,
     follow_up: FollowUp | None = None,
+    policy: DisclosurePolicy | None = None,
 ) -> list[str]:
     """Paragraphs explaining the figures, for readers who are not statisticians.
 
     ``threshold`` is the small-number suppression threshold the report was built with,
     ``adjustment`` and ``tests`` the multiple-testing method and number of tests, ``since``
-    whether the period has a start, ``follow_up`` the fixed follow-up if one was asked for.
+    whether the period has a start, ``follow_up`` the fixed follow-up if one was asked for,
+    ``policy`` (default: full protection) how counts and means were protected.
     """
+    policy = policy or DisclosurePolicy(threshold=threshold)
     if follow_up is None:
         second = "their latest is their last answer in it"
     else:
@@ -141,14 +145,15 @@ def method_note(
         "downwards, for example for loneliness) is an improvement; in the other direction, "
         "a deterioration.",
         # Suppression
-        f"Protecting small groups. Figures for a group with fewer than {threshold} paired "
-        "participants are not shown, and neither is an overall figure below that number. So "
-        "that a hidden group cannot be worked out by taking the shown groups away from the "
-        "total, more figures are hidden where needed: if only one group with anyone in it is "
-        "hidden, or the people left over after taking the shown groups from the total number "
-        f"between 1 and {threshold - 1}, the next smallest group is hidden as well, and this "
-        "repeats until what can be worked out covers nobody or at least "
-        f"{threshold} people. If no group is left to hide, the total is hidden instead.",
+        f"Protecting small groups and single residents. A group's figures are not shown "
+        f"when fewer than {threshold} people are behind any of its counts (enrolled, sent a "
+        "check-in, answered, or answered twice), or when everyone in it gave the same answer, "
+        "since the average would then tell each person's answer. So that a hidden group "
+        "cannot be worked out by taking the shown groups away from the total, further groups "
+        "are hidden where needed (or the total, if no group is left). This is decided once "
+        "for the whole period: a hidden group is hidden in every figure, every week and in "
+        "its own one-group report.",
+        *_protection_paragraphs(policy),
         *extra,
         # Caveats
         "Who answers. People choose whether to reply, and those who reply may be doing "
@@ -165,4 +170,33 @@ def method_note(
         "Small numbers. With few paired participants, intervals are wide and one person can "
         "move the mean a lot; treat small groups' figures as indications, not proof.",
     ]
+    return paragraphs
+
+
+def _protection_paragraphs(policy: DisclosurePolicy) -> list[str]:
+    """What the report did so that comparing reports cannot single out one person."""
+    if not policy.protected:
+        return [
+            "Counts and averages in this report are exact: it was built for checking the "
+            "arithmetic and must not be published."
+        ]
+    paragraphs = []
+    if policy.snap:
+        paragraphs.append(
+            "Fixed periods. Reports cover whole weeks, Monday to Sunday, that have ended, "
+            "whatever dates are asked for; the period used is printed at the top. A report "
+            "asked for on any day of a week is the same report, so comparing reports made on "
+            "different days cannot single out a newcomer."
+        )
+    paragraphs.append(
+        f"Rounding and noise. Counts of people and check-ins are rounded to the nearest "
+        f"{policy.rounding_base}, and the response rate to a whole percentage. Every average "
+        f"has a small, fixed amount of noise added: at most {policy.noise_points:g} point "
+        "divided by the number of people averaged (so at most 0.2 of a point for 5 people, "
+        "0.01 for 100). The noise depends only on the answers averaged, through a secret "
+        "key, so the same answers always give the same figure; but two averages that differ "
+        "by one person get unrelated noise, so subtracting one report from another does not "
+        "reveal that person's answer. The change is the published latest average minus the "
+        "published baseline average. Treat the second decimal place as approximate."
+    )
     return paragraphs

@@ -26,7 +26,6 @@ import numpy as np
 from scipy import stats
 
 from reports.intervals import dz_intervals
-from reports.suppression import suppress
 from reports.verdict import Verdict, change_verdict
 
 __all__ = [
@@ -43,7 +42,7 @@ __all__ = [
     "ticks_per_day",
 ]
 
-#: Smallest number of paired participants whose figures are shown (see suppression.py).
+#: Smallest number of paired participants whose figures are shown (see disclosure.py).
 DEFAULT_THRESHOLD = 5
 
 #: Two-sided 95% critical value of the standard normal, as Jacobson and Truax use it.
@@ -612,6 +611,7 @@ def _summarise_pairs(
             threshold > 0,
             notes,
             changes,
+            baseline,
             higher_is_better=higher_is_better,
             baseline_only=_empty_if_none(baseline_only),
         )
@@ -799,7 +799,6 @@ def summarise_by_group(
     reliability: float | None = None,
     meaningful_change: float | None = None,
     threshold: int = DEFAULT_THRESHOLD,
-    total: int | None = None,
     reference_sd: float | None = None,
     sd_source: str | None = None,
     follow_up: FollowUp | None = None,
@@ -810,11 +809,8 @@ def summarise_by_group(
     baseline and latest are their first and last answers *in that group*. All groups are
     paired in one sort, so this costs about the same as ``summarise_measure``.
 
-    Suppression is applied across the groups with ``suppress`` (primary and secondary), so a
-    small group cannot be recovered by subtracting the shown groups from the total. ``total``
-    is the paired count of the overall figure published beside the groups; it defaults to the
-    sum of the groups. Whether that overall figure must itself be hidden is
-    ``suppress({g: s.n_paired ...}, total, threshold=threshold).total_suppressed``.
+    Each summary is marked suppressed only below ``threshold`` (primary); what else must be
+    hidden across groups and views is decided once by ``reports.disclosure.decide_cells``.
     Every group that has answers appears in the result (possibly with ``n_paired`` 0).
     The Jacobson-Truax ``reference_sd`` (default: the baseline SD of all these answers,
     worked out once) is the same for every group.
@@ -860,13 +856,7 @@ def summarise_by_group(
             baseline_only=unpaired_value[unpaired_group == gi],
         )
     summaries = dict(zip(summaries, _with_effect_intervals(list(summaries.values())), strict=True))
-    counts = {g: s.n_paired for g, s in summaries.items()}
-    shown_total = sum(counts.values()) if total is None else total
-    hidden = suppress(counts, shown_total, threshold=threshold).suppressed_groups
-    return {
-        g: replace(s, suppressed=True) if g in hidden and not s.suppressed else s
-        for g, s in summaries.items()
-    }
+    return summaries
 
 
 # --------------------------------------------------------------------------- participation

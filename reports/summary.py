@@ -11,7 +11,7 @@ to a channel (three SMS segments, a photo on Telegram) is the host's business
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import func, select
@@ -20,9 +20,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from reports.build import analyse
 from reports.charts import report_charts
 from reports.data import ReportData
+from reports.disclosure import DEFAULT_KEY, DisclosurePolicy, publish_count
 from storage.database import transaction
+from storage.flow_versions import Flows
 from storage.models import Checkin, Enrolment, Group, Participant
-from survey_flows.checks.folder import FlowLibrary
 from survey_flows.checks.problems import FlowError
 from survey_flows.model import Flow
 
@@ -37,37 +38,49 @@ class CoordinatorSummary(NamedTuple):
     chart: bytes | None
 
 
+def _last_sunday(now: datetime) -> date:
+    """The last Sunday that has ended by `now`: published periods are whole ISO weeks."""
+    yesterday = (now - timedelta(days=1)).date()
+    return yesterday - timedelta(days=(yesterday.weekday() + 1) % 7)
+
+
 def period_words(now: datetime) -> str:
-    """The period a summary sent at `now` covers, in words: the 12 whole weeks of days up
-    to yesterday, e.g. "over the last 12 weeks, to Sunday 29 November"."""
-    last = (now - timedelta(days=1)).date()
+    """The period a summary sent at `now` covers, in words: the 12 whole weeks (Monday to
+    Sunday) ended by then, e.g. "over the last 12 weeks, to Sunday 29 November"."""
+    last = _last_sunday(now)
     weeks = PERIOD.days // 7
     return f"over the last {weeks} weeks, to {last:%A} {last.day} {last:%B}"
 
 
 def coordinator_summary(
     sessions: sessionmaker[Session],
-    library: FlowLibrary,
+    library: Flows,
     group_id: int,
     now: datetime,
     *,
     with_chart: bool,
     threshold: int,
+    key: str = DEFAULT_KEY,
     loaded: dict[tuple[Any, ...], ReportData] | None = None,
 ) -> CoordinatorSummary:
     """The summary for one group's coordinator, and a chart when `with_chart` (else None).
 
-    `loaded`: a cache shared by the summaries of one moment (see `analyse`), so that many
-    groups' summaries read each flow's answers once.
+    Every figure goes through ``reports.disclosure`` like a report's: the period is the
+    last 12 whole weeks that have ended, counts are rounded, means perturbed, and a group
+    hidden in the all-groups report shows no figures here either. Test participants never
+    count. `loaded`: a cache shared by the summaries of one moment (see `analyse`), so
+    that many groups' summaries read each flow's answers once.
     """
     with transaction(sessions, readonly=True) as session:
         group = session.get_one(Group, group_id)
         name = group.name
         sent, answered = _week_counts(session, group_id, now)
         flow_ids = _flows_of(session, group)
+    policy = DisclosurePolicy(threshold=threshold, key=key)
     sentences = [f"Groundswell weekly summary, {name}, {period_words(now)}."]
     chart: bytes | None = None
-    last_day = (now - timedelta(days=1)).date()
+    counts_hidden = False
+    last_day = _last_sunday(now)
     for flow in _resolved(library, flow_ids):
         report = analyse(
             sessions,
@@ -75,13 +88,21 @@ def coordinator_summary(
             since=last_day - PERIOD + timedelta(days=1),
             until=last_day,
             group=name,
-            threshold=threshold,
+            policy=policy,
+            generated_at=now,
             loaded=loaded,
         )
+        counts_hidden = counts_hidden or bool(report.data["participants"]["suppressed"])
         sentences += _measure_sentences(report.data, flow)
         if chart is None and with_chart:
             chart = _leading_chart(report)
-    sentences.append(f"This week: {sent} check-ins sent, {answered} answered in full.")
+    if counts_hidden or 0 < sent < threshold:
+        sentences.append("This week: too few people to show the check-in counts.")
+    else:
+        sentences.append(
+            f"This week: about {publish_count(policy, sent)} check-ins sent, "
+            f"{publish_count(policy, answered)} answered in full."
+        )
     return CoordinatorSummary(sentences, chart)
 
 
@@ -133,7 +154,11 @@ def _week_counts(session: Session, group_id: int, now: datetime) -> tuple[int, i
             func.count(Checkin.id).filter(Checkin.status == "completed"),
         )
         .join(Participant, Participant.id == Checkin.participant_id)
-        .where(Participant.group_id == group_id, Checkin.started_at >= now - WEEK)
+        .where(
+            Participant.group_id == group_id,
+            Participant.is_test.is_(False),
+            Checkin.started_at >= now - WEEK,
+        )
     ).one()
     return sent, answered
 
@@ -147,7 +172,7 @@ def _flows_of(session: Session, group: Group) -> list[str]:
     return ordered + sorted(set(enrolled) - set(ordered))
 
 
-def _resolved(library: FlowLibrary, flow_ids: list[str]) -> list[Flow]:
+def _resolved(library: Flows, flow_ids: list[str]) -> list[Flow]:
     flows = []
     for flow_id in flow_ids:
         try:

@@ -6,20 +6,29 @@ than once in a week counts once, with the mean of their answers, so each week's 
 is over independent people: mean +/- t(0.975, n - 1) x SD / sqrt(n), SD the sample SD.
 
 Weekly figures are published for the whole report and, in a one-group report, for that
-group, so each week is suppressed like the paired figures: ``reports.suppression.suppress``
-over that week's group counts, so no group's week can be recovered by subtraction.
+group. Which weeks are shown, and how each figure is rounded and perturbed, is decided by
+``reports.disclosure`` (``series`` takes the policy and the period's hidden groups), so
+every week passes through the same design as the paired figures.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from scipy import stats
 
-from reports.suppression import suppress
+from reports.disclosure import (
+    DisclosurePolicy,
+    no_spread,
+    publish_count,
+    publish_float,
+    publish_mean,
+    weekly_visibility,
+)
 
 __all__ = ["WeeklyMeans", "weekly_means"]
 
@@ -39,24 +48,79 @@ class _Stats:
 
 @dataclass(frozen=True)
 class WeeklyMeans:
-    """Week-by-week figures for the whole report and for each group, with suppression."""
+    """Week-by-week figures for the whole report and for each group.
+
+    ``values`` / ``value_week`` / ``value_group`` are the person-week values (one per person
+    and week), sorted by group then week, so a cell's values are a slice (``cell``).
+    """
 
     week_start: np.ndarray  # datetime64[D], the Monday of each week
     total: _Stats
-    total_hidden: np.ndarray  # bool per week
     groups: dict[int, _Stats]
-    group_hidden: dict[int, np.ndarray]  # bool per week
+    values: np.ndarray
+    value_week: np.ndarray
+    value_group: np.ndarray
 
-    def series(self, group: int | None = None) -> list[dict[str, Any]]:
+    def cell(self, group: int | None, week: int) -> np.ndarray:
+        """The person-week values of one group (None: everyone) in one week."""
+        if group is None:
+            found: np.ndarray = self.values[self.value_week == week]
+            return found
+        lo = np.searchsorted(self.value_group, group, side="left")
+        hi = np.searchsorted(self.value_group, group, side="right")
+        weeks = self.value_week[lo:hi]
+        a, b = np.searchsorted(weeks, week, side="left"), np.searchsorted(weeks, week, "right")
+        return self.values[lo + a : lo + b]
+
+    def decisions(
+        self, policy: DisclosurePolicy, period_hidden: set[int]
+    ) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+        """Hidden flags per week for the total and each group (``weekly_visibility``)."""
+        n_weeks = self.week_start.size
+        total_hidden = np.zeros(n_weeks, dtype=bool)
+        group_hidden = {g: np.zeros(n_weeks, dtype=bool) for g in self.groups}
+        for w in range(n_weeks):
+            counts: dict[Hashable, int] = {
+                g: int(s.n[w]) for g, s in self.groups.items() if s.n[w] > 0
+            }
+            spread = policy.hide_no_spread
+            flat = [
+                g
+                for g, s in self.groups.items()
+                if s.n[w] > 0 and spread and no_spread(self.cell(g, w))
+            ]
+            decision = weekly_visibility(
+                counts,
+                int(self.total.n[w]),
+                threshold=policy.threshold,
+                primary=flat,
+                total_primary=spread and no_spread(self.cell(None, w)),
+                period_hidden=period_hidden,
+            )
+            total_hidden[w] = decision.total_hidden
+            for g in decision.hidden_groups:
+                if g in group_hidden:
+                    group_hidden[g][w] = True
+        return total_hidden, group_hidden
+
+    def series(
+        self,
+        group: int | None,
+        policy: DisclosurePolicy,
+        hidden: np.ndarray,
+        cell_name: str,
+    ) -> list[dict[str, Any]]:
         """JSON-ready weeks for the whole report (``group`` None) or one group.
 
         Weeks in which nobody in the scope answered are left out; suppressed weeks keep
-        their date, with null figures and ``suppressed: true``.
+        their date, with null figures and ``suppressed: true``. Counts are rounded and
+        means perturbed by ``reports.disclosure``; intervals are centred on the published
+        mean.
         """
         if group is None:
-            figures, hidden = self.total, self.total_hidden
+            figures = self.total
         elif group in self.groups:
-            figures, hidden = self.groups[group], self.group_hidden[group]
+            figures = self.groups[group]
         else:
             return []
         out: list[dict[str, Any]] = []
@@ -67,13 +131,17 @@ class WeeklyMeans:
                     {"week_start": week, "n": None, "mean": None, "ci95": None, "suppressed": True}
                 )
                 continue
-            low, high = _finite(figures.low[w]), _finite(figures.high[w])
+            mean = publish_mean(policy, cell_name, self.cell(group, int(w)))
+            half = _finite(figures.high[w] - figures.mean[w])
+            ci = None
+            if mean is not None and half is not None:
+                ci = [publish_float(policy, mean - half), publish_float(policy, mean + half)]
             out.append(
                 {
                     "week_start": week,
-                    "n": int(figures.n[w]),
-                    "mean": _finite(figures.mean[w]),
-                    "ci95": None if low is None or high is None else [low, high],
+                    "n": publish_count(policy, int(figures.n[w])),
+                    "mean": mean,
+                    "ci95": ci,
                     "suppressed": False,
                 }
             )
@@ -106,7 +174,6 @@ def weekly_means(
     times: np.ndarray,
     values: np.ndarray,
     *,
-    threshold: int,
     no_group: int = -1,
 ) -> WeeklyMeans:
     """Weekly means of one measure from its answers (parallel arrays, one row per answer).
@@ -145,12 +212,12 @@ def weekly_means(
         mask = group_code == gi
         per_group[int(label)] = _stats(pw_week[mask], pw_value[mask], n_weeks)
 
-    total_hidden = np.zeros(n_weeks, dtype=bool)
-    group_hidden = {label: np.zeros(n_weeks, dtype=bool) for label in per_group}
-    for w in range(n_weeks):
-        counts = {label: int(s.n[w]) for label, s in per_group.items() if s.n[w] > 0}
-        decision = suppress(counts, int(total.n[w]), threshold=threshold)
-        total_hidden[w] = decision.total_suppressed
-        for label in decision.suppressed_groups:
-            group_hidden[label][w] = True
-    return WeeklyMeans(week_start, total, total_hidden, per_group, group_hidden)
+    by_cell = np.lexsort((pw_week, pw_group))
+    return WeeklyMeans(
+        week_start,
+        total,
+        per_group,
+        pw_value[by_cell],
+        pw_week[by_cell],
+        pw_group[by_cell],
+    )

@@ -21,9 +21,9 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, CursorResult, Engine, Result, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -113,3 +113,9 @@ def dialect_insert(session: Session) -> Callable[..., Any]:
     if name == "sqlite":
         return sqlite.insert
     raise NotImplementedError(f"no upsert support for dialect {name!r}")
+
+
+def rows_affected(result: Result[*tuple[Any, ...]]) -> int:
+    """How many rows an UPDATE or DELETE changed. `Session.execute` is typed as returning a
+    plain Result, but for these statements it is a CursorResult, which has the count."""
+    return int(cast(CursorResult[Any], result).rowcount or 0)

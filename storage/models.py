@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
@@ -111,6 +112,8 @@ class Participant(Base):
     external_ref: Mapped[str | None] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     forgotten_at: Mapped[datetime | None]
+    # A staff test (the Simulator's test phone, or marked by staff): never in any report.
+    is_test: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     group: Mapped[Group | None] = relationship()
     addresses: Mapped[list[ChannelAddress]] = relationship(back_populates="participant")

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
-from storage.database import dialect_insert
+from storage.database import dialect_insert, rows_affected
 from storage.models import SendLimit
 
 #: Rows not used for this long (seconds) are deleted by `forget_idle`: per-chat limits
@@ -99,4 +99,4 @@ def forget_idle(session: Session) -> int:
     exactly like an idle one); returns how many went."""
     cutoff = database_now(session) - IDLE_SECONDS
     result = session.execute(delete(SendLimit).where(SendLimit.next_at < cutoff))
-    return int(getattr(result, "rowcount", 0) or 0)
+    return rows_affected(result)

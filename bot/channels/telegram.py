@@ -19,6 +19,7 @@ import warnings
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, TypeVar
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -300,11 +301,16 @@ class TelegramSender:
             pool_timeout=timeout,
             media_write_timeout=timeout,
         )
-        urls: dict[str, str] = {}
         if settings.api_url:
             base = settings.api_url.rstrip("/")
-            urls = {"base_url": base + "/bot", "base_file_url": base + "/file/bot"}
-        self._bot = Bot(settings.token, request=self._request, **urls)
+            self._bot = Bot(
+                settings.token,
+                request=self._request,
+                base_url=base + "/bot",
+                base_file_url=base + "/file/bot",
+            )
+        else:
+            self._bot = Bot(settings.token, request=self._request)
         self._runner: asyncio.Runner | None = None
         self._lock = threading.Lock()
         self._closed = False
@@ -409,9 +415,7 @@ class TelegramSender:
             reply_markup = markup if index == len(steps) - 1 else None
             try:
                 sent = await self._api(
-                    lambda kind=kind, text=text, reply_markup=reply_markup: self._post(
-                        chat_id, kind, text, message.photo, reply_markup
-                    )
+                    partial(self._post, chat_id, kind, text, message.photo, reply_markup)
                 )
             except SendError as error:
                 error.partial_id = first
@@ -432,6 +436,8 @@ class TelegramSender:
         reply_markup: InlineKeyboardMarkup | None,
     ) -> Awaitable[Message]:
         if kind == "photo":
+            if photo is None:
+                raise Permanent("a photo message without its image")
             return self._bot.send_photo(
                 chat_id, photo=photo, caption=text, reply_markup=reply_markup
             )

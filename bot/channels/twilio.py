@@ -106,7 +106,7 @@ class TwilioSettings:
         return needed
 
 
-class _HttpClient(TwilioHttpClient):
+class _HttpClient(TwilioHttpClient):  # type: ignore[misc]  # twilio ships no type hints
     """`TwilioHttpClient` that keeps the last response's headers, per thread.
 
     Why: `TwilioRestException` carries status and code but not headers, and a 429's
@@ -297,15 +297,15 @@ def _http_error(exc: Exception) -> tuple[int, str, str] | None:
         return int(exc.status), str(exc.code), str(exc.detail or exc.title)
     if isinstance(exc, TwilioException) and len(exc.args) >= 2:
         response = exc.args[1]
-        status = getattr(response, "status_code", None)
-        if isinstance(status, int):
+        http_status = getattr(response, "status_code", None)
+        if isinstance(http_status, int):
             try:
                 payload = json.loads(response.text)
             except (TypeError, ValueError):
                 payload = {}
             payload = payload if isinstance(payload, dict) else {}
-            code = payload.get("code", status)
-            return status, str(code), f"{exc.args[0]}: {payload.get('message', '')}"
+            code = payload.get("code", http_status)
+            return http_status, str(code), f"{exc.args[0]}: {payload.get('message', '')}"
     return None
 
 

@@ -15,15 +15,15 @@ from bot.channels.base import InboundMessage
 from bot.checkins.receiving import Received, receive
 from bot.delivery.outbox import enqueue_callback_answer
 from bot.settings import Settings
+from storage.flow_versions import Flows
 from storage.retry import unit_of_work
-from survey_flows.checks.folder import FlowLibrary
 
 
 def handle(
     sessions: sessionmaker[Session],
     inbound: InboundMessage,
     *,
-    library: FlowLibrary,
+    library: Flows,
     settings: Settings,
     clock: Callable[[], datetime],
 ) -> Received:

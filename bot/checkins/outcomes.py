@@ -16,8 +16,8 @@ from bot.delivery.outbox import Recipient, enqueue_many, for_channel
 from bot.people.enrolment import enrol_in_group_flow
 from bot.people.opt_out import opt_in, opt_out
 from storage.checkin_rows import OpenCheckin, PersonRow, save_outcome
+from storage.flow_versions import Flows
 from storage.models import Participant
-from survey_flows.checks.folder import FlowLibrary
 from survey_flows.engine_values import Outcome
 from survey_flows.model import Flow
 
@@ -32,7 +32,7 @@ def apply(
     now: datetime,
     *,
     not_before: datetime,
-    library: FlowLibrary,
+    library: Flows,
     message_id: int | None = None,
 ) -> int:
     """Write the outcome of one event on `checkin`; returns how many messages were queued.
@@ -86,7 +86,7 @@ def apply_to_person(
     person: PersonRow,
     outcome: Outcome,
     now: datetime,
-    library: FlowLibrary,
+    library: Flows,
 ) -> None:
     """What the outcome says about the person: STOP and a refused consent opt them out at
     once (nothing still queued for them is sent), START takes them back, a chosen name is

@@ -22,9 +22,9 @@ from bot.people.joining import join_or_hint
 from bot.settings import Settings
 from storage import flow_versions
 from storage.checkin_rows import sender_and_open_checkin
+from storage.flow_versions import Flows
 from storage.messages import record_inbound_id
 from survey_flows import engine
-from survey_flows.checks.folder import FlowLibrary
 from survey_flows.engine_values import Conversation, Reply
 
 
@@ -42,7 +42,7 @@ def receive(
     session: Session,
     inbound: InboundMessage,
     now: datetime,
-    library: FlowLibrary,
+    library: Flows,
     settings: Settings,
 ) -> Received:
     """Handle one inbound message exactly once, whatever the provider redelivers.

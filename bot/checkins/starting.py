@@ -16,7 +16,7 @@ from bot.schedule.time_zones import held_until
 from bot.settings import Settings
 from storage import flow_versions
 from storage.bulk import insert_many
-from storage.models import Checkin, Participant
+from storage.models import Checkin, Participant, table_of
 from survey_flows import engine
 from survey_flows.engine_values import Start
 from survey_flows.model import Flow
@@ -124,7 +124,7 @@ def start_checkins(
         outcomes.append((to, outcome, begins))
     if not rows:
         return []
-    checkin_ids = insert_many(session, Checkin.__table__, rows)
+    checkin_ids = insert_many(session, table_of(Checkin), rows)
     sends = [
         for_channel(to, message, begins, checkin_id)
         for checkin_id, (to, outcome, begins) in zip(checkin_ids, outcomes, strict=True)

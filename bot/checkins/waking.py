@@ -14,14 +14,14 @@ from bot.schedule.time_zones import held_until
 from bot.settings import Settings
 from storage import flow_versions
 from storage.checkin_rows import OpenCheckin, PersonRow
+from storage.flow_versions import Flows
 from storage.models import Checkin, Participant
 from survey_flows import engine
-from survey_flows.checks.folder import FlowLibrary
 from survey_flows.engine_values import Conversation, Event, Outcome
 
 
 def wake_checkin(
-    session: Session, checkin: Checkin, now: datetime, settings: Settings, library: FlowLibrary
+    session: Session, checkin: Checkin, now: datetime, settings: Settings, library: Flows
 ) -> Event | None:
     """Fire the check-in's due timer (a reminder or expiry); returns the event it fired."""
     flow = flow_versions.load(session, checkin.flow_version)

@@ -12,8 +12,7 @@ from bot.commands.common import database, refuse_import
 from bot.commands.participants import actor
 from bot.commands.progress import ProgressBar
 from bot.intake.answers import AnswerImportError, import_answers
-from survey_flows.checks.folder import FlowLibrary
-from survey_flows.checks.folder import default_flows_folder as flows_folder
+from storage.flow_versions import FlowStore
 
 LONG_FILE = 1000  # rows from which the import shows a progress bar
 
@@ -36,7 +35,7 @@ def import_command(file: Path) -> None:
     first; if any row is bad, nothing is imported.
     """
     sessions = database()
-    library = FlowLibrary(flows_folder())
+    library = FlowStore(sessions)
     try:
         with ExitStack() as stack:
             result = import_answers(

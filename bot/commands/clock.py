@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.commands.common import database, settings, wait_for_database
 from bot.schedule.clock import TickReport, tick
 from bot.settings import Settings
-from survey_flows.checks.folder import FlowLibrary
+from storage.flow_versions import Flows, FlowStore
 
 TICK_SECONDS = 30  # at least once a minute, with room for a slow tick
 
@@ -34,7 +34,7 @@ def clock(once: bool, wait: float) -> None:
     """
     config = settings()
     sessions = database(config, wait=wait)
-    library = FlowLibrary()
+    library = FlowStore(sessions)
     if once:
         report = run_tick(sessions, library, config)
         click.echo(describe(report))
@@ -57,7 +57,7 @@ def clock(once: bool, wait: float) -> None:
         scheduler.start()
 
 
-def run_tick(sessions: sessionmaker[Session], library: FlowLibrary, config: Settings) -> TickReport:
+def run_tick(sessions: sessionmaker[Session], library: Flows, config: Settings) -> TickReport:
     """One tick at the current time; logs a line when it did anything."""
     report = tick(sessions, library, config, datetime.now(UTC), process=f"clock-{os.getpid()}")
     if any((report.started, report.reminded, report.expired, report.summaries)):

@@ -13,7 +13,7 @@ from bot.commands.common import database, settings
 from bot.commands.participants import actor
 from bot.commands.progress import ProgressBar
 from bot.demo.seeding import DemoRefused, make_demo
-from survey_flows.checks.folder import FlowLibrary
+from storage.flow_versions import FlowStore
 from survey_flows.checks.problems import FlowError
 
 
@@ -57,7 +57,7 @@ def demo(people: int, weeks: int, seed: int, force: bool, if_empty: bool) -> Non
         with ExitStack() as stack:
             summary = make_demo(
                 sessions,
-                FlowLibrary(),
+                FlowStore(sessions),
                 datetime.now(UTC),
                 people=people,
                 weeks=weeks,

@@ -17,10 +17,9 @@ from bot.intake.roster import RosterError, import_participants
 from bot.people.privacy import UnknownParticipant, export_participant, find_participant
 from bot.people.privacy import forget_participant as forget_person
 from storage.database import transaction
+from storage.flow_versions import FlowStore
 from storage.models import AuditEntry
 from storage.private_files import write_private
-from survey_flows.checks.folder import FlowLibrary
-from survey_flows.checks.folder import default_flows_folder as flows_folder
 from survey_flows.checks.problems import FlowError
 from survey_flows.model import Flow
 
@@ -40,9 +39,9 @@ def _now() -> datetime:
 
 
 def resolve_flow(name: str) -> Flow:
-    """The flow named by id or path; prints every problem and exits 1 when it cannot be used."""
+    """The stored flow with this id; prints the problem and exits 1 when there is none."""
     try:
-        return FlowLibrary(flows_folder()).resolve(name)
+        return FlowStore(database()).resolve(name)
     except FlowError as error:
         for line in error.lines():
             click.echo(line, err=True)

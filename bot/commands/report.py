@@ -13,10 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.commands.common import database, settings
 from reports.build import UnknownGroupError, analyse
 from storage.database import transaction
+from storage.flow_versions import FlowStore
 from storage.models import FlowVersion
 from storage.private_files import write_private
-from survey_flows.checks.folder import FlowLibrary
-from survey_flows.checks.folder import default_flows_folder as flows_folder
 from survey_flows.checks.loading import parse_flow
 from survey_flows.checks.problems import FlowError
 from survey_flows.model import Flow
@@ -25,13 +24,13 @@ FORMATS = ("text", "json", "csv", "html")
 
 
 def _flow(name: str, sessions: sessionmaker[Session]) -> Flow:
-    """The flow from the flows folder; else its latest version recorded in the database.
+    """The flow's current stored version; else the latest version a check-in ran.
 
-    A flow retired from the folder can still be reported on, from the source text that
-    every check-in's flow version keeps.
+    A flow only check-ins remember (a database from before flows were stored) can still be
+    reported on, from the source text that every check-in's flow version keeps.
     """
     try:
-        return FlowLibrary(flows_folder()).resolve(name)
+        return FlowStore(sessions).resolve(name)
     except FlowError as error:
         with transaction(sessions, readonly=True) as session:
             source = session.scalars(
@@ -130,6 +129,7 @@ def report(
             until=until.date() if until else None,
             group=group,
             threshold=config.suppression_threshold,
+            key=config.report_key,
             progress=_status,
             follow_up_weeks=follow_up,
             adjustment=adjustment,

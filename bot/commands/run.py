@@ -42,8 +42,8 @@ from bot.settings import Settings, SettingsError
 from bot.web import create_app
 from bot.web.staff.accounts import add_user
 from storage.database import transaction
+from storage.flow_versions import Flows, FlowStore
 from storage.models import User
-from survey_flows.checks.folder import FlowLibrary
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def run(host: str, port: int | None) -> None:
         limits = RateLimits.from_env(os.environ)
     except (SettingsError, ValueError) as error:
         raise click.ClickException(str(error)) from None
-    library = FlowLibrary()
+    library = FlowStore(sessions)
     try:
         server = create_server(
             create_app(config, sessions=sessions, library=library),
@@ -81,7 +81,6 @@ def run(host: str, port: int | None) -> None:
             port=port,
             threads=WEB_THREADS,
             ident="groundswell (waitress)",
-            clear_untrusted_proxy_headers=True,
         )
     except OSError as error:
         _close(senders)
@@ -114,7 +113,7 @@ def run(host: str, port: int | None) -> None:
 
 def start_background_jobs(
     sessions: sessionmaker[Session],
-    library: FlowLibrary,
+    library: Flows,
     settings: Settings,
     stop: threading.Event,
 ) -> list[threading.Thread]:
@@ -206,7 +205,10 @@ def _stopped_by_signals(stop: threading.Event) -> Iterator[None]:
 def _shut_down(server: BaseWSGIServer | MultiSocketServer, threads: list[threading.Thread]) -> None:
     """Stop taking requests, let the worker finish its current send, wait for everyone."""
     server.task_dispatcher.shutdown()  # requests in progress finish first
-    wasyncore.close_all(server.map if isinstance(server, MultiSocketServer) else server._map)
+    if isinstance(server, MultiSocketServer):
+        wasyncore.close_all(server.map)
+    else:  # a dispatcher's own socket map; types-waitress leaves the attribute out
+        wasyncore.close_all(server._map)  # type: ignore[attr-defined]
     for thread in threads:
         thread.join(timeout=30)
         if thread.is_alive():
@@ -217,7 +219,7 @@ def _port_of(server: BaseWSGIServer | MultiSocketServer) -> int:
     """The port really listened on (the one asked for, or the one picked for port 0)."""
     if isinstance(server, MultiSocketServer):
         return int(server.effective_listen[0][1])
-    return int(server.effective_port)
+    return int(server.getsockname()[1])  # what waitress sets `effective_port` from
 
 
 def _close(senders: dict[str, Sender]) -> None:

@@ -95,7 +95,7 @@ def serve(
         create_app(config).run(host=host, port=port, threaded=True)
         return
 
-    class Gunicorn(BaseApplication):  # type: ignore[misc]
+    class Gunicorn(BaseApplication):
         """gunicorn configured from code; `load` builds the app inside each worker."""
 
         def __init__(self, options: dict[str, Any], config: Settings) -> None:
@@ -107,7 +107,8 @@ def serve(
             for key, value in self.options.items():
                 self.cfg.set(key, value)
 
-        def load(self) -> Flask:
+        # Flask types the WSGI environ as a dict, types-gunicorn as any MutableMapping.
+        def load(self) -> Flask:  # type: ignore[override]
             return create_app(self.config)
 
     options = gunicorn_options(host, port, workers, threads)

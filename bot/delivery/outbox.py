@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Row,
     bindparam,
     case,
@@ -37,6 +38,7 @@ from sqlalchemy.orm import Session
 from bot.channels.rendering import plain_text
 from bot.people.opt_out import opt_out
 from storage.bulk import Prepared, insert_many, insert_rows
+from storage.database import rows_affected
 from storage.models import (
     OUTBOX_PENDING,
     OUTBOX_PENDING_SQL,
@@ -59,7 +61,7 @@ UNKNOWN_OUTCOME = "outcome unknown"
 # Literally the partial index's predicate (OUTBOX_PENDING_SQL, with literals rather than
 # parameters), so that both databases use ix_outbox_pending.
 _PENDING = text(OUTBOX_PENDING_SQL)
-_PENDING_LITERALS = [literal_column(f"'{status}'") for status in PENDING]
+_PENDING_LITERALS: list[ColumnElement[Any]] = [literal_column(f"'{status}'") for status in PENDING]
 
 
 @dataclass(frozen=True)
@@ -150,24 +152,24 @@ _ITEM_COLUMNS = (
 )
 # Compiled once, run on the DBAPI cursor (see `storage.bulk.Prepared`).
 _INSERT_MESSAGE = Prepared(
-    insert(Message.__table__).returning(Message.__table__.c.id), _MESSAGE_COLUMNS
+    insert(table_of(Message)).returning(table_of(Message).c.id), _MESSAGE_COLUMNS
 )
-_INSERT_ITEM = Prepared(insert(OutboxItem.__table__), _ITEM_COLUMNS)
+_INSERT_ITEM = Prepared(insert(table_of(OutboxItem)), _ITEM_COLUMNS)
 # PostgreSQL: the message record and its outbox row in one statement, one round trip.
 # Parameters are named after the columns; the two rows share channel, address, body,
 # status ("queued") and created_at.
 _QUEUED = (
-    insert(Message.__table__)
-    .values({c: bindparam(c, type_=Message.__table__.c[c].type) for c in _MESSAGE_COLUMNS})
-    .returning(Message.__table__.c.id)
+    insert(table_of(Message))
+    .values({c: bindparam(c, type_=table_of(Message).c[c].type) for c in _MESSAGE_COLUMNS})
+    .returning(table_of(Message).c.id)
     .cte("queued_message")
 )
 _QUEUE_ONE = Prepared(
-    insert(OutboxItem.__table__).from_select(
+    insert(table_of(OutboxItem)).from_select(
         _ITEM_COLUMNS,
         select(
             _QUEUED.c.id,
-            *[bindparam(c, type_=OutboxItem.__table__.c[c].type) for c in _ITEM_COLUMNS[1:]],
+            *[bindparam(c, type_=table_of(OutboxItem).c[c].type) for c in _ITEM_COLUMNS[1:]],
         ),
     )
 )
@@ -373,7 +375,7 @@ def mark_sent(session: Session, item_id: int, worker: str, provider_id: str, now
     done = session.execute(
         _MARK_SENT, {"item_id": item_id, "worker": worker, "sid": provider_id, "at": now}
     )
-    if not done.rowcount:
+    if not rows_affected(done):
         return False
     session.execute(_MESSAGE_SENT, {"item_id": item_id, "sid": provider_id})
     return True
@@ -475,7 +477,7 @@ def mark_retry(
 def mark_failed(session: Session, item_id: int, worker: str, error: str, code: str | None) -> None:
     """Give up on a row for good (a permanent provider error or too many attempts)."""
     done = session.execute(_MARK_FAILED, {"item_id": item_id, "worker": worker, "error": error})
-    if done.rowcount:
+    if rows_affected(done):
         session.execute(_MESSAGE_FAILED, {"item_id": item_id, "code": code})
 
 

@@ -21,7 +21,6 @@ import hashlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -82,7 +81,7 @@ class RateLimits:
 
     def __getattr__(self, name: str) -> float:
         try:
-            return self._rates[name]  # type: ignore[no-any-return]
+            return self._rates[name]
         except KeyError:
             raise AttributeError(name) from None
 
@@ -304,8 +303,8 @@ class SharedLimiter:
     def wait(self, channel: str, address: str, *, per_chat: bool = True) -> float:
         """Take a slot for a send on `channel` to `address` and sleep until it; returns the
         seconds slept (0 when no limit applies)."""
-        slot = self._reserve(channel, address, per_chat, float("inf"))
-        return slot
+        slept = self._reserve(channel, address, per_chat, float("inf"))
+        return slept if slept is not None else 0.0  # never None unless `later`
 
     def try_wait(self, channel: str, address: str, *, per_chat: bool = True) -> float | None:
         """Like `wait` when the slot is at most `SHARED_WAIT` away (returns None once it is
@@ -325,7 +324,9 @@ class SharedLimiter:
 
     def _reserve(
         self, channel: str, address: str, per_chat: bool, max_wait: float, later: bool = False
-    ) -> Any:
+    ) -> float | None:
+        """The seconds slept (`later`: None once it is time to send, else the seconds the
+        slot is away, taking nothing)."""
         self._last = None
         kinds = self.limits.applying(channel, per_chat)
         if not kinds:

@@ -43,8 +43,8 @@ from bot.channels.telegram import TelegramSettings, parse_update
 from bot.checkins.inbound import describe, handle
 from bot.checkins.receiving import Received
 from bot.settings import Settings
+from storage.flow_versions import Flows, FlowStore
 from storage.retry import database_unavailable
-from survey_flows.checks.folder import FlowLibrary
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class TelegramPoller:
         telegram: TelegramSettings,
         settings: Settings,
         *,
-        library: FlowLibrary | None = None,
+        library: Flows | None = None,
         clock: Callable[[], datetime] = _utcnow,
         poll_timeout: int = POLL_TIMEOUT,
         on_handled: Handled | None = None,
@@ -84,7 +84,7 @@ class TelegramPoller:
             raise ValueError("Telegram is not configured: set TELEGRAM_BOT_TOKEN")
         self.sessions = sessions
         self.settings = settings
-        self.library = library or FlowLibrary()
+        self.library = library or FlowStore(sessions)
         self.clock = clock
         self.poll_timeout = poll_timeout
         self.on_handled = on_handled

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.base import OutboundMessage, Sender, SendError
@@ -125,7 +125,8 @@ class _Job:
     in_doubt: bool
 
     @classmethod
-    def of(cls, item: OutboxItem) -> _Job:
+    def of(cls, item: Row[*tuple[Any, ...]]) -> _Job:
+        """The job of one row `outbox.claim` returned."""
         return cls(
             id=item.id,
             kind=item.kind,
@@ -352,10 +353,10 @@ class Worker:
             return held
         ids = [j.id for j in (job, *batch.jobs) if j.id not in drain.dropped]
         with transaction(self.sessions) as session:
-            held = outbox.renew(session, ids, self.name, now + self.lease)
+            renewed = outbox.renew(session, ids, self.name, now + self.lease)
         batch.deadline = now + self.lease
-        drain.dropped.update(set(ids) - held)
-        return job.id in held
+        drain.dropped.update(set(ids) - renewed)
+        return job.id in renewed
 
     # ----------------------------------------------------------------- one row
 

@@ -30,6 +30,7 @@ from bot.demo.cohort import PLACES, Cohort, Slot, make_people, simulate
 from storage import flow_versions
 from storage.bulk import insert_many, insert_rows
 from storage.database import transaction
+from storage.flow_versions import Flows
 from storage.models import (
     Alert,
     Answer,
@@ -43,7 +44,6 @@ from storage.models import (
     table_of,
 )
 from storage.participants import get_or_create_group
-from survey_flows.checks.folder import FlowLibrary
 from survey_flows.due_times import next_due
 from survey_flows.model import Flow
 
@@ -286,7 +286,7 @@ def _next_due(flow: Flow, now: datetime, zone: ZoneInfo) -> datetime | None:
 
 def make_demo(
     sessions: sessionmaker[Session],
-    library: FlowLibrary,
+    library: Flows,
     now: datetime,
     *,
     people: int = 300,

@@ -42,10 +42,10 @@ from bot.intake.csv_files import (
 from storage import flow_versions
 from storage.bulk import chunks, insert_many, insert_rows
 from storage.database import transaction
+from storage.flow_versions import Flows
 from storage.models import Answer, AuditEntry, Checkin, Group, Participant, table_of
 from storage.participants import fresh_pseudonyms, get_or_create_group
 from survey_flows import reading
-from survey_flows.checks.folder import FlowLibrary
 from survey_flows.checks.problems import FlowError
 from survey_flows.keywords import Keyword, classify
 from survey_flows.model import Flow, Step
@@ -268,7 +268,7 @@ class _Checker:
     """Checks rows one by one, remembering what it needs to find rows that clash."""
 
     name: str
-    library: FlowLibrary
+    library: Flows
     now: datetime
 
     def __post_init__(self) -> None:
@@ -405,7 +405,7 @@ def _cells(
 
 def read_answers(
     path: str | PathLike[str],
-    library: FlowLibrary,
+    library: Flows,
     now: datetime,
     *,
     progress: Progress | None = None,
@@ -649,7 +649,7 @@ def _checkin_row(participant_id: int, ref: str, rows: list[AnswerRow]) -> dict[s
 def import_answers(
     sessions: sessionmaker[Session],
     path: str | PathLike[str],
-    library: FlowLibrary,
+    library: Flows,
     now: datetime,
     *,
     progress: Progress | None = None,

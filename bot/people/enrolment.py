@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from storage.flow_versions import Flows
 from storage.models import Enrolment, Group, Participant
-from survey_flows.checks.folder import FlowLibrary
 from survey_flows.checks.problems import FlowError
 
 
@@ -33,7 +33,7 @@ def enrol(session: Session, participant: Participant, flow_id: str, now: datetim
 
 
 def enrol_in_group_flow(
-    session: Session, participant: Participant, library: FlowLibrary, now: datetime
+    session: Session, participant: Participant, library: Flows, now: datetime
 ) -> Enrolment | None:
     """Enrol a participant who gave consent in their group's regular flow, if it has one."""
     group = session.get(Group, participant.group_id) if participant.group_id else None

@@ -13,8 +13,8 @@ from bot.channels.base import InboundMessage
 from bot.checkins.starting import start_checkin
 from bot.delivery.outbox import Recipient, enqueue_text
 from bot.settings import Settings
+from storage.flow_versions import Flows
 from storage.models import ChannelAddress, Group, Message, Participant, UnknownSender
-from survey_flows.checks.folder import FlowLibrary
 from survey_flows.keywords import Keyword, classify, join_code, telegram_start_code
 from survey_flows.languages import system_text
 from survey_flows.model import JOINING_FLOW
@@ -29,7 +29,7 @@ def join_or_hint(
     inbound: InboundMessage,
     to: Recipient,
     now: datetime,
-    library: FlowLibrary,
+    library: Flows,
     settings: Settings,
 ) -> tuple[Participant | None, int]:
     """Handle a message from an unknown sender: the new participant (None when nobody

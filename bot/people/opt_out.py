@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from storage.database import rows_affected
 from storage.models import OUTBOX_PENDING, Message, OutboxItem, Participant
 
 
@@ -59,4 +60,4 @@ def cancel_pending(session: Session, participant_id: int, reason: str) -> int:
         .values(status="cancelled")
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount or 0
+    return rows_affected(result)

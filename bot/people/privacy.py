@@ -26,6 +26,7 @@ from sqlalchemy import Select, and_, delete, false, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.people.opt_out import opt_out
+from storage.database import rows_affected
 from storage.models import (
     Alert,
     Answer,
@@ -42,6 +43,7 @@ from storage.models import (
 )
 from storage.pseudonyms import ALPHABET, PREFIX
 from survey_flows.checks.loading import parse_flow
+from survey_flows.model import StepType
 
 log = logging.getLogger(__name__)
 
@@ -298,9 +300,9 @@ class _FreeText:
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self._types: dict[str, dict[str, str | None] | None] = {}
+        self._types: dict[str, dict[str, StepType | None] | None] = {}
 
-    def _step_types(self, version: str) -> dict[str, str | None] | None:
+    def _step_types(self, version: str) -> dict[str, StepType | None] | None:
         if version not in self._types:
             stored = self.session.get(FlowVersion, version)
             types = None
@@ -372,12 +374,16 @@ def _erase_answers(session: Session, person: Participant) -> tuple[int, int]:
 def _delete_answers(session: Session, person: Participant) -> tuple[int, int, int]:
     """Delete their answers, alerts and check-ins; (answers, check-ins, alerts) deleted."""
     checkin_ids = select(Checkin.id).where(Checkin.participant_id == person.id)
-    answers = session.execute(delete(Answer).where(Answer.participant_id == person.id)).rowcount
-    alerts = session.execute(delete(Alert).where(Alert.participant_id == person.id)).rowcount
+    answers = rows_affected(
+        session.execute(delete(Answer).where(Answer.participant_id == person.id))
+    )
+    alerts = rows_affected(session.execute(delete(Alert).where(Alert.participant_id == person.id)))
     session.execute(
         update(Message).where(Message.checkin_id.in_(checkin_ids)).values(checkin_id=None)
     )
-    checkins = session.execute(delete(Checkin).where(Checkin.participant_id == person.id)).rowcount
+    checkins = rows_affected(
+        session.execute(delete(Checkin).where(Checkin.participant_id == person.id))
+    )
     return answers, checkins, alerts
 
 

@@ -24,8 +24,8 @@ from bot.schedule import summaries
 from bot.schedule.time_zones import participant_zone, zone_named
 from bot.settings import Settings
 from storage.database import transaction
+from storage.flow_versions import Flows, FlowStore
 from storage.models import Checkin, ClockTick, Enrolment, OutboxItem, Participant
-from survey_flows.checks.folder import FlowLibrary
 from survey_flows.checks.problems import FlowError
 from survey_flows.due_times import latest_due, next_due
 from survey_flows.model import Flow, Schedule
@@ -50,7 +50,7 @@ class TickReport:
 
 def tick(
     sessions: sessionmaker[Session],
-    library: FlowLibrary,
+    library: Flows,
     settings: Settings,
     now: datetime,
     *,
@@ -90,9 +90,11 @@ def tick(
     return report
 
 
-def _scheduled_flows(library: FlowLibrary, report: TickReport) -> dict[str, Flow]:
-    """The flows with a schedule, as they are in the flows folder now."""
+def _scheduled_flows(library: Flows, report: TickReport) -> dict[str, Flow]:
+    """The flows with a schedule, as they are stored (or in the folder) now."""
     flows: dict[str, Flow] = {}
+    if isinstance(library, FlowStore):
+        return {i: flow for i, flow in library.latest().items() if flow.schedule is not None}
     for path in library.files():
         try:
             flow = library.checked(path)
@@ -164,7 +166,7 @@ def _start_due(
     skipped = 0
     for row in rows:  # each row carries the participant's columns too (PERSON_COLUMNS)
         flow = flows[row.flow_id]
-        zone = participant_zone(row, settings)  # type: ignore[arg-type]
+        zone = participant_zone(row, settings)
         latest, upcoming = latest_due(_schedule(flow), row.next_due_at, now, zone)
         moves.append({"id": row.enrolment_id, "next_due_at": upcoming, "last_started_at": now})
         if row.opted_out or row.forgotten_at is not None:
@@ -179,7 +181,7 @@ def _start_due(
 
 def _wake_timers(
     sessions: sessionmaker[Session],
-    library: FlowLibrary,
+    library: Flows,
     settings: Settings,
     now: datetime,
     batch: int,

@@ -19,10 +19,11 @@ from bot.schedule.quiet_hours import release_time
 from bot.schedule.time_zones import zone_named
 from bot.settings import Settings
 from reports.data import ReportData
+from reports.disclosure import DEFAULT_KEY
 from reports.summary import coordinator_summary
 from storage.database import transaction
+from storage.flow_versions import Flows
 from storage.models import User, UserGroup
-from survey_flows.checks.folder import FlowLibrary
 from survey_flows.due_times import latest_due, next_due
 from survey_flows.model import Schedule
 from survey_flows.schedules import WEEKDAYS
@@ -35,12 +36,13 @@ PHOTO_CHANNELS = frozenset({"telegram"})
 
 def summary_message(
     sessions: sessionmaker[Session],
-    library: FlowLibrary,
+    library: Flows,
     group_id: int,
     now: datetime,
     *,
     channel: str,
     threshold: int,
+    key: str = DEFAULT_KEY,
     loaded: dict[tuple[Any, ...], ReportData] | None = None,
 ) -> tuple[str, bytes | None]:
     """A group's weekly summary as the coordinator's channel carries it: text and chart.
@@ -55,6 +57,7 @@ def summary_message(
         now,
         with_chart=channel in PHOTO_CHANNELS,
         threshold=threshold,
+        key=key,
         loaded=loaded,
     )
     if channel == "sms":
@@ -70,7 +73,7 @@ def summary_schedule(coordinator: User) -> Schedule:
 
 
 def send_due(
-    sessions: sessionmaker[Session], library: FlowLibrary, settings: Settings, now: datetime
+    sessions: sessionmaker[Session], library: Flows, settings: Settings, now: datetime
 ) -> int:
     """Queue every summary that has fallen due; returns how many were queued.
 
@@ -106,10 +109,10 @@ def send_due(
 
 def _send_one(
     sessions: sessionmaker[Session],
-    library: FlowLibrary,
+    library: Flows,
     settings: Settings,
     now: datetime,
-    due: Row[Any],
+    due: Row[*tuple[Any, ...]],
     group_ids: list[int],
     loaded: dict[tuple[Any, ...], ReportData],
 ) -> int:
@@ -129,6 +132,7 @@ def _send_one(
                 now,
                 channel=due.channel,
                 threshold=settings.suppression_threshold,
+                key=settings.report_key,
                 loaded=loaded,
             )
             for group_id in group_ids
@@ -147,7 +151,11 @@ def _send_one(
         if expected is None:  # their calendar starts now (`unchanged` made sure it had none)
             coordinator.next_summary_at = next_due(schedule, now, zone)
             return 0
-        if coordinator.channel != due.channel or coordinator.address is None:
+        if (
+            coordinator.channel is None
+            or coordinator.channel != due.channel
+            or coordinator.address is None
+        ):
             return 0  # their contact changed meanwhile: the next call works it out again
         _, coordinator.next_summary_at = latest_due(
             schedule, coordinator.next_summary_at, now, zone

@@ -35,7 +35,7 @@ from bot.settings import Settings
 from bot.web import errors, health, staff, webhooks
 from bot.web.context import EXTENSION, WebContext
 from storage.database import make_engine, normalise_url, session_factory
-from survey_flows.checks.folder import FlowLibrary
+from storage.flow_versions import Flows, FlowStore
 
 #: Provider payloads are a few kilobytes; anything bigger is not from a provider.
 MAX_BODY_BYTES = 64 * 1024
@@ -49,7 +49,7 @@ def create_app(
     settings: Settings | None = None,
     *,
     sessions: sessionmaker[Session] | None = None,
-    library: FlowLibrary | None = None,
+    library: Flows | None = None,
     clock: Callable[[], datetime] | None = None,
     twilio: TwilioSettings | None = None,
     telegram: TelegramSettings | None = None,
@@ -59,7 +59,7 @@ def create_app(
     - `settings`: deployment settings (default `Settings.from_env()`).
     - `sessions`: a sessionmaker (default: a new engine on `settings.database_url`; the
       schema must already be migrated, which `groundswell serve` and `run` make sure of).
-    - `library`: the flows folder (default `GROUNDSWELL_FLOWS` or the shipped flows).
+    - `library`: where flows come from (default: the database, `FlowStore`).
     - `clock`: returns the current aware UTC time (default the system clock).
     - `twilio` / `telegram`: provider settings (default from the environment).
     """
@@ -67,10 +67,11 @@ def create_app(
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.config["MAX_FORM_MEMORY_SIZE"] = MAX_BODY_BYTES
+    sessions = sessions or default_sessions(settings.database_url)
     app.extensions[EXTENSION] = WebContext(
         settings=settings,
-        sessions=sessions or default_sessions(settings.database_url),
-        library=library or FlowLibrary(),
+        sessions=sessions,
+        library=library or FlowStore(sessions),
         clock=clock or _utcnow,
         twilio=twilio or TwilioSettings.from_env(os.environ),
         telegram=telegram or TelegramSettings.from_env(os.environ),

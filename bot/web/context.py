@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.channels.telegram import TelegramSettings
 from bot.channels.twilio import TwilioSettings
 from bot.settings import Settings
+from storage.flow_versions import Flows
 from storage.retry import unit_of_work
-from survey_flows.checks.folder import FlowLibrary
 
 T = TypeVar("T")
 
@@ -31,7 +31,7 @@ class WebContext:
 
     settings: Settings
     sessions: sessionmaker[Session]
-    library: FlowLibrary
+    library: Flows
     clock: Callable[[], datetime]
     twilio: TwilioSettings
     telegram: TelegramSettings
@@ -43,4 +43,5 @@ class WebContext:
 
 def context() -> WebContext:
     """The current app's `WebContext` (inside a request or app context)."""
-    return current_app.extensions[EXTENSION]
+    found: WebContext = current_app.extensions[EXTENSION]
+    return found

@@ -148,7 +148,7 @@ def _validator(auth_token: str) -> RequestValidator:
 @lru_cache(maxsize=64)
 def _without_port(url: str) -> str:
     """The URL without its port, exactly as `RequestValidator.validate` signs it."""
-    return remove_port(urlparse(url))
+    return str(remove_port(urlparse(url)))
 
 
 def record_status(

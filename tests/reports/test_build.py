@@ -7,6 +7,7 @@ from `dataset.reference_*`, which use numpy/scipy on the raw values kept at inse
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from reports import build as build_module
 from reports.build import SMALL_GROUP, UnknownGroupError, build_report
 from reports.data import MeasureAnswers, ReportData, load_report_data
+from reports.disclosure import EXACT
 from reports.formats.json import render as render_json
 from storage.database import transaction
 from storage.models import Participant
@@ -44,6 +46,14 @@ FIGURES = (
     "effect_size_dz",
 )
 STAMP = datetime(2025, 3, 1, tzinfo=UTC)
+
+
+def exact_report(
+    sessions: sessionmaker[Session], flow: Any, *, threshold: int = 5, **options: Any
+) -> dict[str, Any]:
+    """The report with suppression only (no rounding, noise or snapping): these tests check
+    the arithmetic; tests/reports/test_disclosure_attacks.py checks the protection."""
+    return build_report(sessions, flow, policy=replace(EXACT, threshold=threshold), **options)
 
 
 @pytest.fixture
@@ -105,7 +115,7 @@ def test_every_figure_matches_an_independent_computation(
     sessions: sessionmaker[Session], data: Dataset
 ) -> None:
     # Threshold 1: nothing is hidden, so every group's figures can be checked.
-    report = build_report(sessions, data.flow, threshold=1, generated_at=STAMP)
+    report = exact_report(sessions, data.flow, threshold=1, generated_at=STAMP)
     for name in data.flow.measures:
         assert_close(report["measures"][name], expected_for(data, name), f"all.{name}")
         assert report["measures"][name]["suppressed"] is False
@@ -118,7 +128,7 @@ def test_every_figure_matches_an_independent_computation(
 def test_lower_is_better_counts_decreases_as_improvement(
     sessions: sessionmaker[Session], data: Dataset
 ) -> None:
-    report = build_report(sessions, data.flow, threshold=1)
+    report = exact_report(sessions, data.flow, threshold=1)
     worry = report["measures"]["worry"]
     assert worry["higher_is_better"] is False
     assert worry["reliable_change"]["method"] == "jacobson-truax"
@@ -135,7 +145,7 @@ def test_lower_is_better_counts_decreases_as_improvement(
 def test_measure_without_reliability_says_why(
     sessions: sessionmaker[Session], data: Dataset
 ) -> None:
-    energy = build_report(sessions, data.flow)["measures"]["energy"]["reliable_change"]
+    energy = exact_report(sessions, data.flow)["measures"]["energy"]["reliable_change"]
     assert energy["method"] == "none"
     assert energy["improved"] is None
     assert "neither reliability nor meaningful_change" in energy["reason"]
@@ -144,7 +154,7 @@ def test_measure_without_reliability_says_why(
 def test_small_group_suppressed_with_secondary_suppression(
     sessions: sessionmaker[Session], data: Dataset
 ) -> None:
-    report = build_report(sessions, data.flow, threshold=5)
+    report = exact_report(sessions, data.flow, threshold=5)
     for name in data.flow.measures:
         east = report["groups"]["East"]["measures"][name]
         south = report["groups"]["South"]["measures"][name]
@@ -175,7 +185,7 @@ def test_small_group_suppressed_with_secondary_suppression(
 
 
 def test_raising_the_threshold_hides_more(sessions: sessionmaker[Session], data: Dataset) -> None:
-    report = build_report(sessions, data.flow, threshold=50)
+    report = exact_report(sessions, data.flow, threshold=50)
     assert report["participants"]["suppressed"] is True
     for name in data.flow.measures:
         assert report["measures"][name]["suppressed"] is True
@@ -183,11 +193,11 @@ def test_raising_the_threshold_hides_more(sessions: sessionmaker[Session], data:
         for body in report["groups"].values():
             assert body["measures"][name]["suppressed"] is True
     assert report["method"]["suppression_threshold"] == 50
-    assert "fewer than 50 paired participants" in " ".join(report["method"]["paragraphs"])
+    assert "fewer than 50 people" in " ".join(report["method"]["paragraphs"])
 
 
 def test_participation(sessions: sessionmaker[Session], data: Dataset) -> None:
-    report = build_report(sessions, data.flow, threshold=1)
+    report = exact_report(sessions, data.flow, threshold=1)
     people = {c["participant"] for c in data.checkins} | data.enrolled
     sent = len(data.checkins)
     completed = sum(c["status"] == "completed" for c in data.checkins)
@@ -224,12 +234,14 @@ def test_period_filters_answers_and_checkins(
     since, until = date(2025, 1, 13), date(2025, 2, 2)  # weeks 1 to 3
     start = datetime(2025, 1, 13, tzinfo=UTC)
     end = datetime(2025, 2, 3, tzinfo=UTC)
-    report = build_report(sessions, data.flow, since=since, until=until, threshold=1)
+    report = exact_report(sessions, data.flow, since=since, until=until, threshold=1)
     assert report["period"] == {
         "since": "2025-01-13",
         "until": "2025-02-02",
         "start": start.isoformat(),
         "end": end.isoformat(),
+        "published": "2025-01-13 to 2025-02-02",
+        "snapped": False,
     }
     for name in data.flow.measures:
         assert_close(report["measures"][name], expected_for(data, name, ..., start, end))
@@ -240,7 +252,7 @@ def test_period_filters_answers_and_checkins(
 
 
 def test_weekly_means_match(sessions: sessionmaker[Session], data: Dataset) -> None:
-    report = build_report(sessions, data.flow, threshold=1)
+    report = exact_report(sessions, data.flow, threshold=1)
     for name in data.flow.measures:
         expected = reference_weekly(
             [(a["participant"], a["answered_at"], a["score"]) for a in data.rows(name)]
@@ -255,8 +267,8 @@ def test_weekly_means_match(sessions: sessionmaker[Session], data: Dataset) -> N
 def test_group_report_is_cut_from_the_full_report(
     sessions: sessionmaker[Session], data: Dataset
 ) -> None:
-    full = build_report(sessions, data.flow)
-    north = build_report(sessions, data.flow, group="North")
+    full = exact_report(sessions, data.flow)
+    north = exact_report(sessions, data.flow, group="North")
     assert north["scope"] == "North"
     assert list(north["groups"]) == ["North"]
     assert north["participants"] == full["groups"]["North"]["participants"]
@@ -265,7 +277,7 @@ def test_group_report_is_cut_from_the_full_report(
         assert own == full["groups"]["North"]["measures"][name]
     assert all(s["group"] == "North" for s in north["stories"])
     # South is hidden in the full report to protect East; its own report must not undo that.
-    south = build_report(sessions, data.flow, group="South")
+    south = exact_report(sessions, data.flow, group="South")
     assert south["participants"]["suppressed"] is True
     for name in data.flow.measures:
         assert south["measures"][name]["suppressed"] is True
@@ -274,18 +286,18 @@ def test_group_report_is_cut_from_the_full_report(
 
 def test_unknown_group_lists_the_groups(sessions: sessionmaker[Session], data: Dataset) -> None:
     with pytest.raises(UnknownGroupError) as caught:
-        build_report(sessions, data.flow, group="Westside")
+        exact_report(sessions, data.flow, group="Westside")
     assert caught.value.known == ["East", "North", "South"]
     assert "East, North, South" in str(caught.value)
 
 
 def test_period_that_ends_before_it_starts(sessions: sessionmaker[Session], data: Dataset) -> None:
     with pytest.raises(ValueError, match="ends before it starts"):
-        build_report(sessions, data.flow, since=date(2025, 2, 1), until=date(2025, 1, 1))
+        exact_report(sessions, data.flow, since=date(2025, 2, 1), until=date(2025, 1, 1))
 
 
 def test_stories(sessions: sessionmaker[Session], data: Dataset) -> None:
-    report = build_report(sessions, data.flow)
+    report = exact_report(sessions, data.flow)
     stories = report["stories"]
     expected = [a for a in data.answers if a["step"] == "story"]
     assert len(stories) == len(expected)
@@ -306,12 +318,12 @@ def test_forgotten_participants_stories_are_left_out(
     with transaction(sessions) as session:
         person = session.query(Participant).filter_by(pseudonym=teller).one()
         person.forgotten_at = T0 + timedelta(weeks=10)
-    stories = build_report(sessions, data.flow)["stories"]
+    stories = exact_report(sessions, data.flow)["stories"]
     assert stories and teller not in {s["participant"] for s in stories}
 
 
 def test_report_is_strict_json(sessions: sessionmaker[Session], data: Dataset) -> None:
-    report = build_report(sessions, data.flow, generated_at=STAMP)
+    report = exact_report(sessions, data.flow, generated_at=STAMP)
     text = render_json(report)
     assert json.loads(text) == report
     assert report["generated_at"] == STAMP.isoformat()
@@ -332,7 +344,7 @@ def test_report_is_strict_json(sessions: sessionmaker[Session], data: Dataset) -
 def test_empty_flow_builds_with_everything_hidden(sessions: sessionmaker[Session]) -> None:
     from tests.reports.dataset import flow
 
-    report = build_report(sessions, flow())
+    report = exact_report(sessions, flow())
     assert report["participants"]["suppressed"] is True
     assert report["groups"] == {} and report["stories"] == []
     for m in report["measures"].values():
@@ -355,13 +367,13 @@ def _shuffled(data: ReportData, seed: int) -> ReportData:
 def test_report_does_not_change_when_rows_are_shuffled(
     sessions: sessionmaker[Session], data: Dataset, monkeypatch: pytest.MonkeyPatch, seed: int
 ) -> None:
-    before = build_report(sessions, data.flow, threshold=3, generated_at=STAMP)
+    before = exact_report(sessions, data.flow, threshold=3, generated_at=STAMP)
 
     def shuffled_load(session: Session, flow: Any, **kwargs: Any) -> ReportData:
         return _shuffled(load_report_data(session, flow, **kwargs), seed)
 
     monkeypatch.setattr(build_module, "load_report_data", shuffled_load)
-    after = build_report(sessions, data.flow, threshold=3, generated_at=STAMP)
+    after = exact_report(sessions, data.flow, threshold=3, generated_at=STAMP)
     assert after == before
 
 

@@ -7,7 +7,8 @@ import csv
 import io
 import types
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -20,6 +21,19 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.commands.export import export
 from bot.people.privacy import forget_participant
 from reports.build import SMALL_GROUP, build_report
+from reports.disclosure import (
+    EXACT,
+    DisclosurePolicy,
+    decide_cells,
+    no_spread,
+    publish_count,
+    publish_float,
+    publish_mean,
+    publish_rate,
+    snap_period,
+    suppress,
+    weekly_visibility,
+)
 from reports.export import (
     ANSWER_COLUMNS,
     CHECKIN_COLUMNS,
@@ -32,7 +46,6 @@ from reports.export import (
     write_checkins_csv,
     write_enrolments_csv,
 )
-from reports.suppression import suppress
 from storage.database import transaction
 from storage.models import Answer, Checkin, Enrolment, Group, Participant
 from tests.reports.dataset import (
@@ -519,6 +532,19 @@ def _check_evidence(report: dict[str, Any], rows: list[dict[str, str]], threshol
         for g, body in report["groups"].items():
             scopes[g] = (body["measures"][name], [a for a in answers if a["group"] == g])
         evidence = {}
+        # Attrition checks: the baseline-only counts have their own rule across groups
+        # (reports.disclosure.decide_cells), on top of the groups hidden for the period.
+        only = {
+            scope: sum(1 for by_time in _people(scoped).values() if len(by_time) == 1)
+            for scope, (_, scoped) in scopes.items()
+        }
+        checks = decide_cells(
+            {"baseline_only": {g: n for g, n in only.items() if g != "all"}},
+            {"baseline_only": only["all"]},
+            threshold=threshold,
+            primary=[g for g, (shown, _) in scopes.items() if g != "all" and shown["suppressed"]],
+            total_primary=m["suppressed"],
+        )
         for scope, (shown, scoped) in scopes.items():
             expected = evidence[scope] = _evidence(scoped, threshold)
             if shown["suppressed"]:
@@ -526,7 +552,9 @@ def _check_evidence(report: dict[str, Any], rows: list[dict[str, str]], threshol
                 assert shown["attrition_check"]["suppressed"] is True
                 continue
             assert_close(shown["follow_up_days"], expected.get("follow_up_days"), scope)
-            if "attrition_check" in expected:
+            if checks.hides(None if scope == "all" else scope):
+                assert shown["attrition_check"]["suppressed"] is True
+            elif "attrition_check" in expected:
                 assert_close(shown["attrition_check"], expected["attrition_check"], scope)
                 checked["attrition"] += 1
             else:
@@ -580,26 +608,103 @@ def _check_evidence(report: dict[str, Any], rows: list[dict[str, str]], threshol
             assert (shown["verdict"] in ("increase", "decrease")) == directional
 
 
+def _published(
+    policy: DisclosurePolicy, figures: dict[str, Any], baseline: Any, latest: Any, cell: str
+) -> dict[str, Any]:
+    """What the published rule (reports.disclosure) makes of exact paired figures: counts
+    rounded, means perturbed with the key, the change their difference, intervals and
+    effect sizes moved onto it, p-values exact."""
+    if not policy.protected or figures["n_paired"] == 0:
+        return figures
+    out = dict(figures)
+    base = publish_mean(policy, cell, baseline)
+    last = publish_mean(policy, cell, latest)
+    assert base is not None and last is not None
+    change = publish_float(policy, last - base)
+    shift = change - figures["mean_change"]
+
+    def moved(interval: Any, by: float) -> Any:
+        if interval is None:
+            return None
+        return [publish_float(policy, interval[0] + by), publish_float(policy, interval[1] + by)]
+
+    out.update(
+        n_paired=publish_count(policy, figures["n_paired"]),
+        baseline_mean=base,
+        latest_mean=last,
+        mean_change=change,
+        median_change=publish_float(policy, figures["median_change"]),
+        ci95=moved(figures["ci95"], shift),
+    )
+    for key in ("effect_size_dz", "effect_size_dav"):
+        if figures.get(key) is None or figures["mean_change"] == 0:
+            continue
+        published = change * figures[key] / figures["mean_change"]
+        out[key] = publish_float(policy, published)
+        if figures.get(f"{key}_ci95") is not None:
+            out[f"{key}_ci95"] = moved(figures[f"{key}_ci95"], published - figures[key])
+    rc = dict(figures["reliable_change"])
+    for key in ("improved", "no_change", "deteriorated"):
+        rc[key] = publish_count(policy, rc[key])
+    out["reliable_change"] = rc
+    return out
+
+
+def _person_weeks(answers: list[dict[str, Any]]) -> dict[tuple[str, str | None, str], float]:
+    """(week, group, person) -> the person's mean answer that week."""
+    values: dict[tuple[str, str | None, str], list[float]] = {}
+    for a in answers:
+        values.setdefault((_monday(a["at"]), a["group"], a["participant"]), []).append(a["score"])
+    return {k: float(np.mean(v)) for k, v in values.items()}
+
+
+POLICIES = {
+    "exact-1": replace(EXACT, threshold=1),
+    "exact-5": replace(EXACT, threshold=5),
+    "protected-5": DisclosurePolicy(threshold=5, key="traceability"),
+}
+
+
 @pytest.mark.parametrize("period", [None, PERIOD], ids=["all-time", "period"])
-@pytest.mark.parametrize("threshold", [1, 5])
+@pytest.mark.parametrize("policy_name", list(POLICIES))
 def test_every_report_figure_can_be_recomputed_from_the_export(
     sessions: sessionmaker[Session],
     data: Dataset,
-    threshold: int,
+    policy_name: str,
     period: tuple[datetime, datetime] | None,
 ) -> None:
     """THE TRACEABILITY TEST.
 
     Build the JSON report, export answers, check-ins and enrolments to CSV (every flow),
     then recompute, from the CSV text alone with numpy/scipy, every figure in the report:
-    each measure's paired figures for everyone and each group, which of them are suppressed
-    (by the published rule in reports.suppression), the weekly means, the stories, and the
-    participation figures and attrition for everyone and each group (suppressed by the
-    number of people who responded), by the definitions in reports/build.py.
+    each measure's paired figures for everyone and each group, the weekly means, the
+    stories, and the participation figures and attrition for everyone and each group, by
+    the definitions in reports/build.py; then apply the published disclosure rule
+    (reports.disclosure: the period snapped to whole weeks, one decision per group over
+    every published count and the no-spread rule, weekly decisions, rounded counts, means
+    perturbed with the key) and compare. With the key, anyone can reproduce every figure.
     """
-    start, end = period or (None, None)
+    policy = POLICIES[policy_name]
+    threshold = policy.threshold
+    asked_start, asked_end = period or (None, None)
     _add_edge_cases(sessions, data)
-    report = build_report(sessions, data.flow, since=start, until=end, threshold=threshold)
+    report = build_report(sessions, data.flow, since=asked_start, until=asked_end, policy=policy)
+    start, end = asked_start, asked_end
+    if policy.snap:
+        used = snap_period(asked_start, asked_end, today=datetime.now(UTC).date(), policy=policy)
+        start = None if used.first_day is None else datetime.combine(used.first_day, time(0), UTC)
+        end = (
+            None
+            if used.last_day is None
+            else datetime.combine(used.last_day + timedelta(days=1), time(0), UTC)
+        )
+        if period is not None:  # Monday 13 January to Sunday 19 January
+            assert (start, end) == (
+                datetime(2025, 1, 13, tzinfo=UTC),
+                datetime(2025, 1, 20, tzinfo=UTC),
+            )
+            assert report["period"]["published"] == "2025-01-13 to 2025-01-19"
+            assert report["period"]["snapped"] is True
     all_answers = exported(sessions)
     checkins = exported(sessions, kind="checkins")
     enrolments = exported(sessions, kind="enrolments")
@@ -611,48 +716,91 @@ def test_every_report_figure_can_be_recomputed_from_the_export(
         and (end is None or _when(r["answered_at"]) < end)
     ]
 
+    # Participation and attrition, everyone and per group, from the three files.
+    overall_p, by_group_p = _participation_from_csv(
+        all_answers, checkins, enrolments, data.flow.id, report["measures"], start, end
+    )
+    assert set(report["groups"]) == set(by_group_p)
+
+    # The one decision per group for the period, over every published count.
+    vectors: dict[str, dict[Any, int]] = {}
+    totals: dict[str, int] = {}
+    for key in ("enrolled", "prompted", "responded", "paired"):
+        vectors[key] = {g: f[key] for g, f in by_group_p.items()}
+        totals[key] = overall_p[key]
+    exact: dict[str, tuple[dict[str, Any], dict[str, dict[str, Any]]]] = {}
+    pairs: dict[tuple[str, str | None], tuple[Any, Any]] = {}
+    flat: set[str] = set()
+    total_flat = False
     for name, published in report["measures"].items():
         answers = _scored(rows, name)
         # One Jacobson-Truax SD per measure: the flow's, else the whole cohort's baselines.
         sd = published["reference_sd"] or reference_cohort_sd(
             [(a["participant"], a["at"], a["score"]) for a in answers]
         )
-        overall = _figures(answers, published, sd)
-        groups = sorted({a["group"] for a in answers if a["group"] is not None})
-        by_group = {
-            g: _figures([a for a in answers if a["group"] == g], published, sd) for g in groups
-        }
-        decision = suppress(
-            {g: f["n_paired"] for g, f in by_group.items()},
-            overall["n_paired"],
-            threshold=threshold,
+        pairs[(name, None)] = reference_pairs(
+            [(a["participant"], a["at"], a["score"]) for a in answers]
         )
+        by_group = {}
+        for g in by_group_p:
+            mine = [a for a in answers if a["group"] == g]
+            pairs[(name, g)] = reference_pairs(
+                [(a["participant"], a["at"], a["score"]) for a in mine]
+            )
+            by_group[g] = _figures(mine, published, sd)
+        exact[name] = (_figures(answers, published, sd), by_group)
+        vectors[f"paired:{name}"] = {g: f["n_paired"] for g, f in by_group.items()}
+        totals[f"paired:{name}"] = exact[name][0]["n_paired"]
+        if policy.hide_no_spread:
+            flat |= {g for g in by_group if any(no_spread(x) for x in pairs[(name, g)])}
+            total_flat = total_flat or any(no_spread(x) for x in pairs[(name, None)])
+    decision = decide_cells(
+        vectors, totals, threshold=threshold, primary=flat, total_primary=total_flat
+    )
 
-        if decision.total_suppressed or overall["n_paired"] < threshold:
+    for name, published in report["measures"].items():
+        cell = f"{data.flow.id}|{name}"
+        overall, by_group = exact[name]
+        # A measure nobody in the scope paired in has nothing to show: null, suppressed.
+        if decision.total_hidden or overall["n_paired"] == 0:
             _assert_hidden(published)
         else:
             assert published["suppressed"] is False
-            assert_close(published, overall, f"all.{name}")
+            assert_close(
+                published, _published(policy, overall, *pairs[(name, None)], cell), f"all.{name}"
+            )
         for g, expected in by_group.items():
             shown = report["groups"][g]["measures"][name]
-            if g in decision.suppressed_groups:
+            if g in decision.hidden_groups or expected["n_paired"] == 0:
                 _assert_hidden(shown)
             else:
                 assert shown["suppressed"] is False
-                assert_close(shown, expected, f"{g}.{name}")
+                assert_close(
+                    shown, _published(policy, expected, *pairs[(name, g)], cell), f"{g}.{name}"
+                )
 
+        answers = _scored(rows, name)
         weekly = reference_weekly([(a["participant"], a["at"], a["score"]) for a in answers])
+        person_weeks = _person_weeks(answers)
         assert [w["week_start"] for w in published["weekly"]] == list(weekly)
         for w in published["weekly"]:
             n, mean, ci = weekly[w["week_start"]]
-            people_by_group: dict[str, set[str]] = {}
-            for a in answers:
-                if a["group"] is not None and _monday(a["at"]) == w["week_start"]:
-                    people_by_group.setdefault(a["group"], set()).add(a["participant"])
-            week_decision = suppress(
-                {g: len(p) for g, p in people_by_group.items()}, n, threshold=threshold
+            week_cells: dict[Any, list[float]] = {}
+            for (week, g, _), value in person_weeks.items():
+                if week == w["week_start"]:
+                    week_cells.setdefault(g, []).append(value)
+            everyone = np.array([v for values in week_cells.values() for v in values])
+            groups_here = {g: v for g, v in week_cells.items() if g is not None}
+            spread = policy.hide_no_spread
+            week_decision = weekly_visibility(
+                {g: len(v) for g, v in groups_here.items()},
+                n,
+                threshold=threshold,
+                primary=[g for g, v in groups_here.items() if spread and no_spread(np.array(v))],
+                total_primary=spread and no_spread(everyone),
+                period_hidden=decision.hidden_groups,
             )
-            if week_decision.total_suppressed:
+            if week_decision.total_hidden:
                 assert w == {
                     "week_start": w["week_start"],
                     "n": None,
@@ -660,28 +808,34 @@ def test_every_report_figure_can_be_recomputed_from_the_export(
                     "ci95": None,
                     "suppressed": True,
                 }
-            else:
-                assert_close(w, {"n": n, "mean": mean, "ci95": ci, "suppressed": False})
+                continue
+            expected_week: dict[str, Any] = {"n": n, "mean": mean, "ci95": ci, "suppressed": False}
+            if policy.protected:
+                published_mean = publish_mean(policy, cell, everyone)
+                assert published_mean is not None
+                expected_week["n"] = publish_count(policy, n)
+                expected_week["mean"] = published_mean
+                if ci is not None:
+                    half = (ci[1] - ci[0]) / 2
+                    expected_week["ci95"] = [
+                        publish_float(policy, published_mean - half),
+                        publish_float(policy, published_mean + half),
+                    ]
+            assert_close(w, expected_week, f"{name}.{w['week_start']}")
 
-    _check_evidence(report, rows, threshold)
+    if not policy.protected:  # the issue-12 figures, exact; protected: see below
+        _check_evidence(report, rows, threshold)
+    else:
+        _check_published_evidence(report, rows, policy)
 
-    # Participation and attrition, everyone and per group, from the three files.
-    overall, by_group = _participation_from_csv(
-        all_answers, checkins, enrolments, data.flow.id, report["measures"], start, end
-    )
-    assert set(report["groups"]) == set(by_group)
-    decision = suppress(
-        {g: f["responded"] for g, f in by_group.items() if f["responded"]},
-        overall["responded"],
-        threshold=threshold,
-    )
-    hidden = decision.suppressed_groups | {g for g, f in by_group.items() if not f["responded"]}
-    _assert_participation(report, overall, decision.total_suppressed)
-    for g, expected in by_group.items():
-        _assert_participation(report["groups"][g], expected, g in hidden)
+    _assert_participation(report, _published_counts(policy, overall_p), decision.total_hidden)
+    for g, expected in by_group_p.items():
+        _assert_participation(
+            report["groups"][g], _published_counts(policy, expected), g in decision.hidden_groups
+        )
     if period is not None:  # the edges the period exercises are really there
-        assert overall["enrolled"] != len({e["participant"] for e in enrolments})
-    assert by_group["Quiet"]["enrolled"] == 1 and by_group["Quiet"]["responded"] == 0
+        assert overall_p["enrolled"] != len({e["participant"] for e in enrolments})
+    assert by_group_p["Quiet"]["enrolled"] == 1 and by_group_p["Quiet"]["responded"] == 0
 
     # Stories: every free-text answer, dated, under its pseudonym, its group or hidden.
     stories = [r for r in rows if r["step"] == "story" and r["value"]]
@@ -703,3 +857,48 @@ def test_every_report_figure_can_be_recomputed_from_the_export(
     ):
         assert (at, who, text) == (at2, who2, text2)
         assert group in (group2, SMALL_GROUP)
+
+
+def _check_published_evidence(
+    report: dict[str, Any], rows: list[dict[str, str]], policy: DisclosurePolicy
+) -> None:
+    """The issue-12 figures of a protected report against the exports and the published
+    rule: attrition checks from the published means of their own answers, comparisons as
+    the difference of the groups' published changes, follow-up days in whole days."""
+    for name, m in report["measures"].items():
+        cell = f"{report['flow']['id']}|{name}"
+        answers = _scored(rows, name)
+        scopes = {"all": (m, answers)}
+        for g, body in report["groups"].items():
+            scopes[g] = (body["measures"][name], [a for a in answers if a["group"] == g])
+        for scope, (shown, scoped) in scopes.items():
+            check = shown["attrition_check"]
+            if shown["suppressed"] or check["suppressed"]:
+                continue
+            expected = _evidence(scoped, 1)
+            exact = expected["attrition_check"]
+            base_only = [
+                float(np.mean(by_time[min(by_time)]))
+                for by_time in _people(scoped).values()
+                if len(by_time) == 1
+            ]
+            first = publish_mean(policy, cell, expected["base"])
+            second = publish_mean(policy, cell, np.array(base_only))
+            assert check["baseline_mean_analysed"] == first, scope
+            assert check["baseline_mean_baseline_only"] == second, scope
+            assert check["n_analysed"] == publish_count(policy, exact["n_analysed"])
+            assert check["n_baseline_only"] == publish_count(policy, exact["n_baseline_only"])
+            days = {k: publish_float(policy, v, 0) for k, v in expected["follow_up_days"].items()}
+            assert shown["follow_up_days"] == days, scope
+        for c in m.get("comparisons", []):
+            a, b = (report["groups"][g]["measures"][name]["mean_change"] for g in c["groups"])
+            assert c["difference"] == publish_float(policy, a - b)
+
+
+def _published_counts(policy: DisclosurePolicy, figures: dict[str, Any]) -> dict[str, Any]:
+    """Participation figures as published: counts rounded, the rate a whole percentage."""
+    out = {k: publish_count(policy, v) for k, v in figures.items() if k != "response_rate"}
+    out["response_rate"] = publish_rate(
+        policy, figures["checkins_completed"], figures["checkins_sent"]
+    )
+    return out

@@ -100,9 +100,9 @@ def test_text_report_in_plain_words(built: Any) -> None:
         in (text.replace("\n  ", " "))
     )
     rc = mood["reliable_change"]
-    assert (
-        f"{rc['improved']} of {mood['n_paired']} improved by at least the meaningful change"
-        in text.replace("\n  ", " ")
+    n = rc["improved"] + rc["no_change"] + rc["deteriorated"]  # each rounded to 5
+    assert f"{rc['improved']} of {n} improved by at least the meaningful change" in text.replace(
+        "\n  ", " "
     )
     assert hidden_phrase(5).capitalize().split(",")[0] in text
     assert "WHO ANSWERED" in text and "HOW THESE FIGURES WERE MADE" in text

@@ -4,6 +4,7 @@ more than the (adjusted) evidence."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 import survey_flows
 from bot.intake.answers import import_answers
 from reports.build import build_report
+from reports.disclosure import EXACT
 from reports.export import export_enrolments
 from reports.formats import text as text_format
 from reports.multiplicity import holm
@@ -26,6 +28,10 @@ from tests.reports.dataset import Dataset, insert_dataset
 
 NOW = datetime(2024, 6, 1, tzinfo=UTC)
 HEADER = "participant,group,flow,checkin,step,value,answered_at\n"
+
+#: These cases test the arithmetic and the verdicts: no rounding, noise or snapping
+#: (reports.disclosure's protections are tested in test_disclosure_attacks.py).
+EXACT_1 = replace(EXACT, threshold=1)
 
 
 @pytest.fixture
@@ -53,7 +59,7 @@ def import_changes(
 
 
 def happiness(sessions: sessionmaker[Session], library: FlowLibrary, **kwargs: object) -> dict:
-    report = build_report(sessions, library.resolve("weekly-wellbeing"), threshold=1, **kwargs)  # type: ignore[arg-type]
+    report = build_report(sessions, library.resolve("weekly-wellbeing"), policy=EXACT_1, **kwargs)  # type: ignore[arg-type]
     return report
 
 
@@ -151,13 +157,13 @@ def data(sessions: sessionmaker[Session]) -> Dataset:
 def test_reliable_change_threshold_is_the_same_in_every_group_and_one_group_report(
     sessions: sessionmaker[Session], data: Dataset
 ) -> None:
-    full = build_report(sessions, data.flow, threshold=1)
+    full = build_report(sessions, data.flow, policy=EXACT_1)
     threshold = full["measures"]["worry"]["reliable_change"]["threshold"]
     assert threshold is not None
     assert full["measures"]["worry"]["reliable_change"]["sd_source"] == "cohort"
     for group, body in full["groups"].items():
         assert body["measures"]["worry"]["reliable_change"]["threshold"] == threshold
-        alone = build_report(sessions, data.flow, threshold=1, group=group)
+        alone = build_report(sessions, data.flow, policy=EXACT_1, group=group)
         worry = alone["measures"]["worry"]
         assert worry["reliable_change"]["threshold"] == threshold
         # The group's own report classifies its people exactly as the full report does.
@@ -170,7 +176,7 @@ def test_reliable_change_threshold_is_the_same_in_every_group_and_one_group_repo
 def test_follow_up_length_is_reported_and_since_explains_the_baseline(
     sessions: sessionmaker[Session], data: Dataset
 ) -> None:
-    report = build_report(sessions, data.flow, threshold=1)
+    report = build_report(sessions, data.flow, policy=EXACT_1)
     rows = data.rows("mood")
     firsts: dict[object, datetime] = {}
     lasts: dict[object, datetime] = {}
@@ -193,7 +199,7 @@ def test_follow_up_length_is_reported_and_since_explains_the_baseline(
     )
     text = text_format.render(report).replace("\n  ", " ")
     assert "People were followed for a median of" in text
-    since = build_report(sessions, data.flow, threshold=1, since=date(2025, 1, 20))
+    since = build_report(sessions, data.flow, policy=EXACT_1, since=date(2025, 1, 20))
     assert any("first answer in the period" in p for p in since["method"]["paragraphs"])
     assert "Baselines are each person's first answer in this period." in text_format.render(since)
 
@@ -211,14 +217,14 @@ def test_withdrawals_have_their_own_stage_and_a_date_in_the_export(
         people = session.scalars(select(Participant).where(Participant.pseudonym.in_(names)))
         for person in people:
             person.opted_out, person.opted_out_at = True, stop_at
-    report = build_report(sessions, data.flow, threshold=1)
+    report = build_report(sessions, data.flow, policy=EXACT_1)
     assert report["participants"]["withdrawn"] == 3
     stages = {s["stage"]: s["count"] for s in report["attrition"]}
     assert stages["withdrawn"] == 3
     p = report["participants"]
     assert stages["lost_to_follow_up"] <= p["responded"] - p["paired"]
     # Before they texted STOP, the period shows nobody withdrawn.
-    before = build_report(sessions, data.flow, threshold=1, until=date(2025, 1, 31))
+    before = build_report(sessions, data.flow, policy=EXACT_1, until=date(2025, 1, 31))
     assert before["participants"]["withdrawn"] == 0
     exported = [r for r in export_enrolments(sessions, data.flow.id)]
     withdrawn = {r["participant"]: r["withdrawn_at"] for r in exported}
@@ -233,7 +239,7 @@ def test_withdrawals_have_their_own_stage_and_a_date_in_the_export(
 def test_pairing_notes_reach_json_and_text_and_d_z_has_no_size_label(
     sessions: sessionmaker[Session], data: Dataset
 ) -> None:
-    report = build_report(sessions, data.flow, threshold=1)
+    report = build_report(sessions, data.flow, policy=EXACT_1)
     mood = report["measures"]["mood"]
     assert any("answered at only one time" in note for note in mood["notes"])
     text = text_format.render(report).replace("\n  ", " ")

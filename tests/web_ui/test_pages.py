@@ -73,7 +73,7 @@ def test_flow_page_has_diagram_schedule_and_versions(
     assert '<pre class="mermaid"' in page and "flowchart TD" in page
     assert "mermaid.min.js" in page
     assert "reminders after 4 hours and 24 hours" in page
-    assert "This is the file's text now" in page
+    assert "This is the text now" in page
 
 
 def test_a_flow_with_an_error_is_not_saved_and_the_error_names_its_line(
@@ -130,7 +130,7 @@ def test_a_save_never_overwrites_someone_elses_newer_save(
         },
     )
     assert response.status_code == 422
-    assert "someone else saved this file" in response.get_data(as_text=True)
+    assert "someone else saved this flow" in response.get_data(as_text=True)
     assert path.read_text() == theirs
 
 

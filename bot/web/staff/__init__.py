@@ -18,6 +18,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, g, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as BaseResponse  # what redirect() returns
 
 from bot.web.context import context
 from bot.web.staff import (
@@ -26,6 +27,7 @@ from bot.web.staff import (
     auth,
     csrf,
     flows,
+    guide,
     health,
     home,
     participants,
@@ -52,6 +54,7 @@ for child in (
     reports.blueprint,
     summaries.blueprint,
     team.blueprint,
+    guide.blueprint,
     alerts.blueprint,
     simulator.blueprint,
     health.blueprint,
@@ -87,7 +90,7 @@ def register(app: Flask) -> None:
 
 
 @blueprint.before_request
-def _guard() -> Response | None:
+def _guard() -> BaseResponse | None:
     """Who is this? Sign-in required everywhere but the sign-in page; CSRF on every form.
 
     Reading the session writes nothing (but, every few minutes, the idle clock of a

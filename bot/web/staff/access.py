@@ -42,7 +42,8 @@ def group_filter(who: Viewer, column: Any) -> ColumnElement[bool]:
         return true()
     if not who.group_ids:
         return false()
-    return column.in_(sorted(who.group_ids))
+    allowed: ColumnElement[bool] = column.in_(sorted(who.group_ids))
+    return allowed
 
 
 def may_see_group(who: Viewer, group_id: int | None) -> bool:

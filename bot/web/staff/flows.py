@@ -1,5 +1,5 @@
-"""Flows: every file of the flows folder with its check status, diagram, schedule in words
-and versions; staff edit a file (or write a new one) and it is saved only once it checks.
+"""Flows: every stored flow with its diagram, schedule in words and versions (who saved
+each, when); staff edit a flow (or write a new one) and it is stored only once it checks.
 
 Every save is audited with the versions before and after. Problems are shown with their
 line numbers, and the text stays in the editor, so nothing typed is lost.
@@ -14,10 +14,12 @@ from werkzeug.wrappers import Response
 
 from bot.web.context import context
 from bot.web.staff import audit, flow_files
-from bot.web.staff.access import require_staff
+from bot.web.staff.access import require_staff, viewer
 from bot.web.staff.pages import page, redirect_with
+from storage import flow_versions
 from storage.database import transaction
-from storage.models import Checkin, FlowVersion
+from storage.flow_versions import FlowStore
+from storage.models import Checkin, FlowSave, FlowVersion
 from survey_flows.checks.flow import check_flow_text
 from survey_flows.checks.problems import FlowProblem
 from survey_flows.graph import mermaid
@@ -62,7 +64,7 @@ def index() -> str:
     return page(
         "flows/index.html",
         files=flow_files.all_files(library),
-        folder=library.folder,
+        folder=None if isinstance(library, FlowStore) else library.folder,
         describe_schedule=describe_schedule,
     )
 
@@ -75,8 +77,17 @@ def _versions(session: Session, flow_id: str) -> list[dict[str, object]]:
             .group_by(Checkin.flow_version)
         ).all()
     )
+    saves: dict[str, FlowSave] = {}
+    for saved in flow_versions.history(session, flow_id):  # newest first: keep the latest
+        saves.setdefault(saved.version, saved)
     return [
-        {"version": version, "first_seen_at": seen, "checkins": used.get(version, 0)}
+        {
+            "version": version,
+            "first_seen_at": seen,
+            "checkins": used.get(version, 0),
+            "saved_by": saves[version].saved_by if version in saves else None,
+            "saved_at": saves[version].saved_at if version in saves else None,
+        }
         for version, seen in session.execute(
             select(FlowVersion.version, FlowVersion.first_seen_at)
             .where(FlowVersion.flow_id == flow_id)
@@ -130,7 +141,7 @@ def version(name: str, version: str) -> str:
 def edit(name: str) -> str:
     """The editor, holding the file's current text."""
     library = context().library
-    if flow_files.path_of(library, name) is None:
+    if not flow_files.exists(library, name):
         abort(404)
     text = flow_files.source(library, name)
     return page(
@@ -148,22 +159,20 @@ def save(name: str) -> Response | tuple[str, int]:
     """Check the text; save it only if it has no problems (and nobody saved meanwhile)."""
     ctx = context()
     library = ctx.library
-    if flow_files.path_of(library, name) is None:
+    if not flow_files.exists(library, name):
         abort(404)
     text = flow_files.normalise(request.form.get("source", ""))
     base = request.form.get("base", "")
     current = flow_files.source(library, name)
     flow, problems = flow_files.check(library, name, text)
     if base != flow_files.fingerprint(current):
-        problems = [
-            FlowProblem(
-                name,
-                1,
-                "someone else saved this file after you opened it; nothing was saved. Copy "
-                "your changes, reload the editor, and make them again on the newer text",
-            ),
-            *problems,
-        ]
+        problems = [_saved_meanwhile(name), *problems]
+    before, _ = check_flow_text(current, name)
+    if not problems and flow is not None:
+        try:
+            flow_files.save(library, name, text, viewer().email, before.version if before else None)
+        except flow_files.SavedMeanwhile:
+            problems = [_saved_meanwhile(name)]
     if problems or flow is None:
         return (
             page(
@@ -171,13 +180,20 @@ def save(name: str) -> Response | tuple[str, int]:
             ),
             422,
         )
-    before, _ = check_flow_text(current, name)
-    flow_files.save(library, name, text)
     audit.write(
         "edited flow",
         f"{name}: version {before.version[:12] if before else 'invalid'} -> {flow.version[:12]}",
     )
     return redirect_with("staff.flows.show", "flow-saved", name=name)
+
+
+def _saved_meanwhile(name: str) -> FlowProblem:
+    return FlowProblem(
+        name,
+        1,
+        "someone else saved this flow after you opened it; nothing was saved. Copy "
+        "your changes, reload the editor, and make them again on the newer text",
+    )
 
 
 @blueprint.get("/new")
@@ -197,11 +213,15 @@ def create() -> Response | tuple[str, int]:
     if name and "." not in name:
         name += ".yaml"
     text = flow_files.normalise(request.form.get("source", ""))
+    if isinstance(library, FlowStore):  # stored flows are named by their id
+        parsed, _ = check_flow_text(text, name or "new.yaml")
+        if parsed is not None and flow_files.valid_name(f"{parsed.id}.yaml"):
+            name = f"{parsed.id}.yaml"
     name_problem = None
     if not flow_files.valid_name(name):
         name_problem = f"the file name {name!r} will not do: {flow_files.NAME_HELP}"
-    elif flow_files.path_of(library, name) is not None:
-        name_problem = f"there is already a file called {name}; choose another name or edit it"
+    elif flow_files.exists(library, name):
+        name_problem = f"there is already a flow called {name}; choose another id or edit it"
     flow, problems = flow_files.check(library, name or "new.yaml", text)
     if name_problem or problems or flow is None:
         return (
@@ -216,6 +236,9 @@ def create() -> Response | tuple[str, int]:
             ),
             422,
         )
-    flow_files.save(library, name, text)
+    try:
+        flow_files.save(library, name, text, viewer().email, None)
+    except flow_files.SavedMeanwhile:
+        abort(409)
     audit.write("created flow", f"{name}: version {flow.version[:12]}")
     return redirect_with("staff.flows.show", "flow-created", name=name)

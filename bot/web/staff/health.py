@@ -3,6 +3,8 @@ providers are set up, naming missing settings but never showing a secret."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from flask import Blueprint
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
@@ -44,6 +46,13 @@ def index() -> str:
             select(func.min(OutboxItem.created_at)).where(OutboxItem.status == "queued")
         )
         tick = last_tick(session)
+        waiting = dict(
+            session.execute(
+                select(OutboxItem.channel, func.count())
+                .where(OutboxItem.status.in_(("queued", "sending")))
+                .group_by(OutboxItem.channel)
+            ).all()
+        )
     outbox = {state: by_status.get(state, 0) for state in STATES}
     outbox["queued"] -= retrying
     outbox["retrying"] = retrying
@@ -78,6 +87,7 @@ def index() -> str:
         },
         {"name": "Simulator", "ok": True, "detail": "always on"},
     ]
+    stuck = unconfigured_waiting(waiting, twilio.configured, twilio.missing, telegram.configured)
     backend = make_url(ctx.settings.database_url).get_backend_name()
     return page(
         "health/index.html",
@@ -86,7 +96,28 @@ def index() -> str:
         tick=tick,
         tick_age=(now - tick.at) if tick else None,
         providers=providers,
+        stuck=stuck,
         backend={"sqlite": "SQLite (one machine)", "postgresql": "PostgreSQL"}.get(
             backend, backend
         ),
     )
+
+
+def unconfigured_waiting(
+    waiting: dict[str, int], sms_ok: bool, sms_missing: Sequence[str], telegram_ok: bool
+) -> list[str]:
+    """Sentences for messages that wait for a channel nobody has set up: they stay queued
+    until it is, so say which channel and what to do."""
+    out = []
+    if waiting.get("sms") and not sms_ok:
+        out.append(
+            f"{waiting['sms']} message(s) wait for SMS, which is not set up: set "
+            f"{', '.join(sms_missing)} and restart; they are sent then. Until then use the "
+            "Simulator to try flows, alerts and summaries."
+        )
+    if waiting.get("telegram") and not telegram_ok:
+        out.append(
+            f"{waiting['telegram']} message(s) wait for Telegram, which is not set up: set "
+            "TELEGRAM_BOT_TOKEN and restart; they are sent then."
+        )
+    return out

@@ -140,6 +140,7 @@ def _build(choice: Choice) -> tuple[Report | None, str | None]:
             until=choice.until,
             group=choice.group.name if choice.group else None,
             threshold=ctx.settings.suppression_threshold,
+            key=ctx.settings.report_key,
             generated_at=ctx.clock(),
             follow_up_weeks=choice.follow_up,
         )

@@ -6,9 +6,10 @@ go through `bot.checkins.receiving.receive` exactly as an SMS would; what Ground
 queued in the outbox like any message (the worker's simulator sender marks it sent), and
 the panel shows queued and sent messages alike.
 
-Answers given here are stored like a resident's. Starting a flow again, or "Clear test
-conversation", deletes the test participant's earlier check-ins, answers, alerts and
-messages, so tests do not linger in reports.
+Answers given here are stored like a resident's, but the test participant is marked
+`is_test`, so no report, summary, chart or story ever counts them. Starting a flow again,
+or "Clear test conversation", deletes the test participant's earlier check-ins, answers,
+alerts and messages.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def _tester(session: Session, who: Viewer, now: datetime) -> Participant:
     if person is None:
         name = who.email.split("@")[0].split(".")[0].capitalize() or "Tester"
         person = Participant(
-            name=name, external_ref=_reference(who), opted_out=False, created_at=now
+            name=name, external_ref=_reference(who), opted_out=False, created_at=now, is_test=True
         )
         session.add(person)
         session.flush()

@@ -1,4 +1,4 @@
-"""Tests for reports.suppression: small groups stay hidden, also from subtraction."""
+"""reports.disclosure's suppression rule: small groups stay hidden, also from subtraction."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reports.suppression import suppress
+from reports.disclosure import suppress
 
 
 def test_nothing_small_nothing_hidden() -> None:
