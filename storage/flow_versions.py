@@ -210,6 +210,12 @@ class FlowStore:
         self._seeded = True
         return problems
 
+    def ready(self) -> None:
+        """Seed the store now if this process has not yet: call it outside any transaction,
+        because seeding writes in its own (SQLite has one writer: inside a caller's write
+        transaction the seeding write would wait on the caller forever)."""
+        self._ready()
+
     def _ready(self) -> None:
         if not self._seeded:
             with self._lock:
