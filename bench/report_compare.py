@@ -1,11 +1,12 @@
 """Report time before and after a change, side by side in one run.
 
-An older commit is checked out in a temporary git worktree; one SQLite database is filled
-once with the synthetic cohort of ``bench/report_size.py`` (by the older code, so both read
-the same rows), then the older and the current code each build the JSON report in fresh
-processes, alternating, ``--rounds`` times (three builds a process). It prints every run,
-the median of each side, the ratio and the load average, because on a shared machine only
-a side-by-side ratio means anything.
+An older commit is checked out in a temporary git worktree; one SQLite database gets the
+current schema and is filled once with the synthetic cohort of ``bench/report_size.py`` (by
+the older code, so both read the same rows; the older code ignores newer columns). Then the
+older and the current code each build the JSON report in fresh processes, alternating,
+``--rounds`` times (three builds a process). It prints every run, the median of each side,
+the ratio and the load average, because on a shared machine only a side-by-side ratio
+means anything.
 
     python bench/report_compare.py --base 4df24a8               # 1/5 size: 200,000 answers
     python bench/report_compare.py --base main --scale 1 --rounds 3   # the full million
@@ -32,7 +33,6 @@ _FILL = """
 import sys
 sys.path.insert(0, sys.argv[3] + "/bench")
 import report_size as rs
-from storage import migrate
 from survey_flows.checks.folder import FlowLibrary
 scale = float(sys.argv[2])
 rs.PARTICIPANTS = int(rs.PARTICIPANTS * scale)
@@ -42,10 +42,12 @@ rs.STORIES = int(rs.STORIES * scale)
 flow = FlowLibrary().resolve(rs.FLOW)
 rows = rs.cohort(flow.version)
 url = "sqlite:///" + sys.argv[1]
-migrate.upgrade(url)
 rs.insert_sqlite(url, rows, flow.version, flow.source_text)
 print(len(rows["answers"]))
 """
+
+
+_MIGRATE = "import sys\nfrom storage import migrate\nmigrate.upgrade(sys.argv[1])\n"
 
 
 def _run(tree: Path, args: list[str], *, code: str | None = None) -> str:
@@ -69,6 +71,9 @@ def compare(base: str, scale: float, rounds: int) -> None:
         )
         try:
             db = Path(folder) / "bench.db"
+            # The current schema (a superset: older code reads only the columns it knows),
+            # then the rows, inserted by the older code.
+            _run(HERE, [f"sqlite:///{db}"], code=_MIGRATE)
             answers = int(_run(old, [str(db), str(scale), str(old)], code=_FILL))
             print(f"{answers:,} answers (scale {scale:g}); base {base}, current tree {HERE}")
             results: dict[str, list[dict[str, Any]]] = {"base": [], "current": []}

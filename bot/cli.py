@@ -32,7 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "participants": (
         "bot.commands.participants:participants",
-        "Import participants from a CSV file; export or forget one participant.",
+        "Import participants from a CSV file; export, forget or mark-test one participant.",
     ),
     "groups": (
         "bot.commands.groups:groups",

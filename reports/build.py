@@ -29,7 +29,7 @@ import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
 
 from reports.bands import band_shares
-from reports.choices import choice_counts
+from reports.choices import choice_counts, question_counts
 from reports.data import NO_GROUP, MeasureAnswers, ReportData, load_report_data
 from reports.disclosure import (
     DEFAULT_KEY,
@@ -717,6 +717,23 @@ def _choices(
         return choice_counts(session, flow, start=start, end=end, group_id=scope, policy=policy)
 
 
+def _questions(
+    sessions: sessionmaker[Session],
+    flow: Flow,
+    start: datetime | None,
+    end: datetime | None,
+    scope: int | None,
+    policy: DisclosurePolicy,
+) -> dict[str, Any]:
+    """Answer counts of the flow's choice, yes/no and number questions without a measure
+    (`reports.choices.question_counts`). None without a database (an analysis of cached
+    measure answers only, as the disclosure property tests run)."""
+    if sessions is None:
+        return {}
+    with transaction(sessions, readonly=True) as session:
+        return question_counts(session, flow, start=start, end=end, group_id=scope, policy=policy)
+
+
 def analyse(
     sessions: sessionmaker[Session],
     flow: Flow,
@@ -858,6 +875,9 @@ def analyse(
         "choices": {}
         if decision.hides(scope)
         else _choices(sessions, flow, start, end, scope, policy),
+        "questions": {}
+        if decision.hides(scope)
+        else _questions(sessions, flow, start, end, scope, policy),
         "follow_up": None
         if follow_up is None
         else {

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -24,6 +24,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from reports.build import Report
+from reports.disclosure import DisclosurePolicy, publish_count
+from survey_flows.model import Flow
 
 __all__ = [
     "Chart",
@@ -112,8 +114,13 @@ def change_distribution_chart(
     method: str,
     higher_is_better: bool,
     inclusive: bool = True,
+    count: Callable[[int], int] = int,
 ) -> bytes | None:
     """Each paired person's change as a histogram, with the no-reliable-change band shaded.
+
+    ``count`` publishes a count (``reports.disclosure.publish_count``): every bar height,
+    legend and total on the chart goes through it, so a chart is no more exact than the
+    report's own counts.
 
     ``threshold`` is the reliable-change size (None: no band, people not classified);
     ``inclusive`` says whether a change of exactly the threshold counts as reliable
@@ -165,6 +172,7 @@ def change_distribution_chart(
         else:
             heights, _ = np.histogram(chosen, bins=edges)
             where = (edges[:-1] + edges[1:]) / 2
+        heights = np.array([count(int(h)) for h in heights])
         bottoms = np.array([bottom_by_value.get(float(w), 0.0) for w in where])
         ax.bar(
             where,
@@ -175,7 +183,7 @@ def change_distribution_chart(
             hatch=style["hatch"],
             edgecolor="black",
             linewidth=0.8,
-            label=f"{style['label']}: {chosen.size}",
+            label=f"{style['label']}: {count(int(chosen.size))}",
             zorder=2,
         )
         for w, h in zip(where, heights, strict=True):
@@ -196,7 +204,9 @@ def change_distribution_chart(
     ax.set_xlabel(f"Change in {label}, latest answer minus baseline ({arrow})")
     ax.set_ylabel("People")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_title(f"{label}: each person's change (n = {x.size}; method: {method})", fontsize=10)
+    ax.set_title(
+        f"{label}: each person's change (n = {count(int(x.size))}; method: {method})", fontsize=10
+    )
     ax.margins(y=0.15)
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
     return _png(figure)
@@ -206,7 +216,11 @@ def change_distribution_chart(
 
 
 def baseline_latest_chart(
-    groups: Sequence[GroupMeans], *, label: str, higher_is_better: bool
+    groups: Sequence[GroupMeans],
+    *,
+    label: str,
+    higher_is_better: bool,
+    scale: tuple[float, float] | None = None,
 ) -> bytes | None:
     """Baseline and latest means per group, joined by an arrow, with the change's 95% CI.
 
@@ -278,6 +292,8 @@ def baseline_latest_chart(
     ax.set_yticks(ys, [g.name for g in rows])
     ax.set_ylim(-0.8, len(rows) - 0.2)
     ax.margins(x=0.15)
+    if scale is not None:  # the whole scale, from its minimum: no exaggerated change
+        ax.set_xlim(scale[0], scale[1])
     ax.set_xlabel(f"{label} ({'higher' if higher_is_better else 'lower'} is better)")
     ax.set_title(f"{label}: baseline and latest, same people", fontsize=10)
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2)
@@ -288,7 +304,11 @@ def baseline_latest_chart(
 
 
 def weekly_means_chart(
-    weeks: Sequence[dict[str, Any]], *, label: str, higher_is_better: bool
+    weeks: Sequence[dict[str, Any]],
+    *,
+    label: str,
+    higher_is_better: bool,
+    scale: tuple[float, float] | None = None,
 ) -> bytes | None:
     """The mean per week with its 95% interval (error bars and a hatched band).
 
@@ -333,6 +353,8 @@ def weekly_means_chart(
         label="Mean that week",
     )
     ax.set_ylabel(f"{label} ({'higher' if higher_is_better else 'lower'} is better)")
+    if scale is not None:  # the axis starts at the scale's minimum
+        ax.set_ylim(scale[0], scale[1])
     ax.set_xlabel("Week starting (Monday)")
     ax.set_title(f"{label}: mean per week, with 95% interval", fontsize=10)
     every = max(1, math.ceil(len(dates) / 12))
@@ -382,15 +404,50 @@ def _weekly_alt(label: str, weeks: list[dict[str, Any]]) -> str:
     )
 
 
-def report_charts(report: Report) -> list[Chart]:
-    """Every chart of a built report, measure by measure, skipping suppressed figures."""
+def _counter(policy: DisclosurePolicy) -> Callable[[int], int]:
+    """A count as the report publishes it (rounded by the policy)."""
+
+    def count(n: int) -> int:
+        return int(publish_count(policy, n) or 0)
+
+    return count
+
+
+def measure_scales(flow: Flow | None) -> dict[str, tuple[float, float]]:
+    """Each measure's scale, lowest to highest possible score, from the flow's steps."""
+    out: dict[str, tuple[float, float]] = {}
+    for step in flow.steps if flow is not None else ():
+        if not step.measure:
+            continue
+        scores = [c.score for c in step.choices if c.score is not None]
+        if step.min is not None and step.max is not None:
+            low, high = float(step.min), float(step.max)
+        elif scores:
+            low, high = float(min(scores)), float(max(scores))
+        else:
+            continue
+        known = out.get(step.measure)
+        out[step.measure] = (
+            (low, high) if known is None else (min(known[0], low), max(known[1], high))
+        )
+    return out
+
+
+def report_charts(report: Report, flow: Flow | None = None) -> list[Chart]:
+    """Every chart of a built report, measure by measure, skipping suppressed figures.
+
+    With the report's `flow`, means are drawn on each measure's whole scale.
+    """
     charts: list[Chart] = []
+    scales = measure_scales(flow)
     data = report.data
     for name, entry in data["measures"].items():
         label, better = entry["label"], entry["higher_is_better"]
         if not entry["suppressed"]:
             changes = report.changes.get(name, np.empty(0))
             rc = entry["reliable_change"]
+            rounding = data["method"].get("disclosure", {}).get("counts_rounded_to", 1)
+            policy = DisclosurePolicy(rounding_base=int(rounding))
             png = change_distribution_chart(
                 changes,
                 label=label,
@@ -398,6 +455,7 @@ def report_charts(report: Report) -> list[Chart]:
                 method=rc["method"],
                 higher_is_better=better,
                 inclusive=rc["method"] != "jacobson-truax",
+                count=_counter(policy),
             )
             if png is not None:
                 charts.append(
@@ -405,7 +463,7 @@ def report_charts(report: Report) -> list[Chart]:
                         name,
                         "change_distribution",
                         f"{label}: each person's change",
-                        _distribution_alt(entry, int(changes.size)),
+                        _distribution_alt(entry, int(entry["n_paired"] or 0)),
                         png,
                     )
                 )
@@ -426,7 +484,9 @@ def report_charts(report: Report) -> list[Chart]:
                     None if ci is None else ci[1],
                 )
             )
-        png = baseline_latest_chart(rows, label=label, higher_is_better=better)
+        png = baseline_latest_chart(
+            rows, label=label, higher_is_better=better, scale=scales.get(name)
+        )
         if png is not None:
             charts.append(
                 Chart(
@@ -438,7 +498,9 @@ def report_charts(report: Report) -> list[Chart]:
                 )
             )
         weeks = entry.get("weekly") or []
-        png = weekly_means_chart(weeks, label=label, higher_is_better=better)
+        png = weekly_means_chart(
+            weeks, label=label, higher_is_better=better, scale=scales.get(name)
+        )
         if png is not None:
             charts.append(
                 Chart(name, "weekly", f"{label}: week by week", _weekly_alt(label, weeks), png)

@@ -19,6 +19,7 @@ Conventions shared with ``reports.build``:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -38,6 +39,8 @@ __all__ = [
     "Population",
     "ReportData",
     "Story",
+    "counted_participants",
+    "load_choice_answers",
     "load_report_data",
 ]
 
@@ -121,6 +124,12 @@ class ReportData:
 # --------------------------------------------------------------------------- SQL helpers
 
 
+def counted_participants() -> ColumnElement[bool]:
+    """The one condition on ``Participant`` that every report query reading people or
+    answers applies: test participants (the Simulator's, or marked by staff) never count."""
+    return Participant.is_test.is_(False)
+
+
 def _in_period(column: Any, start: datetime | None, end: datetime | None) -> list[Any]:
     """Conditions putting ``column`` in ``[start, end)``."""
     conditions = []
@@ -198,7 +207,7 @@ def _all_participant_groups(
 
 def _test_participants(session: Session) -> np.ndarray:
     """Ids of test participants (sorted): left out of every report."""
-    statement = select(Participant.id).where(Participant.is_test.is_(True))
+    statement = select(Participant.id).where(~counted_participants())
     (ids,) = read_columns(session, statement, ("int",))
     return np.sort(ids)
 
@@ -265,7 +274,7 @@ def _stories(
             Answer.step_id.in_(text_steps),
             Answer.value.is_not(None),
             Participant.forgotten_at.is_(None),
-            Participant.is_test.is_(False),
+            counted_participants(),
             *_in_period(Answer.answered_at, start, end),
         )
         .order_by(Answer.answered_at, Participant.pseudonym, Answer.id)
@@ -276,6 +285,45 @@ def _stories(
         if text.strip():
             stories.append(Story(answered_at, int(group_id), pseudonym, step_id, text))
     return stories
+
+
+def load_choice_answers(
+    session: Session,
+    flow: Flow,
+    step_ids: list[str],
+    *,
+    start: datetime | None,
+    end: datetime | None,
+    group_id: int | None,
+    label: Callable[[str, Any], str] | None = None,
+) -> dict[str, dict[int, set[str]]]:
+    """Answers to the given multiple-choice steps in the period: step id -> participant id ->
+    the values they picked (a skip counts as answered, with no value). With `label`, any
+    step's answers, each as `label(step_id, value)` (how per-question counts name them).
+
+    Test participants are left out as everywhere in a report; ``group_id`` limits the rows
+    to one group's participants by their current group (None: everyone).
+    """
+    statement = (
+        select(Answer.step_id, Answer.participant_id, Answer.value)
+        .join(Participant, Participant.id == Answer.participant_id)
+        .where(
+            Answer.flow_id == flow.id,
+            Answer.step_id.in_(step_ids),
+            counted_participants(),
+            *_in_period(Answer.answered_at, start, end),
+        )
+    )
+    if group_id is not None:
+        statement = statement.where(Participant.group_id == group_id)
+    found: dict[str, dict[int, set[str]]] = {}
+    for step_id, participant_id, value in session.execute(statement):
+        chosen = found.setdefault(step_id, {}).setdefault(participant_id, set())
+        if label is not None and value is not None:
+            chosen.add(label(step_id, value))
+        elif isinstance(value, str):
+            chosen.add(value)
+    return found
 
 
 def _population(

@@ -25,6 +25,7 @@ from typing import Any, TextIO
 from sqlalchemy import ColumnElement, Select, case, select, type_coerce
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
+from reports.data import counted_participants
 from reports.formats.cells import cell
 from storage.database import transaction
 from storage.models import Answer, Checkin, Enrolment, Group, Participant
@@ -108,8 +109,13 @@ def _export(
     names: list[str],
     flow: str | None,
     batch: int,
+    include_tests: bool = False,
 ) -> Iterator[dict[str, Any]]:
-    """Stream ``model`` rows as pseudonym, group, then ``columns``: the one export query."""
+    """Stream ``model`` rows as pseudonym, group, then ``columns``: the one export query.
+
+    Test participants (the Simulator's, or marked by staff) are left out unless
+    ``include_tests``: reports never count them, so the exports that check reports do not
+    either."""
     statement = (
         select(Participant.pseudonym, Group.name, *columns)
         .join(Participant, Participant.id == model.participant_id)
@@ -118,11 +124,17 @@ def _export(
     )
     if flow is not None:
         statement = statement.where(model.flow_id == flow)
+    if not include_tests:
+        statement = statement.where(counted_participants())
     return _stream(sessions, statement, names, batch)
 
 
 def export_answers(
-    sessions: sessionmaker[Session], flow: str | None = None, *, batch: int = _BATCH
+    sessions: sessionmaker[Session],
+    flow: str | None = None,
+    *,
+    batch: int = _BATCH,
+    include_tests: bool = False,
 ) -> Iterator[dict[str, Any]]:
     """Every answer (of flow ``flow``, or all flows), oldest id first, as a dict per row.
 
@@ -142,11 +154,15 @@ def export_answers(
         Answer.answered_at,
         Answer.channel,
     )
-    return _export(sessions, Answer, columns, ANSWER_COLUMNS, flow, batch)
+    return _export(sessions, Answer, columns, ANSWER_COLUMNS, flow, batch, include_tests)
 
 
 def export_checkins(
-    sessions: sessionmaker[Session], flow: str | None = None, *, batch: int = _BATCH
+    sessions: sessionmaker[Session],
+    flow: str | None = None,
+    *,
+    batch: int = _BATCH,
+    include_tests: bool = False,
 ) -> Iterator[dict[str, Any]]:
     """Every check-in (of flow ``flow``, or all flows), oldest id first, as a dict per row.
 
@@ -164,11 +180,15 @@ def export_checkins(
         Checkin.channel,
         Checkin.scheduled_for,
     )
-    return _export(sessions, Checkin, columns, CHECKIN_COLUMNS, flow, batch)
+    return _export(sessions, Checkin, columns, CHECKIN_COLUMNS, flow, batch, include_tests)
 
 
 def export_enrolments(
-    sessions: sessionmaker[Session], flow: str | None = None, *, batch: int = _BATCH
+    sessions: sessionmaker[Session],
+    flow: str | None = None,
+    *,
+    batch: int = _BATCH,
+    include_tests: bool = False,
 ) -> Iterator[dict[str, Any]]:
     """Every enrolment (in flow ``flow``, or all flows), oldest id first, as a dict per row.
 
@@ -188,7 +208,7 @@ def export_enrolments(
         ),
         Participant.forgotten_at,
     )
-    return _export(sessions, Enrolment, columns, ENROLMENT_COLUMNS, flow, batch)
+    return _export(sessions, Enrolment, columns, ENROLMENT_COLUMNS, flow, batch, include_tests)
 
 
 def iso_utc(at: datetime) -> str:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from reports.build import analyse
 from reports.charts import report_charts
-from reports.data import ReportData
+from reports.data import ReportData, counted_participants
 from reports.disclosure import DEFAULT_KEY, DisclosurePolicy, publish_count
 from storage.database import transaction
 from storage.flow_versions import Flows
@@ -95,7 +95,7 @@ def coordinator_summary(
         counts_hidden = counts_hidden or bool(report.data["participants"]["suppressed"])
         sentences += _measure_sentences(report.data, flow)
         if chart is None and with_chart:
-            chart = _leading_chart(report)
+            chart = _leading_chart(report, flow)
     if counts_hidden or 0 < sent < threshold:
         sentences.append("This week: too few people to show the check-in counts.")
     else:
@@ -138,8 +138,8 @@ def _measure_sentences(report: dict[str, Any], flow: Flow) -> list[str]:
     return [sentence for _, sentence in rows]
 
 
-def _leading_chart(report: Any) -> bytes | None:
-    charts = report_charts(report)
+def _leading_chart(report: Any, flow: Flow) -> bytes | None:
+    charts = report_charts(report, flow)
     return charts[0].png if charts else None
 
 
@@ -156,7 +156,7 @@ def _week_counts(session: Session, group_id: int, now: datetime) -> tuple[int, i
         .join(Participant, Participant.id == Checkin.participant_id)
         .where(
             Participant.group_id == group_id,
-            Participant.is_test.is_(False),
+            counted_participants(),
             Checkin.started_at >= now - WEEK,
         )
     ).one()

@@ -50,6 +50,7 @@ class Missing(Undefined):
     def _false(self, other: object) -> bool:
         return False
 
+    # Undefined declares these with other signatures; every one of them means "false" here.
     __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _false  # type: ignore[assignment]
     __hash__ = Undefined.__hash__
 
@@ -59,6 +60,7 @@ class Missing(Undefined):
     def _missing(self, *args: object) -> Missing:
         return self
 
+    # Arithmetic with an empty answer stays empty (Undefined's versions raise instead).
     __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _missing  # type: ignore[assignment]
     __truediv__ = __rtruediv__ = __floordiv__ = __rfloordiv__ = _missing  # type: ignore[assignment]
     __mod__ = __rmod__ = __neg__ = __pos__ = _missing  # type: ignore[assignment]

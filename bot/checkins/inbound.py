@@ -15,7 +15,7 @@ from bot.channels.base import InboundMessage
 from bot.checkins.receiving import Received, receive
 from bot.delivery.outbox import enqueue_callback_answer
 from bot.settings import Settings
-from storage.flow_versions import Flows, FlowStore
+from storage.flow_versions import Flows
 from storage.retry import unit_of_work
 
 
@@ -35,8 +35,6 @@ def handle(
             enqueue_callback_answer(session, inbound.callback_query_id, inbound.address, now)
         return received
 
-    if isinstance(library, FlowStore):
-        library.ready()  # a first-use seeding must not run inside the unit of work below
     return unit_of_work(sessions, clock, work)
 
 

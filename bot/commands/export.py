@@ -31,9 +31,15 @@ def export() -> None:
 
 
 def _options(what: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """The options every export takes: --flow, --format and --out."""
+    """The options every export takes: --flow, --format, --out and --include-tests."""
 
     def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        command = click.option(
+            "--include-tests",
+            is_flag=True,
+            help="Also export test participants (the Simulator's, or marked with "
+            "`participants mark-test`); reports never count them.",
+        )(command)
         command = click.option(
             "--out",
             type=click.Path(dir_okay=False, writable=True, path_type=Path),
@@ -81,7 +87,7 @@ def _write(
 
 @export.command("answers")
 @_options("answers")
-def answers(flow: str | None, fmt: str, out: Path | None) -> None:
+def answers(flow: str | None, fmt: str, out: Path | None, include_tests: bool) -> None:
     """One row per answer: participant (pseudonym), group, flow, flow version, check-in,
     step, value, score, measure, answered_at (UTC) and channel.
 
@@ -89,29 +95,34 @@ def answers(flow: str | None, fmt: str, out: Path | None) -> None:
     `groundswell report FLOW --format json` can be worked out from these files.
     """
     _write(
-        export_answers(database(), flow), write_answers_csv, out, flow, "answer", "answers to flow"
+        export_answers(database(), flow, include_tests=include_tests),
+        write_answers_csv,
+        out,
+        flow,
+        "answer",
+        "answers to flow",
     )
 
 
 @export.command("checkins")
 @_options("check-ins")
-def checkins(flow: str | None, fmt: str, out: Path | None) -> None:
+def checkins(flow: str | None, fmt: str, out: Path | None, include_tests: bool) -> None:
     """One row per check-in, answered or not: participant (pseudonym), group, flow, flow
     version, check-in, status, started_at, finished_at (UTC), channel and scheduled_for.
 
     The report's check-ins sent, completed, prompted and response rate come from this file.
     """
-    rows = export_checkins(database(), flow)
+    rows = export_checkins(database(), flow, include_tests=include_tests)
     _write(rows, write_checkins_csv, out, flow, "check-in", "check-ins of flow")
 
 
 @export.command("enrolments")
 @_options("enrolments")
-def enrolments(flow: str | None, fmt: str, out: Path | None) -> None:
+def enrolments(flow: str | None, fmt: str, out: Path | None, include_tests: bool) -> None:
     """One row per enrolment: participant (pseudonym), group (their group now), flow,
     enrolled_at (UTC) and active.
 
     The report's enrolled count comes from this file, with the check-ins and answers.
     """
-    rows = export_enrolments(database(), flow)
+    rows = export_enrolments(database(), flow, include_tests=include_tests)
     _write(rows, write_enrolments_csv, out, flow, "enrolment", "enrolments in flow")

@@ -1,4 +1,5 @@
-"""`groundswell participants ...`: import a roster, export or forget one person."""
+"""`groundswell participants ...`: import a roster, export or forget one person, mark a
+test participant."""
 
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ def resolve_flow(name: str) -> Flow:
 
 @click.group()
 def participants() -> None:
-    """Import participants from a CSV file; export or forget one participant."""
+    """Import participants from a CSV file; export, forget or mark-test one participant."""
 
 
 @participants.command("import")
@@ -168,4 +169,33 @@ def forget_command(ref: str, yes: bool) -> None:
             f"Answers were deleted too ({result.answers_deleted} answer(s), "
             f"{result.checkins_deleted} check-in(s), {result.alerts_deleted} alert(s)), "
             f"as {setting} is no."
+        )
+
+
+@participants.command("mark-test")
+@click.argument("ref", metavar="ID")
+@click.option("--undo", is_flag=True, help="Count this participant in reports again.")
+def mark_test_command(ref: str, undo: bool) -> None:
+    """Mark participant ID (pseudonym or number) as a staff test, so no report, summary,
+    chart or story counts them and exports leave them out (unless --include-tests).
+
+    The Simulator's test phones are marked already. Use --undo if a real resident was
+    marked by mistake.
+    """
+    sessions = database()
+    try:
+        with transaction(sessions) as session:
+            person = find_participant(session, ref)
+            person.is_test = not undo
+            pseudonym = person.pseudonym
+            action = "unmarked test participant" if undo else "marked test participant"
+            session.add(AuditEntry(at=_now(), actor=actor(), action=action, subject=pseudonym))
+    except UnknownParticipant as error:
+        raise _unknown(error) from None
+    if undo:
+        click.echo(f"{pseudonym} counts in reports again.")
+    else:
+        click.echo(
+            f"{pseudonym} is marked as a test: reports and summaries leave them out, and "
+            "exports too unless --include-tests is given."
         )

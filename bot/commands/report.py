@@ -152,7 +152,7 @@ def report(
         from reports.formats.html import render as render_html
 
         _status("Drawing charts")
-        text = render_html(built.data, report_charts(built))
+        text = render_html(built.data, report_charts(built, loaded))
     else:
         from reports.formats.text import render as render_text
 

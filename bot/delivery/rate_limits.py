@@ -303,14 +303,14 @@ class SharedLimiter:
     def wait(self, channel: str, address: str, *, per_chat: bool = True) -> float:
         """Take a slot for a send on `channel` to `address` and sleep until it; returns the
         seconds slept (0 when no limit applies)."""
-        slept = self._reserve(channel, address, per_chat, float("inf"))
-        return slept if slept is not None else 0.0  # never None unless `later`
+        return self._reserve(channel, address, per_chat, float("inf"), near=False)[1]
 
     def try_wait(self, channel: str, address: str, *, per_chat: bool = True) -> float | None:
         """Like `wait` when the slot is at most `SHARED_WAIT` away (returns None once it is
         time to send); otherwise takes nothing and returns the seconds until the limit may
         allow it, for the worker to send something else meanwhile."""
-        return self._reserve(channel, address, per_chat, SHARED_WAIT, later=True)
+        taken, wait = self._reserve(channel, address, per_chat, SHARED_WAIT, near=True)
+        return None if taken else wait
 
     def sent(self) -> None:
         """Tell the limits the send of the last slot returned (sent or failed): the next
@@ -323,28 +323,27 @@ class SharedLimiter:
             send_limits.settle(session, intervals, at + (self._monotonic() - local))
 
     def _reserve(
-        self, channel: str, address: str, per_chat: bool, max_wait: float, later: bool = False
-    ) -> float | None:
-        """The seconds slept (`later`: None once it is time to send, else the seconds the
-        slot is away, taking nothing)."""
+        self, channel: str, address: str, per_chat: bool, max_wait: float, *, near: bool
+    ) -> tuple[bool, float]:
+        """(taken, seconds): a slot taken and slept for, or (False, seconds until one)."""
         self._last = None
         kinds = self.limits.applying(channel, per_chat)
         if not kinds:
-            return None if later else 0.0
+            return True, 0.0
         sender = self._senders.get(channel, channel)
         intervals = {
             limit_key(kind, sender, address): (1.0 + SHARED_MARGIN)
             / self.limits.per_second(kind.name)
             for kind in kinds
         }
-        # Take a slot only when it is near: the previous one's send has then most likely
-        # returned and `settle`d, so the slots follow real send times, not planned ones.
-        if later:
+        if near:
+            # Take a slot only when it is near: the previous one's send has then most likely
+            # returned and `settle`d, so the slots follow real send times, not planned ones.
             max_wait = min(max_wait, min(intervals.values()) / 2)
         with transaction(self.sessions) as session:
             slot = send_limits.reserve(session, intervals, max_wait)
         if not slot.taken:
-            return slot.wait
+            return False, slot.wait
         self._taken += 1
         if self._taken % FORGET_EVERY == 0:
             with transaction(self.sessions) as session:
@@ -352,7 +351,7 @@ class SharedLimiter:
         if slot.wait > 0:
             self._sleep(slot.wait)
         self._last = (intervals, slot.at, self._monotonic() - max(0.0, slot.wait))
-        return None if later else slot.wait
+        return True, slot.wait
 
 
 def shared_limiter(

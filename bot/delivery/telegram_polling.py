@@ -21,8 +21,9 @@ import asyncio
 import logging
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import Update
@@ -187,8 +188,8 @@ class TelegramPoller:
 
 def build_application(
     telegram: TelegramSettings,
-    callback: Callable[[Update, ContextTypes.DEFAULT_TYPE], object],
-) -> Application:  # type: ignore[type-arg]
+    callback: Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]],
+) -> Application[Any, Any, Any, Any, Any, Any]:
     """A PTB Application (no Updater: we confirm updates ourselves) with our handlers.
 
     TELEGRAM_API_URL points it at another Bot API server (a local one, or a test fake).
@@ -198,9 +199,9 @@ def build_application(
         base = telegram.api_url.rstrip("/")
         builder = builder.base_url(base + "/bot").base_file_url(base + "/file/bot")
     application = builder.build()
-    application.add_handler(CommandHandler(list(COMMANDS), callback))  # type: ignore[arg-type]
-    application.add_handler(MessageHandler(filters.TEXT, callback))  # type: ignore[arg-type]
-    application.add_handler(CallbackQueryHandler(callback))  # type: ignore[arg-type]
+    application.add_handler(CommandHandler(list(COMMANDS), callback))
+    application.add_handler(MessageHandler(filters.TEXT, callback))
+    application.add_handler(CallbackQueryHandler(callback))
     return application
 
 

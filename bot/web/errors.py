@@ -14,7 +14,7 @@ import logging
 import traceback
 
 from flask import Flask, Response, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from storage.retry import database_unavailable
 
@@ -42,8 +42,8 @@ def _http_error(error: HTTPException) -> Response:
         413: "request body too large (64 KiB at most)",
     }.get(status, error.name.lower())
     response = plain(status, text)
-    if status == 405 and error.valid_methods:  # type: ignore[attr-defined]
-        response.headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        response.headers["Allow"] = ", ".join(error.valid_methods)
     return response
 
 

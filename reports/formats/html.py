@@ -224,6 +224,20 @@ Made on {{ when_made(report.generated_at) }}.</p>
 </section>
 {% endif %}
 
+{% if report.get('questions') %}
+<section id="questions">
+<h2>Answers to each question</h2>
+<p>People who gave each answer at least once in the period.</p>
+{% for q in report.questions.values() %}
+<h3>{{ q.question }}</h3>
+{% if q.suppressed %}<p>{{ hidden|capitalize }}.</p>{% else %}
+<ul>{% for a in q.answers %}
+<li>{{ a.label }}: {{ "not shown" if a.people is none else a.people }}</li>
+{% endfor %}</ul>{% endif %}
+{% endfor %}
+</section>
+{% endif %}
+
 <section id="stories">
 <h2>Stories</h2>
 {% if not report.stories %}<p>No stories in this period.</p>{% endif %}

@@ -140,6 +140,14 @@ def render(report: dict[str, Any]) -> str:
             for line in lines:
                 out += _wrap(line, 4)
 
+    if report.get("questions"):
+        out += ["", "ANSWERS TO EACH QUESTION (people who gave each answer at least once)"]
+        for question in report["questions"].values():
+            out += _wrap(question["question"])
+            for answer in question["answers"]:
+                shown = "not shown" if answer["people"] is None else answer["people"]
+                out += _wrap(f"{answer['label']}: {shown}", 4)
+
     out += ["", "STORIES"]
     if not report["stories"]:
         out += _wrap("No stories in this period.")

@@ -217,3 +217,36 @@ def test_groups_add_refuses_clearly(cli: CliRunner, args: list[str], message: st
     result = run(cli, "groups", "add", *args)
     assert result.exit_code == 1
     assert message in result.stderr
+
+
+# --- participants mark-test ------------------------------------------------------------------
+
+
+def test_mark_test_leaves_the_person_out_of_exports_unless_asked(
+    cli: CliRunner, sessions: sessionmaker[Session]
+) -> None:
+    seed_person(sessions)
+    before = run(cli, "export", "answers").stdout
+    assert "P-ADA234" in before
+    result = run(cli, "participants", "mark-test", "P-ADA234")
+    assert result.exit_code == 0, result.output
+    assert "P-ADA234 is marked as a test" in result.stdout
+    with transaction(sessions, readonly=True) as session:
+        person = session.scalars(
+            select(Participant).where(Participant.pseudonym == "P-ADA234")
+        ).one()
+        assert person.is_test is True
+        actions = session.scalars(select(AuditEntry.action)).all()
+        assert "marked test participant" in actions
+    assert "P-ADA234" not in run(cli, "export", "answers").stdout
+    assert "P-ADA234" not in run(cli, "export", "enrolments").stdout
+    assert run(cli, "export", "answers", "--include-tests").stdout == before
+    result = run(cli, "participants", "mark-test", "P-ADA234", "--undo")
+    assert "P-ADA234 counts in reports again." in result.stdout
+    assert run(cli, "export", "answers").stdout == before
+
+
+def test_mark_test_unknown_participant(cli: CliRunner) -> None:
+    result = cli.invoke(main, ["participants", "mark-test", "P-NOBODY"])
+    assert result.exit_code == 1
+    assert "P-NOBODY" in result.output

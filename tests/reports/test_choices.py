@@ -22,7 +22,7 @@ from reports.export import export_answers, write_answers_csv
 from reports.formats.html import render as render_html
 from reports.formats.text import render as render_text
 from storage.database import transaction
-from storage.models import Answer
+from storage.models import Answer, Participant
 from survey_flows.checks.folder import FlowLibrary
 from tests.survey_flows.test_multiple_choice import FLOW
 
@@ -124,3 +124,27 @@ def test_text_and_html_reports_list_what_people_picked(
     page = render_html(report)
     assert "<h2>What people picked</h2>" in page
     assert "<li>Street lighting: 5</li>" in page
+
+
+def test_a_test_participants_picks_leave_the_choices_block_identical(
+    sessions: sessionmaker[Session], tmp_path: Path, library: FlowLibrary
+) -> None:
+    _import(sessions, tmp_path, library)
+    flow = library.resolve("helped")
+    before = build_report(sessions, flow, threshold=5)["choices"]
+    exact = build_report(sessions, flow, policy=replace(EXACT, threshold=1))["choices"]
+    path = tmp_path / "tester.csv"
+    path.write_text(
+        HEADER + 'SIM-1,Elm Street,helped,2025-04,why,"1 2 3 4",2025-04-20\n', encoding="utf-8"
+    )
+    import_answers(sessions, path, library, NOW)
+    # As a resident, the extra person would change the figures (13 answered: 15 rounded) ...
+    assert build_report(sessions, flow, threshold=5)["choices"]["why"]["answered"] == 15
+    with transaction(sessions) as session:
+        tester = session.scalars(select(Participant).where(Participant.external_ref == "SIM-1"))
+        tester.one().is_test = True
+    # ... as a test participant they change nothing, rounded or exact, overall or per group.
+    assert build_report(sessions, flow, threshold=5)["choices"] == before
+    assert build_report(sessions, flow, policy=replace(EXACT, threshold=1))["choices"] == exact
+    group = build_report(sessions, flow, group="Elm Street", policy=replace(EXACT, threshold=1))
+    assert group["choices"]["why"]["answered"] == 12

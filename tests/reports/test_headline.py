@@ -48,3 +48,12 @@ def test_hidden_and_thin_measures_say_so() -> None:
     a, b = what_changed(report)
     assert a.startswith("Not shown: A") and b.startswith("Not enough data yet: B")
     assert when_made("2026-12-02T14:05:09+00:00") == "2 December 2026 at 14:05 UTC"
+
+
+def test_charts_start_at_the_scales_minimum() -> None:
+    from reports.charts import measure_scales
+    from survey_flows.checks.folder import FlowLibrary, default_flows_folder
+
+    scales = measure_scales(FlowLibrary(default_flows_folder()).resolve("weekly-wellbeing"))
+    assert scales["life_satisfaction"] == (0.0, 10.0)
+    assert scales["loneliness"] == (0.0, 4.0)

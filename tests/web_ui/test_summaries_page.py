@@ -18,7 +18,7 @@ def test_a_coordinator_reads_their_groups_summary_both_ways(
     page = client.get("/summaries/").get_data(as_text=True)
     assert 'href="/summaries/"' in page  # in the navigation
     assert (
-        "Groundswell weekly summary, Elm Street, over the last 12 weeks, to Tuesday 4 March" in page
+        "Groundswell weekly summary, Elm Street, over the last 12 weeks, to Sunday 2 March" in page
     )
     assert "By SMS" in page and "By Telegram" in page
     assert "Riverside" not in page

@@ -64,3 +64,18 @@ def test_a_coordinator_opens_on_their_own_group(client: FlaskClient, demo: None)
     sign_in(client, COORDINATOR)
     page = client.get("/reports/").get_data(as_text=True)
     assert 'id="what-changed"' in page and "Riverside" not in page
+
+
+def test_questions_without_a_measure_get_their_answers_counted(
+    client: FlaskClient, demo: None
+) -> None:
+    sign_in(client, STAFF)
+    data = client.get("/reports/download?flow=weekly-wellbeing&group=all&format=json").get_json()
+    callback = data["questions"]["callback"]
+    assert callback["question"].startswith("Thank you for telling us.")
+    assert [a["label"] for a in callback["answers"]] == ["Yes", "No"]
+    for answer in callback["answers"]:  # published counts are rounded to 5, or hidden
+        assert answer["people"] is None or answer["people"] % 5 == 0
+    assert "life_satisfaction" not in data["questions"]  # it has a measure
+    page = client.get("/reports/?flow=weekly-wellbeing&group=all").get_data(as_text=True)
+    assert "Answers to each question" in page and "True" not in page

@@ -148,11 +148,11 @@ def _headers(response: Response) -> Response:
 
 
 @blueprint.errorhandler(HTTPException)
-def _error_page(error: HTTPException) -> Response | tuple[str, int]:
+def _error_page(error: HTTPException) -> BaseResponse | tuple[str, int]:
     """Errors on our pages are pages too: what happened and where to go next."""
     status = error.code or 500
     if status == 401:
-        return redirect(url_for("staff.auth.sign_in"), code=303)  # type: ignore[return-value]
+        return redirect(url_for("staff.auth.sign_in"), code=303)
     if isinstance(error, csrf.CsrfError) and request.endpoint == "staff.auth.sign_in":
         return auth.sign_in_page(problem=error.description, status=status)
     return render_template("error.html", status=status, error=error), status

@@ -154,11 +154,11 @@ def _build(choice: Choice) -> tuple[Report | None, str | None]:
     return built, None
 
 
-def _charts(built: Report) -> dict[str, list[dict[str, str]]]:
+def _charts(built: Report, flow: Flow | None) -> dict[str, list[dict[str, str]]]:
     from reports.charts import report_charts  # matplotlib: load on use
 
     out: dict[str, list[dict[str, str]]] = {}
-    for chart in report_charts(built):
+    for chart in report_charts(built, flow):
         out.setdefault(chart.measure, []).append(_chart_entry(chart))
     return out
 
@@ -191,7 +191,7 @@ def index() -> str:
         groups=groups,
         choice=choice,
         report=built.data if built else None,
-        charts=_charts(built) if built else {},
+        charts=_charts(built, choice.flow) if built else {},
         problem=problem,
         w=wording,
         headline=headline,
@@ -229,7 +229,7 @@ def download() -> Response:
         from reports.charts import report_charts
         from reports.formats.html import render as render_html
 
-        body = render_html(built.data, report_charts(built))
+        body = render_html(built.data, report_charts(built, choice.flow))
     scope = _slug(choice.group.name) if choice.group else "all-groups"
     name = f"{choice.flow.id}-{scope}-{context().clock():%Y-%m-%d}.{fmt}"
     audit.write("downloaded report", name)

@@ -79,7 +79,7 @@ def index() -> str:
 
 
 @blueprint.post("/team/add")
-def add() -> str | Response:
+def add() -> str | Response | tuple[str, int]:
     """Add a person; a link to set their password is shown when they can sign in."""
     require_staff()
     role = request.form.get("role", "coordinator")
@@ -122,7 +122,7 @@ def add() -> str | Response:
     try:
         made = context().write(work)
     except (ContactError, accounts.AccountError) as error:
-        return _team_page(problem=str(error)), 400  # type: ignore[return-value]
+        return _team_page(problem=str(error)), 400
     if made is None:
         return redirect_with("staff.team.index", "team-changed")
     return _team_page(link=(made[0], url_for("staff.team.set_password", token=made[1])))
@@ -136,7 +136,7 @@ def _person_or_404(session: Session, user_id: int) -> User:
 
 
 @blueprint.post("/team/<int:user_id>")
-def change(user_id: int) -> str | Response:
+def change(user_id: int) -> str | Response | tuple[str, int]:
     """Change a coordinator's groups, contact and summary time."""
     require_staff()
     chosen = [int(v) for v in request.form.getlist("group") if v.isdigit()]
@@ -150,17 +150,26 @@ def change(user_id: int) -> str | Response:
         if not groups:
             raise ContactError("a coordinator needs at least one group")
         set_contact(session, person, reach, when, now=now, actor=viewer().email)
+        before = sorted(g.name for g in person.groups)
         set_groups(session, person, groups)
+        after = sorted(g.name for g in groups)
+        if before != after:  # what a coordinator may see changed: an access change
+            audit.record(
+                session,
+                now,
+                "changed coordinator groups",
+                f"{person.shown_name}: {', '.join(before) or 'none'} -> {', '.join(after)}",
+            )
 
     try:
         context().write(work)
     except ContactError as error:
-        return _team_page(problem=str(error)), 400  # type: ignore[return-value]
+        return _team_page(problem=str(error)), 400
     return redirect_with("staff.team.index", "team-changed")
 
 
 @blueprint.post("/team/<int:user_id>/remove")
-def remove(user_id: int) -> str | Response:
+def remove(user_id: int) -> str | Response | tuple[str, int]:
     """Remove a person (not the last staff account)."""
     require_staff()
 
@@ -172,7 +181,7 @@ def remove(user_id: int) -> str | Response:
     try:
         context().write(work)
     except accounts.AccountError as error:
-        return _team_page(problem=str(error)), 400  # type: ignore[return-value]
+        return _team_page(problem=str(error)), 400
     return redirect_with("staff.team.index", "team-removed")
 
 
@@ -253,7 +262,7 @@ def account() -> str:
 
 
 @blueprint.post("/account/")
-def account_post() -> str | Response:
+def account_post() -> str | Response | tuple[str, int]:
     """Save the signed-in coordinator's contact and summary time."""
     who = viewer()
 
@@ -272,5 +281,5 @@ def account_post() -> str | Response:
             groups = [g.name for g in me.groups]
         return page(
             "team/account.html", me=me, groups=groups, weekdays=WEEKDAYS, problem=str(error)
-        ), 400  # type: ignore[return-value]
+        ), 400
     return redirect_with("staff.team.account", "account-saved")
