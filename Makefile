@@ -53,4 +53,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/engine_steps.py
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .hypothesis .mypy_cache

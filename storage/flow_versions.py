@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -170,7 +169,7 @@ def _store_first_versions(session: Session, flows: list[Flow], saved_by: str) ->
 class FlowStore:
     """The flows every process runs: the current stored version of each flow id.
 
-    On first use in a process, the flows folder (`GROUNDSWELL_FLOWS`, else the shipped
+    When a process makes its store, the flows folder (`GROUNDSWELL_FLOWS`, else the shipped
     flows) is imported for every flow id not stored yet, so a new deployment (and `make
     run`) starts with flows; a stored flow is never replaced from the folder (use
     `groundswell flows import`). Each resolve asks the database for the current version
@@ -183,8 +182,9 @@ class FlowStore:
     ) -> None:
         self.sessions = sessions
         self.folder = Path(folder) if folder is not None else default_flows_folder()
-        self._seeded = False
-        self._lock = threading.Lock()
+        # At once, never lazily: a first resolve may come inside a write transaction, and
+        # on SQLite a second writer there would wait for a lock its own thread holds.
+        self.seed()
 
     def seed(self) -> list[FlowProblem]:
         """Import the folder's valid flows whose ids are not stored yet; returns the
@@ -207,21 +207,13 @@ class FlowStore:
                 log.info("flows stored from %s: %s", self.folder, ", ".join(stored))
         for problem in problems:
             log.warning("flow file not imported: %s", problem)
-        self._seeded = True
         return problems
-
-    def _ready(self) -> None:
-        if not self._seeded:
-            with self._lock:
-                if not self._seeded:
-                    self.seed()
 
     def resolve(self, name: str | os.PathLike[str], session: Session | None = None) -> Flow:
         """The current version of flow `name` (a flow id; `<id>.yaml` is taken as the id):
         the one place a flow name from a web form, a URL, a group or a command becomes a
         flow. Never a path. Raises `UnknownFlow` naming the stored flows when there is no
         such flow, `FlowError` for a name that is not an id."""
-        self._ready()
         flow_id = str(name).removesuffix(".yaml").removesuffix(".yml")
         if not FLOW_ID.fullmatch(flow_id):  # an id only: never a path, from any form
             shown = flow_id if len(flow_id) <= 80 else flow_id[:80] + "..."
@@ -248,13 +240,11 @@ class FlowStore:
 
     def ids(self) -> list[str]:
         """Every stored flow id, in order."""
-        self._ready()
         with transaction(self.sessions, readonly=True) as session:
             return sorted(current_versions(session))
 
     def latest(self) -> dict[str, Flow]:
         """Every stored flow's current version, by id (in id order)."""
-        self._ready()
         with transaction(self.sessions, readonly=True) as session:
             current = current_versions(session)
             return {flow_id: load(session, current[flow_id]) for flow_id in sorted(current)}

@@ -31,9 +31,9 @@ def _bare_names(path: Path) -> list[int]:
     """Lines of a flow file with a bare participant name (a warning, never a failure)."""
     from survey_flows.expressions import bare_name_lines
 
-    try:
-        return bare_name_lines(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError):
+    try:  # the capped reader: never /dev/zero, a FIFO or a huge file
+        return bare_name_lines(read_flow_text(path))
+    except FlowError:
         return []
 
 

@@ -40,7 +40,7 @@ from storage.flow_versions import Flows, FlowStore
 #: Provider payloads are a few kilobytes; anything bigger is not from a provider.
 MAX_BODY_BYTES = 64 * 1024
 #: HSTS over HTTPS: browsers use only HTTPS for this host for a year.
-HSTS = "max-age=31536000"
+HSTS = "max-age=31536000; includeSubDomains"
 #: Seconds to wait for a PostgreSQL connection: well inside Twilio's 15 s webhook timeout.
 CONNECT_TIMEOUT_SECONDS = 5
 

@@ -92,15 +92,23 @@ def hidden_phrase(threshold: int) -> str:
 
 
 def period_words(period: dict[str, Any]) -> str:
-    """The reporting period in words."""
+    """The reporting period in words: the period used (whole weeks, see
+    reports.disclosure), and what was asked for when that differs."""
     since, until = period.get("since"), period.get("until")
     if since and until:
-        return f"{since} to {until}"
-    if since:
-        return f"from {since}"
-    if until:
-        return f"up to {until}"
-    return "all answers so far"
+        asked = f"{since} to {until}"
+    elif since:
+        asked = f"from {since}"
+    elif until:
+        asked = f"up to {until}"
+    else:
+        asked = "all answers so far"
+    used = period.get("published")
+    if not used or used == asked:
+        return asked
+    if period.get("snapped"):
+        return f"{used} (whole weeks; asked for {asked})"
+    return str(used)
 
 
 def change_sentence(m: dict[str, Any]) -> str:

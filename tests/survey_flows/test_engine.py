@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -222,3 +224,14 @@ def test_the_outcome_carries_the_next_timer() -> None:
     timer = next_timer(flow, outcome.state)
     assert timer is not None and outcome.next_timer_at == timer[0]
     assert outcome.next_timer_at > NOW
+
+
+def test_the_engine_runs_without_the_checks_subpackage() -> None:
+    """The engine stays flat and pure: loading and checking (`survey_flows.checks`) build its
+    input, and nothing the engine imports reaches back into them."""
+    probe = (
+        "import sys, survey_flows.engine, survey_flows.reading, survey_flows.due_times; "
+        "print([m for m in sys.modules if m.startswith('survey_flows.checks')])"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

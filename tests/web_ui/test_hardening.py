@@ -136,7 +136,7 @@ def test_https_setting_gives_host_prefixed_secure_cookies_and_hsts(
     assert settings.public_url is None and settings.secure
     with _app(settings, sessions, library, clock).test_client() as client:
         form = client.get("/sign-in")
-        assert form.headers["Strict-Transport-Security"] == "max-age=31536000"
+        assert form.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
         response = sign_in(client, STAFF)
         assert response.status_code == 303
         cookies = response.headers.getlist("Set-Cookie")
@@ -286,3 +286,12 @@ def test_coordinators_cannot_see_the_audit_log(client: FlaskClient, world: World
 
     sign_in(client, COORDINATOR)
     assert client.get("/audit/").status_code == 403
+
+
+def test_passwords_are_12_to_128_characters() -> None:
+    """ASVS 2.1.1 and 2.1.2: at least 12 characters; 64 allowed; more than 128 refused."""
+    with pytest.raises(accounts.AccountError, match="at least 12"):
+        accounts.hash_password("x" * 11)
+    assert accounts.hash_password("x" * 12) and accounts.hash_password("é" * 64)
+    with pytest.raises(accounts.AccountError, match="at most 128"):
+        accounts.hash_password("x" * 129)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.web.staff.accounts import authenticate
 from storage.database import transaction
-from storage.models import User
+from storage.models import AuditEntry, User
 from tests.web_ui.conftest import COORDINATOR, STAFF, World, csrf_token, post_form, sign_in
 
 
@@ -68,6 +68,11 @@ def test_staff_change_a_coordinators_groups_and_contact(
     after = _user(sessions, COORDINATOR)
     assert (after.channel, after.address, after.timezone) == ("telegram", "5551", "Europe/London")
     assert [g.name for g in after.groups] == ["Riverside"]
+    with transaction(sessions, readonly=True) as session:  # an access change is audited
+        entry = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "changed coordinator groups")
+        ).one()
+    assert entry.actor == STAFF and entry.subject.endswith("Elm Street -> Riverside")
 
 
 def test_the_last_staff_account_cannot_be_removed(

@@ -30,6 +30,8 @@ NOTICES = {
     "team-removed": "Removed: they can no longer sign in and get no alerts or summaries.",
     "account-saved": "Saved. Your next summary comes at the new time.",
     "password-set": "Password set. Sign in with it now.",
+    "group-started": "Started: the first question is queued for everyone counted (after quiet "
+    "hours for those inside them).",
 }
 
 

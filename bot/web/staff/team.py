@@ -150,7 +150,16 @@ def change(user_id: int) -> str | Response | tuple[str, int]:
         if not groups:
             raise ContactError("a coordinator needs at least one group")
         set_contact(session, person, reach, when, now=now, actor=viewer().email)
+        before = sorted(g.name for g in person.groups)
         set_groups(session, person, groups)
+        after = sorted(g.name for g in groups)
+        if before != after:  # what a coordinator may see changed: an access change
+            audit.record(
+                session,
+                now,
+                "changed coordinator groups",
+                f"{person.shown_name}: {', '.join(before) or 'none'} -> {', '.join(after)}",
+            )
 
     try:
         context().write(work)
