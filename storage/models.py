@@ -42,8 +42,10 @@ MESSAGE_STATUSES = ("queued", "sending", "sent", "delivered", "undelivered", "fa
 FLOW_SAVE_WAYS = ("folder", "import", "web")
 OUTBOX_STATUSES = ("queued", "sending", "sent", "failed", "cancelled")
 # "message": a message to a person (has a `messages` row); "callback_answer": Telegram's
-# answerCallbackQuery for a button press (`body` holds the callback_query_id, no message).
-OUTBOX_KINDS = ("message", "callback_answer")
+# answerCallbackQuery for a button press (`body` holds the callback_query_id, no message);
+# "edit_buttons": Telegram's editMessageReplyMarkup ticking a multiple choice's buttons on
+# the question itself (`body` the message id, `buttons` the new keyboard, no message).
+OUTBOX_KINDS = ("message", "callback_answer", "edit_buttons")
 # The predicate of the partial index of rows still to send; a query must spell it exactly
 # so (with literals, not parameters) for the databases to use that index.
 OUTBOX_PENDING_SQL = "status IN ('queued', 'sending')"

@@ -261,7 +261,7 @@ class _Turn:
         text = (
             self.system("picked", chosen=", ".join(named)) if named else self.system("pick_first")
         )
-        self.send(text, "question", step.id, self.options(step))
+        self.send(text, "question", step.id, self.options(step), updates_pressed=True)
 
     def remind(self) -> None:
         step = self.waiting_step()
@@ -394,13 +394,22 @@ class _Turn:
         kind: MessageKind,
         step_id: str | None = None,
         options: tuple[Option, ...] = (),
+        *,
+        updates_pressed: bool = False,
     ) -> None:
         if not text:
             return
         step = self.flow.step(step_id) if step_id else None
         numbered = bool(options) and step is not None and step.type == "choice"
         self.messages.append(
-            Outgoing(text=text, kind=kind, step_id=step_id, options=options, numbered=numbered)
+            Outgoing(
+                text=text,
+                kind=kind,
+                step_id=step_id,
+                options=options,
+                numbered=numbered,
+                updates_pressed=updates_pressed,
+            )
         )
 
 

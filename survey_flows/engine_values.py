@@ -130,13 +130,17 @@ class Option:
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One message to send. `options` become buttons; `numbered` lists them on SMS."""
+    """One message to send. `options` become buttons; `numbered` lists them on SMS;
+    `updates_pressed` marks new buttons for the message whose button was just pressed."""
 
     text: str
     kind: MessageKind
     step_id: str | None = None
     options: tuple[Option, ...] = ()
     numbered: bool = False
+    # A toggle press's new buttons: a channel that can edit the pressed message's buttons
+    # (Telegram) does that instead of sending this as a new message.
+    updates_pressed: bool = False
 
 
 @dataclass(frozen=True)

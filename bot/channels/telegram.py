@@ -349,6 +349,19 @@ class TelegramSender:
 
         self._run(answer)
 
+    def edit_buttons(self, chat_id: str, message_id: int, options: Sequence[Option]) -> None:
+        """Replace the buttons under one of the bot's messages (editMessageReplyMarkup): a
+        multiple choice's toggle ticks the question's own buttons."""
+
+        async def edit() -> None:
+            await self._api(
+                lambda: self._bot.edit_message_reply_markup(
+                    chat_id=_chat_id(chat_id), message_id=message_id, reply_markup=keyboard(options)
+                )
+            )
+
+        self._run(edit)
+
     def close(self) -> None:
         """Close PTB's HTTP clients and the event loop. Safe to call twice."""
         with self._lock:

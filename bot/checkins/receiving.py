@@ -9,7 +9,7 @@ alerts, consent) load ORM objects as they need them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from bot.channels.base import InboundMessage
 from bot.checkins.engine_context import channel_traits, engine_participant
 from bot.checkins.outcomes import apply, apply_to_person
-from bot.delivery.outbox import Recipient, enqueue
+from bot.delivery.outbox import Recipient, enqueue, enqueue_edit_buttons
 from bot.people.joining import join_or_hint
 from bot.settings import Settings
 from storage import flow_versions
@@ -25,7 +25,7 @@ from storage.checkin_rows import sender_and_open_checkin
 from storage.flow_versions import Flows
 from storage.messages import record_inbound_id
 from survey_flows import engine
-from survey_flows.engine_values import Conversation, Reply
+from survey_flows.engine_values import Conversation, Outcome, Reply
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,7 @@ def receive(
         now,
         traits,
     )
+    outcome = _tick_in_place(session, inbound, outcome, now)
     # A reply to the resident's own message goes at once, quiet hours or not.
     sent = apply(
         session,
@@ -104,3 +105,21 @@ def receive(
         message_id=record_id,
     )
     return Received(participant=person.pseudonym, messages=sent)
+
+
+def _tick_in_place(
+    session: Session, inbound: InboundMessage, outcome: Outcome, now: datetime
+) -> Outcome:
+    """On Telegram, a multiple choice's toggle press edits the pressed message's buttons
+    (their ticks) instead of sending the question again; the rest of the outcome is kept."""
+    if inbound.channel != "telegram" or inbound.callback_message_id is None:
+        return outcome
+    kept = []
+    for message in outcome.messages:
+        if message.updates_pressed:
+            enqueue_edit_buttons(
+                session, inbound.address, inbound.callback_message_id, message, now
+            )
+        else:
+            kept.append(message)
+    return replace(outcome, messages=tuple(kept))

@@ -5,6 +5,8 @@ claim rows with a lease, send them, and mark them. Rows for one address go out s
 order: a row is only claimable while no earlier row for the same address is still pending.
 Telegram callback answers (`kind` "callback_answer") acknowledge a button press: they
 neither wait for nor hold up the chat's messages, since Telegram expires them quickly.
+Button edits (`kind` "edit_buttons": Telegram's editMessageReplyMarkup, body the message id)
+tick a multiple choice's buttons on the question itself; they too neither wait nor block.
 
 An attempt whose outcome is unknown (the worker died mid-send, or the request timed out
 after the provider may have accepted it) leaves `last_error` starting with
@@ -54,6 +56,7 @@ PENDING = OUTBOX_PENDING
 BUTTON_CHANNELS = ("telegram", "sim")
 MESSAGE = "message"
 CALLBACK_ANSWER = "callback_answer"
+EDIT_BUTTONS = "edit_buttons"
 #: How many of an address's latest sends a lookup for a send in doubt steers clear of.
 RECENT_SENDS = 200
 #: Prefix of `last_error` when an earlier attempt may have reached the provider.
@@ -255,6 +258,31 @@ def enqueue_callback_answer(
         not_before=now,
         created_at=now,
         idempotency_key=f"cbq-{uuid.uuid4().hex}",
+    )
+    session.add(item)
+    return item
+
+
+def enqueue_edit_buttons(
+    session: Session, chat_id: str, message_id: int, message: Outgoing, now: datetime
+) -> OutboxItem:
+    """Queue an edit of the buttons under a bot message the resident pressed a button on
+    (a multiple choice's toggle: the question's buttons get their ticks, no new message).
+
+    No `messages` row: nothing new is said to the person.
+    """
+    item = OutboxItem(
+        message_id=None,
+        kind=EDIT_BUTTONS,
+        channel="telegram",
+        address=chat_id,
+        body=str(message_id),
+        buttons=[{"value": o.value, "label": o.label} for o in message.options],
+        status="queued",
+        attempts=0,
+        not_before=now,
+        created_at=now,
+        idempotency_key=f"edit-{uuid.uuid4().hex}",
     )
     session.add(item)
     return item

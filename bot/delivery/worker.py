@@ -371,6 +371,9 @@ class Worker:
         if job.kind == outbox.CALLBACK_ANSWER:
             self._answer_callback(job, sender, report)
             return
+        if job.kind == outbox.EDIT_BUTTONS:
+            self._edit_buttons(job, sender, report)
+            return
         message = job.outbound()
         in_doubt = False
         if job.in_doubt:
@@ -428,14 +431,32 @@ class Worker:
         if answer is None:
             self._fail(job, f"channel {job.channel} cannot answer button presses", None, report)
             return
-        self.limiter.wait(job.channel, job.address, per_chat=False)
+        self._side_call(job, report, lambda: answer(job.body), per_chat=False)
+
+    def _edit_buttons(self, job: _Job, sender: Sender, report: DrainReport) -> None:
+        edit: Callable[[str, int, tuple[Option, ...]], Any] | None = getattr(
+            sender, "edit_buttons", None
+        )
+        if edit is None:
+            self._fail(job, f"channel {job.channel} cannot edit buttons", None, report)
+            return
+        self._side_call(
+            job, report, lambda: edit(job.address, int(job.body), job.buttons), per_chat=True
+        )
+
+    def _side_call(
+        self, job: _Job, report: DrainReport, call: Callable[[], Any], *, per_chat: bool
+    ) -> None:
+        """A call that is no message (a callback answer, a button edit): one try, then sent
+        or failed; a late retry is pointless (callback queries expire within seconds, and a
+        later press edits the buttons again)."""
+        self.limiter.wait(job.channel, job.address, per_chat=per_chat)
         if self.shared is not None:
-            self.shared.wait(job.channel, job.address, per_chat=False)
+            self.shared.wait(job.channel, job.address, per_chat=per_chat)
         try:
-            answer(job.body)
+            call()
         except SendError as error:
             self._settle()
-            # Callback queries expire within seconds: a late retry is pointless.
             self._fail(job, redact(error.message), error.code, report)
             return
         except Exception as exc:

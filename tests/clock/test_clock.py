@@ -276,14 +276,8 @@ def test_a_zone_that_moves_its_clocks_by_thirty_minutes(
     assert fired == ["03 02:15", "04 02:30", "05 02:15"]
 
 
-def test_coordinators_get_alerts_at_once_without_message_text(
-    sessions: sessionmaker[Session],
-) -> None:
-    library = FlowLibrary()
-    [person] = add_people(sessions, 1)
-    with transaction(sessions) as session:
-        group = session.scalars(select(Group)).one()
-        session.add(coordinator(name="Ann", channel="sms", address="+447700900001", group=group))
+def answer_asking_for_a_callback(sessions: sessionmaker[Session], library: FlowLibrary) -> None:
+    """Elm Street-0's Friday check-in starts, and they answer it asking for a callback."""
     tick(sessions, library, SETTINGS, TUESDAY)
     tick(sessions, library, SETTINGS, FRIDAY_18)
     for n, text in enumerate(["2", "5", "4", "9", "yes"]):
@@ -295,6 +289,17 @@ def test_coordinators_get_alerts_at_once_without_message_text(
                 library,
                 SETTINGS,
             )
+
+
+def test_coordinators_get_alerts_at_once_without_message_text(
+    sessions: sessionmaker[Session],
+) -> None:
+    library = FlowLibrary()
+    [person] = add_people(sessions, 1)
+    with transaction(sessions) as session:
+        group = session.scalars(select(Group)).one()
+        session.add(coordinator(name="Ann", channel="sms", address="+447700900001", group=group))
+    answer_asking_for_a_callback(sessions, library)
     with transaction(sessions) as session:
         alert = session.scalars(select(Alert)).one()
         pseudonym = session.get_one(Participant, person).pseudonym
@@ -444,17 +449,7 @@ def test_coordinator_alerts_are_in_the_flows_language(
     with transaction(sessions) as session:
         group = session.scalars(select(Group)).one()
         session.add(coordinator(name="Ann", channel="sms", address="+447700900001", group=group))
-    tick(sessions, library, SETTINGS, TUESDAY)
-    tick(sessions, library, SETTINGS, FRIDAY_18)
-    for n, text in enumerate(["2", "5", "4", "9", "yes"]):
-        with transaction(sessions) as session:
-            receive(
-                session,
-                InboundMessage("sim", "Elm Street-0", text, f"m{n}"),
-                FRIDAY_18 + timedelta(minutes=n + 1),
-                library,
-                SETTINGS,
-            )
+    answer_asking_for_a_callback(sessions, library)
     with transaction(sessions) as session:
         body = session.scalars(
             select(OutboxItem.body).where(OutboxItem.address == "+447700900001")

@@ -12,15 +12,14 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.channels.base import OutboundMessage
 from bot.channels.telegram import TelegramSender, TelegramSettings
 from bot.checkins.starting import start_checkin
+from bot.delivery.worker import DrainReport, Worker
 from bot.settings import Settings
 from storage.checkin_rows import previous_answers
 from storage.database import transaction
 from storage.models import Answer, Checkin, OutboxItem, Participant
 from survey_flows.checks.folder import FlowLibrary
-from survey_flows.engine_values import Option
 from tests.fakes import FakeTelegram, telegram_callback_update
 from tests.survey_flows.test_multiple_choice import FLOW
 from tests.web.conftest import CHAT_ID, NOON, add_participant, post_telegram, sms
@@ -94,25 +93,20 @@ def test_an_sms_reply_naming_two_options_stores_two_answers(
     assert previous["why"] == ["traffic", "bins"]  # as a list, for `previous.why`
 
 
-def test_telegram_buttons_toggle_then_done_stores_each_choice(
+def test_telegram_buttons_tick_on_the_question_itself_then_done_stores_each_choice(
     client: FlaskClient,
     sessions: sessionmaker[Session],
     settings: Settings,
     library: FlowLibrary,
 ) -> None:
+    """Through the worker and the real python-telegram-bot client against the fake server:
+    each toggle press edits the question's own keyboard (editMessageReplyMarkup), no new
+    message is sent, and every press is answered."""
     person = add_participant(sessions, channel="telegram", address=str(CHAT_ID))
     checkin = _start(sessions, library, settings, person)
     first = _last_question(sessions)
     assert first.body == "What helped this month? (Press each that applies, then Done.)"
     assert [b["label"] for b in first.buttons or ()][-1] == "Done"
-    for update_id, data in ((3001, "bins"), (3002, "lighting"), (3003, "bins")):
-        press = telegram_callback_update(update_id, CHAT_ID, data, message_id=7)
-        assert post_telegram(client, press).status_code == 200
-    assert _stored(sessions, checkin) == []
-    shown = _last_question(sessions)
-    assert shown.body == "Chosen so far: Street lighting. Press more, or Done."
-    labels = [b["label"] for b in shown.buttons or ()]
-    assert labels == ["✓ Street lighting", "Less traffic", "Bins and litter", "Neighbours", "Done"]
 
     fake = FakeTelegram()
     with (
@@ -121,12 +115,33 @@ def test_telegram_buttons_toggle_then_done_stores_each_choice(
             TelegramSettings(token=fake.token, webhook_secret="s", api_url=fake.base_url), timeout=5
         ) as sender,
     ):
-        options = tuple(Option(b["value"], b["label"]) for b in shown.buttons or ())
-        sender.send(OutboundMessage("telegram", str(CHAT_ID), shown.body, options=options))
-        markup = fake.sent[-1]["reply_markup"]["inline_keyboard"]
+        worker = Worker(sessions, {"telegram": sender}, clock=lambda: NOON, sleep=lambda _: None)
+        assert worker.run_once() == DrainReport(sent=1)
+        [question] = fake.sent
+        message_id = question["message"]["message_id"]
+        for update_id, data in ((3001, "bins"), (3002, "lighting"), (3003, "bins")):
+            press = telegram_callback_update(update_id, CHAT_ID, data, message_id=message_id)
+            assert post_telegram(client, press).status_code == 200
+        assert worker.run_once() == DrainReport(sent=6)  # three edits, three answers
+        assert len(fake.sent) == 1  # no new message: the question itself shows the ticks
+        assert len(fake.callback_answers) == 3
+        edits = fake.edits
+    assert [e["method"] for e in edits] == ["editMessageReplyMarkup"] * 3
+    assert {(e["message"]["chat"]["id"], e["message"]["message_id"]) for e in edits} == {
+        (CHAT_ID, message_id)
+    }
+    assert edits[-1]["message"]["text"] == question["text"]  # the question's words stay
+    markup = edits[-1]["message"]["reply_markup"]["inline_keyboard"]
     buttons = [(b["text"], b["callback_data"]) for row in markup for b in row]
+    assert [text for text, _ in buttons] == [
+        "✓ Street lighting", "Less traffic", "Bins and litter", "Neighbours", "Done",
+    ]  # fmt: skip
     assert buttons[0] == ("✓ Street lighting", "lighting")
     assert buttons[-1] == ("Done", "#done")  # as itself: never read as a position
+    first_edit = edits[0]["message"]["reply_markup"]["inline_keyboard"]
+    assert "✓ Bins and litter" in [b["text"] for row in first_edit for b in row]
+    assert _stored(sessions, checkin) == []
+    assert _last_question(sessions).id == first.id  # nothing new queued as a message
 
     done = telegram_callback_update(3004, CHAT_ID, "#done", message_id=8)
     assert post_telegram(client, done).status_code == 200
