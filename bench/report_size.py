@@ -282,7 +282,7 @@ def peak_resident_mb() -> float:
 
 def measure(url: str) -> dict[str, Any]:
     """Build the JSON report 3 times (median time), then once under tracemalloc."""
-    from reports.build import build_report
+    from reports.build import analyse
     from reports.formats.json import render
 
     flow = FlowLibrary().resolve(FLOW)
@@ -290,12 +290,12 @@ def measure(url: str) -> dict[str, Any]:
     times, cpu = [], []
     for _ in range(3):
         began, began_cpu = time.perf_counter(), time.process_time()
-        text = render(build_report(sessions, flow, threshold=5))
+        text = render(analyse(sessions, flow, threshold=5).data)
         times.append(time.perf_counter() - began)
         cpu.append(time.process_time() - began_cpu)
     max_rss_mb = peak_resident_mb()
     tracemalloc.start()
-    build_report(sessions, flow, threshold=5)
+    analyse(sessions, flow, threshold=5)
     _, traced_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     report = json.loads(text)

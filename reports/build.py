@@ -1,6 +1,6 @@
 """Build the change summary of one flow: the JSON report every output format is drawn from.
 
-``build_report`` reads the period's answers (``reports.data``), works out the figures with
+``analyse`` reads the period's answers (``reports.data``), works out the figures with
 the statistics core (``reports.statistics``, ``reports.weekly``) and publishes every figure
 through disclosure control (``reports.disclosure``, see its docstring for the design):
 
@@ -67,7 +67,6 @@ __all__ = [
     "Report",
     "UnknownGroupError",
     "analyse",
-    "build_report",
     "period_bounds",
 ]
 
@@ -750,9 +749,16 @@ def analyse(
     follow_up_weeks: float | None = None,
     adjustment: str = "holm",
 ) -> Report:
-    """Build the report and keep the per-person changes that charts need.
+    """Build the report (``.data``: plain dicts, lists, numbers and strings) and keep the
+    per-person changes that charts need.
 
-    See ``build_report`` for the arguments. ``policy`` (default: full protection with
+    ``since`` / ``until`` bound the period (dates are whole UTC days, both included);
+    ``group`` (a group name) narrows the report to one group, with every figure as the
+    whole report shows it; ``threshold`` is the smallest number of people whose figures are
+    published. ``progress`` is called with a short status line at each stage.
+    ``follow_up_weeks`` pairs each baseline with the answer nearest that many weeks later
+    (within a window) instead of the latest; ``adjustment`` is the multiple-testing method
+    (``"holm"`` or ``"bh"``). ``policy`` (default: full protection with
     ``threshold`` and ``key``) is the disclosure control; tests of the arithmetic pass
     ``reports.disclosure.EXACT``. ``loaded`` is a cache of what was read, kept by a caller
     that builds several groups' reports of one flow and period (the data covers every
@@ -949,44 +955,3 @@ def period_words_exact(period: dict[str, Any]) -> str:
     if until:
         return f"up to {until[:10]}"
     return "all answers so far"
-
-
-def build_report(
-    sessions: sessionmaker[Session],
-    flow: Flow,
-    *,
-    since: date | datetime | None = None,
-    until: date | datetime | None = None,
-    group: str | None = None,
-    threshold: int = DEFAULT_THRESHOLD,
-    key: str = DEFAULT_KEY,
-    policy: DisclosurePolicy | None = None,
-    generated_at: datetime | None = None,
-    progress: Callable[[str], None] | None = None,
-    follow_up_weeks: float | None = None,
-    adjustment: str = "holm",
-) -> dict[str, Any]:
-    """The JSON report (plain dicts, lists, numbers and strings) for ``flow``.
-
-    ``since`` / ``until`` bound the period (dates are whole UTC days, both included);
-    ``group`` (a group name) narrows the report to one group, with every figure as the
-    whole report shows it; ``threshold`` is the smallest number of people whose figures are
-    published. ``progress`` is called with a short status line at each stage.
-    ``follow_up_weeks`` pairs each baseline with the answer nearest that many weeks later
-    (within a window) instead of the latest; ``adjustment`` is the multiple-testing method
-    (``"holm"`` or ``"bh"``).
-    """
-    return analyse(
-        sessions,
-        flow,
-        since=since,
-        until=until,
-        group=group,
-        threshold=threshold,
-        key=key,
-        policy=policy,
-        generated_at=generated_at,
-        progress=progress,
-        follow_up_weeks=follow_up_weeks,
-        adjustment=adjustment,
-    ).data

@@ -1,4 +1,4 @@
-"""build_report against figures worked out independently from the inserted answers.
+"""analyse against figures worked out independently from the inserted answers.
 
 Every test runs on SQLite and PostgreSQL (the `sessions` fixture). Expected figures come
 from `dataset.reference_*`, which use numpy/scipy on the raw values kept at insert time.
@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from reports import build as build_module
-from reports.build import SMALL_GROUP, UnknownGroupError, build_report
+from reports.build import SMALL_GROUP, UnknownGroupError, analyse
 from reports.data import MeasureAnswers, ReportData, load_report_data
 from reports.disclosure import EXACT
 from reports.formats.json import render as render_json
@@ -53,7 +53,7 @@ def exact_report(
 ) -> dict[str, Any]:
     """The report with suppression only (no rounding, noise or snapping): these tests check
     the arithmetic; tests/reports/test_disclosure_attacks.py checks the protection."""
-    return build_report(sessions, flow, policy=replace(EXACT, threshold=threshold), **options)
+    return analyse(sessions, flow, policy=replace(EXACT, threshold=threshold), **options).data
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.intake.answers import AnswerImportError, import_answers
-from reports.build import build_report
+from reports.build import analyse
 from reports.disclosure import EXACT, DisclosurePolicy, publish_count
 from reports.export import export_answers, write_answers_csv
 from reports.formats.html import render as render_html
@@ -87,7 +87,7 @@ def test_report_counts_people_per_choice_as_the_export_does_with_suppression(
     sessions: sessionmaker[Session], tmp_path: Path, library: FlowLibrary
 ) -> None:
     _import(sessions, tmp_path, library)
-    report = build_report(sessions, library.resolve("helped"), threshold=5)
+    report = analyse(sessions, library.resolve("helped"), threshold=5).data
     why = report["choices"]["why"]
     assert why["question"] == "What helped this month?"
     assert why["answered"] == 10  # 12 people, rounded to the nearest 5 when published
@@ -106,7 +106,7 @@ def test_report_counts_people_per_choice_as_the_export_does_with_suppression(
     assert len(people["traffic"]) == 11 and shown["traffic"] is None
     assert len(people["bins"]) == 2 and shown["bins"] is None  # fewer than 5
     assert len(people["neighbours"]) == 1 and shown["neighbours"] is None
-    report = build_report(sessions, library.resolve("helped"), policy=replace(EXACT, threshold=1))
+    report = analyse(sessions, library.resolve("helped"), policy=replace(EXACT, threshold=1)).data
     shown = {o["value"]: o["people"] for o in report["choices"]["why"]["options"]}
     assert shown == {v: len(people[v]) for v in ("lighting", "traffic", "bins", "neighbours")}
 
@@ -115,7 +115,7 @@ def test_text_and_html_reports_list_what_people_picked(
     sessions: sessionmaker[Session], tmp_path: Path, library: FlowLibrary
 ) -> None:
     _import(sessions, tmp_path, library)
-    report = build_report(sessions, library.resolve("helped"), threshold=5)
+    report = analyse(sessions, library.resolve("helped"), threshold=5).data
     text = render_text(report)
     assert "WHAT PEOPLE PICKED" in text
     assert "What helped this month? (10 people answered)" in text  # 12, rounded
@@ -131,20 +131,20 @@ def test_a_test_participants_picks_leave_the_choices_block_identical(
 ) -> None:
     _import(sessions, tmp_path, library)
     flow = library.resolve("helped")
-    before = build_report(sessions, flow, threshold=5)["choices"]
-    exact = build_report(sessions, flow, policy=replace(EXACT, threshold=1))["choices"]
+    before = analyse(sessions, flow, threshold=5).data["choices"]
+    exact = analyse(sessions, flow, policy=replace(EXACT, threshold=1)).data["choices"]
     path = tmp_path / "tester.csv"
     path.write_text(
         HEADER + 'SIM-1,Elm Street,helped,2025-04,why,"1 2 3 4",2025-04-20\n', encoding="utf-8"
     )
     import_answers(sessions, path, library, NOW)
     # As a resident, the extra person would change the figures (13 answered: 15 rounded) ...
-    assert build_report(sessions, flow, threshold=5)["choices"]["why"]["answered"] == 15
+    assert analyse(sessions, flow, threshold=5).data["choices"]["why"]["answered"] == 15
     with transaction(sessions) as session:
         tester = session.scalars(select(Participant).where(Participant.external_ref == "SIM-1"))
         tester.one().is_test = True
     # ... as a test participant they change nothing, rounded or exact, overall or per group.
-    assert build_report(sessions, flow, threshold=5)["choices"] == before
-    assert build_report(sessions, flow, policy=replace(EXACT, threshold=1))["choices"] == exact
-    group = build_report(sessions, flow, group="Elm Street", policy=replace(EXACT, threshold=1))
+    assert analyse(sessions, flow, threshold=5).data["choices"] == before
+    assert analyse(sessions, flow, policy=replace(EXACT, threshold=1)).data["choices"] == exact
+    group = analyse(sessions, flow, group="Elm Street", policy=replace(EXACT, threshold=1)).data
     assert group["choices"]["why"]["answered"] == 12

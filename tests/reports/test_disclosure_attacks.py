@@ -15,7 +15,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from reports.build import analyse, build_report
+from reports.build import analyse
 from reports.disclosure import DisclosurePolicy
 from storage.database import transaction
 from storage.models import Answer, Checkin, Enrolment, FlowVersion, Group, Participant
@@ -81,7 +81,7 @@ def insert(
 
 
 def report(sessions: sessionmaker[Session], **options: Any) -> dict[str, Any]:
-    return build_report(sessions, flow(), policy=POLICY, generated_at=STAMP, **options)
+    return analyse(sessions, flow(), policy=POLICY, generated_at=STAMP, **options).data
 
 
 # --------------------------------------------------------------------------- attack 1

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.commands.export import export
 from bot.people.privacy import forget_participant
-from reports.build import SMALL_GROUP, build_report
+from reports.build import SMALL_GROUP, analyse
 from reports.disclosure import (
     EXACT,
     DisclosurePolicy,
@@ -688,7 +688,7 @@ def test_every_report_figure_can_be_recomputed_from_the_export(
     threshold = policy.threshold
     asked_start, asked_end = period or (None, None)
     _add_edge_cases(sessions, data)
-    report = build_report(sessions, data.flow, since=asked_start, until=asked_end, policy=policy)
+    report = analyse(sessions, data.flow, since=asked_start, until=asked_end, policy=policy).data
     start, end = asked_start, asked_end
     if policy.snap:
         used = snap_period(asked_start, asked_end, today=datetime.now(UTC).date(), policy=policy)

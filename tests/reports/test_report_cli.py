@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.commands.export import export
 from bot.commands.report import report
-from reports.build import build_report
+from reports.build import analyse
 from reports.export import ANSWER_COLUMNS
 from tests.reports.dataset import FLOW_YAML, Dataset, insert_dataset
 
@@ -50,13 +50,13 @@ def test_text_report_to_stdout_with_progress_on_stderr(data: Dataset, env: dict[
     assert "Reading answers" not in result.stdout
 
 
-def test_json_report_matches_build_report(
+def test_json_report_matches_analyse(
     sessions: sessionmaker[Session], data: Dataset, env: dict[str, str]
 ) -> None:
     result = run(report, ["town-pulse", "--format", "json", "--since", "2025-01-06"], env)
     assert result.exit_code == 0, result.output
     printed = json.loads(result.stdout)
-    direct = build_report(sessions, data.flow, since=date(2025, 1, 6))
+    direct = analyse(sessions, data.flow, since=date(2025, 1, 6)).data
     printed.pop("generated_at")
     direct.pop("generated_at")
     assert printed == direct
@@ -154,7 +154,7 @@ def test_follow_up_weeks_pairs_each_baseline_with_the_answer_nearest_that_time(
     assert result.exit_code == 0, result.output
     printed = json.loads(result.stdout)
     assert printed["follow_up"] == {"weeks": 2.0, "target_days": 14.0, "window_days": 7.0}
-    direct = build_report(sessions, data.flow, follow_up_weeks=2)
+    direct = analyse(sessions, data.flow, follow_up_weeks=2).data
     printed.pop("generated_at")
     direct.pop("generated_at")
     assert printed == json.loads(json.dumps(direct))

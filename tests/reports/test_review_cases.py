@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import survey_flows
 from bot.intake.answers import import_answers
-from reports.build import build_report
+from reports.build import analyse
 from reports.disclosure import EXACT
 from reports.export import export_enrolments
 from reports.formats import text as text_format
@@ -59,7 +59,7 @@ def import_changes(
 
 
 def happiness(sessions: sessionmaker[Session], library: FlowLibrary, **kwargs: object) -> dict:
-    report = build_report(sessions, library.resolve("weekly-wellbeing"), policy=EXACT_1, **kwargs)  # type: ignore[arg-type]
+    report = analyse(sessions, library.resolve("weekly-wellbeing"), policy=EXACT_1, **kwargs).data  # type: ignore[arg-type]
     return report
 
 
@@ -157,13 +157,13 @@ def data(sessions: sessionmaker[Session]) -> Dataset:
 def test_reliable_change_threshold_is_the_same_in_every_group_and_one_group_report(
     sessions: sessionmaker[Session], data: Dataset
 ) -> None:
-    full = build_report(sessions, data.flow, policy=EXACT_1)
+    full = analyse(sessions, data.flow, policy=EXACT_1).data
     threshold = full["measures"]["worry"]["reliable_change"]["threshold"]
     assert threshold is not None
     assert full["measures"]["worry"]["reliable_change"]["sd_source"] == "cohort"
     for group, body in full["groups"].items():
         assert body["measures"]["worry"]["reliable_change"]["threshold"] == threshold
-        alone = build_report(sessions, data.flow, policy=EXACT_1, group=group)
+        alone = analyse(sessions, data.flow, policy=EXACT_1, group=group).data
         worry = alone["measures"]["worry"]
         assert worry["reliable_change"]["threshold"] == threshold
         # The group's own report classifies its people exactly as the full report does.
@@ -176,7 +176,7 @@ def test_reliable_change_threshold_is_the_same_in_every_group_and_one_group_repo
 def test_follow_up_length_is_reported_and_since_explains_the_baseline(
     sessions: sessionmaker[Session], data: Dataset
 ) -> None:
-    report = build_report(sessions, data.flow, policy=EXACT_1)
+    report = analyse(sessions, data.flow, policy=EXACT_1).data
     rows = data.rows("mood")
     firsts: dict[object, datetime] = {}
     lasts: dict[object, datetime] = {}
@@ -199,7 +199,7 @@ def test_follow_up_length_is_reported_and_since_explains_the_baseline(
     )
     text = text_format.render(report).replace("\n  ", " ")
     assert "People were followed for a median of" in text
-    since = build_report(sessions, data.flow, policy=EXACT_1, since=date(2025, 1, 20))
+    since = analyse(sessions, data.flow, policy=EXACT_1, since=date(2025, 1, 20)).data
     assert any("first answer in the period" in p for p in since["method"]["paragraphs"])
     assert "Baselines are each person's first answer in this period." in text_format.render(since)
 
@@ -217,14 +217,14 @@ def test_withdrawals_have_their_own_stage_and_a_date_in_the_export(
         people = session.scalars(select(Participant).where(Participant.pseudonym.in_(names)))
         for person in people:
             person.opted_out, person.opted_out_at = True, stop_at
-    report = build_report(sessions, data.flow, policy=EXACT_1)
+    report = analyse(sessions, data.flow, policy=EXACT_1).data
     assert report["participants"]["withdrawn"] == 3
     stages = {s["stage"]: s["count"] for s in report["attrition"]}
     assert stages["withdrawn"] == 3
     p = report["participants"]
     assert stages["lost_to_follow_up"] <= p["responded"] - p["paired"]
     # Before they texted STOP, the period shows nobody withdrawn.
-    before = build_report(sessions, data.flow, policy=EXACT_1, until=date(2025, 1, 31))
+    before = analyse(sessions, data.flow, policy=EXACT_1, until=date(2025, 1, 31)).data
     assert before["participants"]["withdrawn"] == 0
     exported = [r for r in export_enrolments(sessions, data.flow.id)]
     withdrawn = {r["participant"]: r["withdrawn_at"] for r in exported}
@@ -239,7 +239,7 @@ def test_withdrawals_have_their_own_stage_and_a_date_in_the_export(
 def test_pairing_notes_reach_json_and_text_and_d_z_has_no_size_label(
     sessions: sessionmaker[Session], data: Dataset
 ) -> None:
-    report = build_report(sessions, data.flow, policy=EXACT_1)
+    report = analyse(sessions, data.flow, policy=EXACT_1).data
     mood = report["measures"]["mood"]
     assert any("answered at only one time" in note for note in mood["notes"])
     text = text_format.render(report).replace("\n  ", " ")
