@@ -467,3 +467,35 @@ def test_health_shows_counts_and_no_secrets(
     assert "SECRET-TOKEN-42" not in page
     assert "TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID" in page
     assert "The clock has never ticked here" in page
+
+
+def test_staff_mark_a_participant_as_a_test_and_back(
+    client: FlaskClient, world: World, sessions: sessionmaker[Session]
+) -> None:
+    sign_in(client, STAFF)
+    page = f"/participants/{world.elm_person}"
+    marked = post_form(client, page, f"{page}/test", {})
+    assert marked.status_code == 303
+    shown = client.get(marked.headers["Location"]).get_data(as_text=True)
+    assert "Marked as a staff test" in shown and "Count this person in reports again" in shown
+    with transaction(sessions, readonly=True) as session:
+        assert session.get(Participant, world.elm_person).is_test  # type: ignore[union-attr]
+    undone = post_form(client, page, f"{page}/test", {"undo": "1"})
+    assert "counts in reports and summaries again" in client.get(
+        undone.headers["Location"]
+    ).get_data(as_text=True)
+    with transaction(sessions, readonly=True) as session:
+        assert not session.get(Participant, world.elm_person).is_test  # type: ignore[union-attr]
+        actions = list(session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
+    assert actions[-2:] == ["marked test participant", "unmarked test participant"]
+
+
+def test_a_coordinator_cannot_mark_a_test_participant(
+    client: FlaskClient, world: World, sessions: sessionmaker[Session]
+) -> None:
+    sign_in(client, COORDINATOR)
+    page = f"/participants/{world.elm_person}"
+    assert "Mark as a staff test" not in client.get(page).get_data(as_text=True)
+    assert post_form(client, page, f"{page}/test", {}).status_code == 403
+    with transaction(sessions, readonly=True) as session:
+        assert not session.get(Participant, world.elm_person).is_test  # type: ignore[union-attr]

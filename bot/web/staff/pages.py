@@ -20,6 +20,9 @@ NOTICES = {
     "imported": "Participants imported and enrolled.",
     "enrolled": "Enrolled. The scheduler sends the first check-in at the flow's next time.",
     "enrolment-stopped": "Enrolment stopped: no more scheduled check-ins of that flow.",
+    "test-marked": "Marked as a staff test: no report, summary, chart or story counts "
+    "this person, and exports leave them out unless asked.",
+    "test-unmarked": "This person counts in reports and summaries again.",
     "started": "Check-in started: its first message is queued (after quiet hours if it is "
     "night where they live).",
     "not-started": "The check-in could not start: the person has opted out, been forgotten, "

@@ -1,5 +1,6 @@
 """Participants: search (in a POST body) and filter, one person's record and timeline,
-reveal a number (logged), enrol, start a flow now, add one person, import a CSV roster.
+reveal a number (logged), enrol, start a flow now, mark a staff test, add one person,
+import a CSV roster.
 
 Coordinators may read the people of their groups; changing anything is for staff.
 """
@@ -239,6 +240,28 @@ def start(participant_id: int) -> Response | tuple[str, int]:
     return redirect_with(
         "staff.participants.show",
         "started" if started else "not-started",
+        participant_id=participant_id,
+    )
+
+
+@blueprint.post("/<int:participant_id>/test")
+def mark_test(participant_id: int) -> Response:
+    """Mark the person as a staff test (or, with ``undo``, as a resident again): reports,
+    summaries, charts and stories never count a test participant (audited)."""
+    require_staff()
+    undo = request.form.get("undo") == "1"
+    who = viewer()
+
+    def work(session: Session, now: datetime) -> None:
+        person = participant_or_404(session, who, participant_id)
+        person.is_test = not undo
+        action = "unmarked test participant" if undo else "marked test participant"
+        audit.record(session, now, action, person.pseudonym)
+
+    context().write(work)
+    return redirect_with(
+        "staff.participants.show",
+        "test-unmarked" if undo else "test-marked",
         participant_id=participant_id,
     )
 
