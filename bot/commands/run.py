@@ -67,6 +67,8 @@ def run(host: str, port: int | None) -> None:
     config = settings()
     sessions = database(config)  # migrates the embedded SQLite database
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    # The scheduler logs every 30-second tick at INFO: noise in the terminal a newcomer reads.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     port = port if port is not None else default_port()
     try:
         senders = senders_from_env(os.environ)
