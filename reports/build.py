@@ -700,37 +700,23 @@ def _stories(data: ReportData, scope: int | None, decision: CellDecision) -> lis
     return out
 
 
-def _choices(
-    sessions: sessionmaker[Session],
+def _counts(
+    count: Callable[..., dict[str, Any]],
+    sessions: sessionmaker[Session] | None,
     flow: Flow,
     start: datetime | None,
     end: datetime | None,
     scope: int | None,
     policy: DisclosurePolicy,
 ) -> dict[str, Any]:
-    """Per-option counts of the flow's multiple-choice questions (`reports.choices`); none
-    for a group the period's decision hides."""
-    if not any(step.multiple for step in flow.steps):
-        return {}
-    with transaction(sessions, readonly=True) as session:
-        return choice_counts(session, flow, start=start, end=end, group_id=scope, policy=policy)
-
-
-def _questions(
-    sessions: sessionmaker[Session],
-    flow: Flow,
-    start: datetime | None,
-    end: datetime | None,
-    scope: int | None,
-    policy: DisclosurePolicy,
-) -> dict[str, Any]:
-    """Answer counts of the flow's choice, yes/no and number questions without a measure
-    (`reports.choices.question_counts`). None without a database (an analysis of cached
-    measure answers only, as the disclosure property tests run)."""
+    """Answer counts per question (`reports.choices`: ``choice_counts`` for multiple-choice
+    questions, ``question_counts`` for choice, yes/no and number steps without a measure).
+    None without a database (an analysis of cached measure answers only, as the disclosure
+    property tests run)."""
     if sessions is None:
         return {}
     with transaction(sessions, readonly=True) as session:
-        return question_counts(session, flow, start=start, end=end, group_id=scope, policy=policy)
+        return count(session, flow, start=start, end=end, group_id=scope, policy=policy)
 
 
 def analyse(
@@ -879,11 +865,11 @@ def analyse(
         "groups": groups_out,
         "stories": _stories(data, scope, decision),
         "choices": {}
-        if decision.hides(scope)
-        else _choices(sessions, flow, start, end, scope, policy),
+        if decision.hides(scope) or not any(step.multiple for step in flow.steps)
+        else _counts(choice_counts, sessions, flow, start, end, scope, policy),
         "questions": {}
         if decision.hides(scope)
-        else _questions(sessions, flow, start, end, scope, policy),
+        else _counts(question_counts, sessions, flow, start, end, scope, policy),
         "follow_up": None
         if follow_up is None
         else {

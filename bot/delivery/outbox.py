@@ -247,20 +247,7 @@ def enqueue_callback_answer(
     Written with the handling of the press; the worker answers it from its own event loop.
     No `messages` row: an acknowledgement is not a message to the person.
     """
-    item = OutboxItem(
-        message_id=None,
-        kind=CALLBACK_ANSWER,
-        channel="telegram",
-        address=chat_id,
-        body=callback_query_id,
-        status="queued",
-        attempts=0,
-        not_before=now,
-        created_at=now,
-        idempotency_key=f"cbq-{uuid.uuid4().hex}",
-    )
-    session.add(item)
-    return item
+    return _telegram_side_call(session, CALLBACK_ANSWER, chat_id, callback_query_id, None, now)
 
 
 def enqueue_edit_buttons(
@@ -271,18 +258,31 @@ def enqueue_edit_buttons(
 
     No `messages` row: nothing new is said to the person.
     """
+    buttons = [{"value": o.value, "label": o.label} for o in message.options]
+    return _telegram_side_call(session, EDIT_BUTTONS, chat_id, str(message_id), buttons, now)
+
+
+def _telegram_side_call(
+    session: Session,
+    kind: str,
+    chat_id: str,
+    body: str,
+    buttons: list[dict[str, str]] | None,
+    now: datetime,
+) -> OutboxItem:
+    """Queue a Telegram call that says nothing new to the person (no `messages` row)."""
     item = OutboxItem(
         message_id=None,
-        kind=EDIT_BUTTONS,
+        kind=kind,
         channel="telegram",
         address=chat_id,
-        body=str(message_id),
-        buttons=[{"value": o.value, "label": o.label} for o in message.options],
+        body=body,
+        buttons=buttons,
         status="queued",
         attempts=0,
         not_before=now,
         created_at=now,
-        idempotency_key=f"edit-{uuid.uuid4().hex}",
+        idempotency_key=f"{kind}-{uuid.uuid4().hex}",
     )
     session.add(item)
     return item
