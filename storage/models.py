@@ -32,10 +32,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship,
 from storage.pseudonyms import new_pseudonym
 from storage.types import JSONType, UTCDateTime, utcnow
 
-CHANNELS = ("sms", "telegram", "sim")
+CHANNELS = ("sms", "whatsapp", "telegram", "sim")
 # Answers and check-ins may also come from a file import (see `Participant.external_ref`).
 ANSWER_CHANNELS = (*CHANNELS, "import")
-COORDINATOR_CHANNELS = ("sms", "telegram")
+COORDINATOR_CHANNELS = ("sms", "whatsapp", "telegram")
 DIRECTIONS = ("in", "out")
 CHECKIN_STATUSES = ("active", "completed", "expired", "stopped", "superseded")
 MESSAGE_STATUSES = ("queued", "sending", "sent", "delivered", "undelivered", "failed", "cancelled")
@@ -470,6 +470,19 @@ class AuditEntry(Base):
     subject: Mapped[str | None] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     row_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class WhatsAppWindow(Base):
+    """When a WhatsApp number last wrote to us: free-form messages may go only within 24
+    hours of it (WhatsApp's customer-service window); outside it only an approved template.
+
+    Keyed by the E.164 number, so it serves residents and coordinators alike.
+    """
+
+    __tablename__ = "whatsapp_windows"
+
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_inbound_at: Mapped[datetime]
 
 
 class ClockTick(Base):
