@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 
 from bot.web.context import context
 from bot.web.staff.access import group_filter, participant_or_404, viewer
-from bot.web.staff.masking import channel_name
 from bot.web.staff.pages import page
 from bot.web.staff.waiting import reasons
 from storage.database import transaction
@@ -91,5 +90,4 @@ def show(participant_id: int) -> str:
         messages=messages,
         limit=TRANSCRIPT_LIMIT,
         status_words=STATUS_WORDS,
-        channel_name=channel_name,
     )
