@@ -4,8 +4,8 @@ The Simulator page can play a coordinator: a `users` row whose contact is on the
 channel, so staff see alerts and summaries arrive through the real outbox without any
 SMS or Telegram credentials. Only the users table's channel CHECK changes.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-02 18:15:00
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision: str = "0011"
-down_revision: str | Sequence[str] | None = "0010"
+revision: str = "0012"
+down_revision: str | Sequence[str] | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
