@@ -1,5 +1,5 @@
 """How to reach a participant: the address on the channel asked for, else the first of
-Telegram, SMS and the simulator they have."""
+Telegram, WhatsApp, SMS and the simulator they have."""
 
 from __future__ import annotations
 
@@ -7,15 +7,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.delivery.outbox import Recipient
+from storage.bulk import among
 from storage.models import ChannelAddress, Participant
 
-CHANNEL_PREFERENCE = ("telegram", "sms", "sim")
+CHANNEL_PREFERENCE = ("telegram", "whatsapp", "sms", "sim")
 
 
 def preferred_recipient(
     session: Session, participant: Participant, channel: str | None = None
 ) -> Recipient | None:
-    """How to reach a participant: `channel` if they have it, else Telegram, SMS, simulator."""
+    """How to reach a participant: `channel` if they have it, else Telegram, WhatsApp, SMS,
+    simulator."""
     found = addresses_of(session, [participant.id]).get(participant.id, {})
     return pick_recipient(participant.id, found, channel)
 
@@ -25,7 +27,7 @@ def addresses_of(session: Session, participant_ids: list[int]) -> dict[int, dict
     found: dict[int, dict[str, str]] = {}
     rows = session.execute(
         select(ChannelAddress.participant_id, ChannelAddress.channel, ChannelAddress.address).where(
-            ChannelAddress.participant_id.in_(participant_ids)
+            among(session, ChannelAddress.participant_id, participant_ids)
         )
     )
     for participant_id, channel, address in rows:
