@@ -215,8 +215,9 @@ class FlowSave(Base):
 class SendLimit(Base):
     """One sender limit shared by every worker: the earliest time its next send may go.
 
-    `next_at` is seconds since the epoch on the database's clock (PostgreSQL only; see
-    `storage.send_limits`). `key` names the limit, hashed when it includes a recipient.
+    `next_at` is seconds since the epoch on the database's clock (see
+    `storage.send_limits`; production shares limits on PostgreSQL only). `key` names the
+    limit, hashed when it includes a recipient.
     """
 
     __tablename__ = "send_limits"
