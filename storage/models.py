@@ -35,7 +35,8 @@ from storage.types import JSONType, UTCDateTime, utcnow
 CHANNELS = ("sms", "whatsapp", "telegram", "sim")
 # Answers and check-ins may also come from a file import (see `Participant.external_ref`).
 ANSWER_CHANNELS = (*CHANNELS, "import")
-COORDINATOR_CHANNELS = ("sms", "whatsapp", "telegram")
+# "sim": a coordinator the Simulator plays (alerts and summaries on the test phone).
+COORDINATOR_CHANNELS = ("sms", "whatsapp", "telegram", "sim")
 DIRECTIONS = ("in", "out")
 CHECKIN_STATUSES = ("active", "completed", "expired", "stopped", "superseded")
 MESSAGE_STATUSES = ("queued", "sending", "sent", "delivered", "undelivered", "failed", "cancelled")
