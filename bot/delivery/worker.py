@@ -59,6 +59,9 @@ IDLE_RECHECK = 1.0
 #: Channels whose provider can say whether it holds a message (`find_sent` is reliable);
 #: for the others a None from `find_sent` only means "cannot tell".
 PROVIDER_CAN_TELL = frozenset({"sms", "whatsapp"})
+#: WhatsApp's "outside the allowed window" (the same as `bot.channels.whatsapp`'s; that
+#: module is not imported here, the provider clients load slowly).
+OUTSIDE_WINDOW_CODE = "63016"
 #: Error codes that mean "too many requests": the message certainly did not go out.
 RATE_LIMIT_CODES = frozenset({"429", "20429"})
 _NUMBER = re.compile(r"\+?\d[\d ()./-]{5,}\d")
@@ -90,6 +93,7 @@ class DrainReport:
     failed: int = 0
     opted_out: int = 0
     recovered: int = 0
+    held: int = 0  # WhatsApp refused free-form (63016): held, the template sent instead
 
     @property
     def total(self) -> int:
@@ -102,9 +106,10 @@ class DrainReport:
             setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
     def __str__(self) -> str:
+        held = f", held for WhatsApp's window {self.held}" if self.held else ""
         return (
             f"sent {self.sent}, retried {self.retried}, failed {self.failed}, "
-            f"opted out {self.opted_out}, recovered {self.recovered}"
+            f"opted out {self.opted_out}, recovered {self.recovered}{held}"
         )
 
 
@@ -123,6 +128,7 @@ class _Job:
     created_at: datetime
     key: str
     in_doubt: bool
+    template: outbox.Opening | None = None
 
     @classmethod
     def of(cls, item: Row[*tuple[Any, ...]]) -> _Job:
@@ -139,6 +145,7 @@ class _Job:
             created_at=item.created_at,
             key=item.idempotency_key,
             in_doubt=outbox.outcome_unknown(item),
+            template=outbox.template_of(item.body) if item.kind == outbox.TEMPLATE else None,
         )
 
     def outbound(self) -> OutboundMessage:
@@ -150,6 +157,8 @@ class _Job:
             options=self.buttons,
             photo=self.photo,
             key=self.key,
+            template=self.template.template if self.template else None,
+            variables=self.template.variables if self.template else (),
         )
 
 
@@ -326,7 +335,7 @@ class Worker:
             if job.id in drain.dropped:
                 return (-1.0, job)  # nothing to send: clear it away at once
             delay = self.limiter.delay(
-                job.channel, job.address, per_chat=job.kind == outbox.MESSAGE
+                job.channel, job.address, per_chat=job.kind in outbox.IN_ORDER
             )
             if delay <= 0:
                 return (0.0, job)
@@ -410,6 +419,9 @@ class Worker:
             result = sender.send(message)
         except SendError as error:
             self._settle()
+            if error.code == OUTSIDE_WINDOW_CODE and job.kind == outbox.MESSAGE:
+                self._hold_for_window(job, report)
+                return
             self._failed_attempt(job, error, in_doubt or _ambiguous(error), drain)
             return
         except Exception as exc:  # a bug or an unmapped error: the outcome is unknown
@@ -425,6 +437,21 @@ class Worker:
             )
         log.debug("outbox %d (%s): sent", job.id, job.channel)
         report.sent += 1
+
+    def _hold_for_window(self, job: _Job, report: DrainReport) -> None:
+        """WhatsApp said the window is closed (63016): hold the message until the person
+        writes and send the template instead (`outbox.hold_for_window`)."""
+        with transaction(self.sessions) as session:
+            held = outbox.hold_for_window(session, job.id, self.clock())
+        log.warning(
+            "outbox %d (%s): outside WhatsApp's 24-hour window (error 63016); %s",
+            job.id,
+            job.channel,
+            "held until the person writes, the template sent instead"
+            if held
+            else "taken over or cancelled meanwhile",
+        )
+        report.held += int(held)
 
     def _answer_callback(self, job: _Job, sender: Sender, report: DrainReport) -> None:
         answer: Callable[[str], Any] | None = getattr(sender, "answer_callback", None)

@@ -14,7 +14,7 @@ from sqlalchemy import Row, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.segments import fit_segments
-from bot.delivery.outbox import Recipient, enqueue_text
+from bot.delivery.outbox import Recipient, enqueue_text, opening
 from bot.schedule.quiet_hours import release_time
 from bot.schedule.time_zones import zone_named
 from bot.settings import Settings
@@ -168,5 +168,6 @@ def _send_one(
                 now=now,
                 not_before=release_time(now, zone, settings.quiet_start, settings.quiet_end),
                 photo=chart,
+                opening=opening("coordinator", coordinator.name, "the weekly summary"),
             )
     return len(summaries)
