@@ -737,6 +737,43 @@ def _opening_of(session: Session, message: Message) -> Opening:
     return checkin_opening(person.name, title or "your check-in")
 
 
+def templates_sent_since(session: Session, channel: str, since: datetime) -> dict[str, datetime]:
+    """address -> its first template sent at or after `since`: the people a WhatsApp sender
+    started conversations with (what Meta's per-day tier counts)."""
+    rows = session.execute(
+        select(OutboxItem.address, func.min(OutboxItem.sent_at))
+        .where(
+            OutboxItem.channel == channel,
+            OutboxItem.kind == TEMPLATE,
+            OutboxItem.status == "sent",
+            OutboxItem.sent_at >= since,
+        )
+        .group_by(OutboxItem.address)
+    )
+    return {address: first for address, first in rows if first is not None}
+
+
+def postpone(
+    session: Session, item_id: int, worker: str, not_before: datetime, reason: str
+) -> None:
+    """Put a claimed row back, due at `not_before`, without counting the claim as an
+    attempt (it was not tried: a limit said wait)."""
+    session.execute(
+        update(OutboxItem)
+        .where(OutboxItem.id == item_id, OutboxItem.claimed_by == worker)
+        .where(OutboxItem.status == "sending")
+        .values(
+            status="queued",
+            not_before=not_before,
+            claimed_by=None,
+            claimed_until=None,
+            attempts=OutboxItem.attempts - 1,
+            last_error=reason,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
 def counts(session: Session) -> dict[str, int]:
     """How many rows are in each state, for the health page and `worker --once`."""
     rows = session.execute(select(OutboxItem.status, func.count()).group_by(OutboxItem.status))

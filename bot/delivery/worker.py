@@ -43,7 +43,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.base import OutboundMessage, Sender, SendError
 from bot.delivery import outbox
-from bot.delivery.rate_limits import Limiter, RateLimits, SharedLimiter
+from bot.delivery.rate_limits import (
+    DAILY_RECIPIENTS_VARIABLE,
+    DEFAULT_DAILY_RECIPIENTS,
+    Limiter,
+    RateLimits,
+    SharedLimiter,
+)
 from storage.database import transaction
 from storage.models import OutboxItem
 from survey_flows.engine_values import Option
@@ -189,6 +195,10 @@ class Worker:
     HTTP timeout: a lease is renewed whenever less than a quarter of it is left.
     `shared` (PostgreSQL, see `rate_limits.shared_limiter`) makes the limits hold across
     every worker: each send also takes its slot there, just before it goes.
+    `whatsapp_daily_recipients` is Meta's tier: templates (which start conversations) go
+    to at most that many different people in any 24 hours (0: no limit); a template over
+    it waits, with a log line, until the oldest of those turns a day old. Workers count
+    from the database, so two racing workers may overshoot by a message or two.
     """
 
     def __init__(
@@ -204,6 +214,7 @@ class Worker:
         max_attempts: int = 12,
         sleep: Callable[[float], None] = time.sleep,
         shared: SharedLimiter | None = None,
+        whatsapp_daily_recipients: int = DEFAULT_DAILY_RECIPIENTS,
     ) -> None:
         if batch < 1 or max_attempts < 1 or lease <= timedelta(0):
             raise ValueError("batch and max_attempts must be >= 1 and lease positive")
@@ -217,6 +228,7 @@ class Worker:
         self.limits = limits or RateLimits()
         self.limiter = Limiter(self.limits, lambda: clock().timestamp(), sleep)
         self.shared = shared
+        self.whatsapp_daily_recipients = whatsapp_daily_recipients
         self._paused: dict[str, datetime] = {}  # channel -> until (after a 429)
         self._random = random.Random()
 
@@ -383,6 +395,8 @@ class Worker:
         if job.kind == outbox.EDIT_BUTTONS:
             self._edit_buttons(job, sender, report)
             return
+        if job.kind == outbox.TEMPLATE and self._over_daily_tier(job):
+            return
         message = job.outbound()
         in_doubt = False
         if job.in_doubt:
@@ -437,6 +451,33 @@ class Worker:
             )
         log.debug("outbox %d (%s): sent", job.id, job.channel)
         report.sent += 1
+
+    def _over_daily_tier(self, job: _Job) -> bool:
+        """Whether this template would start a conversation past Meta's per-day tier; if
+        so it is put back until a slot frees up (nothing is lost) and the log says so."""
+        tier = self.whatsapp_daily_recipients
+        if tier <= 0:
+            return False
+        now = self.clock()
+        with transaction(self.sessions, readonly=True) as session:
+            started = outbox.templates_sent_since(session, job.channel, now - timedelta(days=1))
+        if job.address in started or len(started) < tier:
+            return False
+        until = min(started.values()) + timedelta(days=1)
+        with transaction(self.sessions) as session:
+            outbox.postpone(
+                session, job.id, self.name, until, "WhatsApp daily recipient limit reached"
+            )
+        log.warning(
+            "WhatsApp daily limit reached: %d people were sent a template in the last 24 "
+            "hours (%s=%d); outbox %d waits until %s UTC",
+            len(started),
+            DAILY_RECIPIENTS_VARIABLE,
+            tier,
+            job.id,
+            until.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
+        )
+        return True
 
     def _hold_for_window(self, job: _Job, report: DrainReport) -> None:
         """WhatsApp said the window is closed (63016): hold the message until the person
