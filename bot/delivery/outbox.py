@@ -60,6 +60,8 @@ from survey_flows.engine_values import Outgoing
 
 PENDING = OUTBOX_PENDING
 BUTTON_CHANNELS = ("telegram", "sim")
+#: WhatsApp shows at most three quick-reply buttons in a conversation.
+QUICK_REPLIES = 3
 MESSAGE = "message"
 CALLBACK_ANSWER = "callback_answer"
 EDIT_BUTTONS = "edit_buttons"
@@ -151,9 +153,13 @@ def for_channel(
 ) -> Send:
     """An engine message as its channel shows it: buttons on Telegram, a numbered list on SMS
     and WhatsApp."""
-    if to.channel in BUTTON_CHANNELS and message.options:
-        buttons = [{"value": o.value, "label": o.label} for o in message.options]
+    buttons = [{"value": o.value, "label": o.label} for o in message.options] or None
+    if to.channel in BUTTON_CHANNELS and buttons:
         return Send(to, message.text, not_before, checkin_id, buttons, opening=opening)
+    if to.channel == whatsapp_window.CHANNEL and buttons and len(buttons) <= QUICK_REPLIES:
+        # Quick-reply buttons where the deployment has the content for them; the text
+        # keeps its numbered options, which the sender drops when the buttons go.
+        return Send(to, plain_text(message), not_before, checkin_id, buttons, opening=opening)
     return Send(to, plain_text(message), not_before, checkin_id, opening=opening)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.twilio import TwilioSettings
@@ -22,21 +23,25 @@ from bot.delivery.rate_limits import RateLimits
 from bot.delivery.worker import DrainReport, Worker
 from bot.settings import Settings
 from storage.database import transaction
-from storage.models import Participant
-from tests.fakes import FakeTwilio
+from storage.models import Answer, Participant
+from tests.fakes import FakeTwilio, twilio_status_callback_params, whatsapp_inbound_params
 from tests.fakes.twilio_api import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 from tests.web.conftest import (
     OUR_NUMBER,
     RESIDENT,
     Clock,
+    add_group,
     add_participant,
     answers,
+    counts,
+    post_twilio,
     start_flow,
 )
 from tests.web.test_whatsapp import outbox_to, whatsapp
 
 CHECKIN = "HX" + "c" * 32
 REMINDER = "HX" + "r" * 32
+TWO_BUTTONS = "HX" + "b" * 32
 
 
 @pytest.fixture
@@ -44,6 +49,7 @@ def fake() -> Iterator[FakeTwilio]:
     with FakeTwilio() as fake:
         fake.add_template(CHECKIN, "Hi {{1}}, it's time for your {{2}}. Reply to start.")
         fake.add_template(REMINDER, "Hi {{1}}, your {{2}} is still open. Reply to carry on.")
+        fake.add_template(TWO_BUTTONS, "{{1}}", session_only=True)
         yield fake
 
 
@@ -56,6 +62,7 @@ def worker(fake: FakeTwilio, sessions: sessionmaker[Session], clock: Clock) -> I
             api_url=fake.base_url,
             whatsapp_from=OUR_NUMBER,
             whatsapp_templates={"checkin": CHECKIN, "reminder": REMINDER},
+            whatsapp_quick_replies={2: TWO_BUTTONS},
         ),
         timeout=5,
     )
@@ -192,3 +199,69 @@ def test_63016_falls_back_to_the_template_without_a_duplicate(
     assert len(bodies) == len(set(bodies))  # each message once
     assert "satisfied" in bodies[-1].lower()
     assert answers(sessions, participant) == {}
+
+
+def test_63016_in_a_status_callback_holds_the_message_and_sends_the_template(
+    client: FlaskClient,
+    fake: FakeTwilio,
+    worker: Worker,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+) -> None:
+    participant = add_participant(sessions, channel="whatsapp", name="Sam")
+    reply(client, fake, "hello")
+    start_flow(sessions, participant, "weekly-wellbeing", settings)
+    worker.run_once()
+    last = fake.messages[-1]
+    assert last["request_params"].get("ContentSid") is None
+    callback = twilio_status_callback_params(
+        last["sid"], "failed", from_=last["from"], to=last["to"], error_code=63016
+    )
+
+    response = post_twilio(client, callback, path="/webhooks/twilio/status")
+
+    assert response.status_code == 204
+    held = [r for r in outbox_to(sessions) if r.status == "held"]
+    assert len(held) == 1 and held[0].provider_id is None
+    before = len(fake.messages)
+    assert worker.run_once().sent == 1
+    assert [m["template"] for m in sent(fake, before)] == [CHECKIN]
+    reply(client, fake, "ok")
+    worker.run_once()
+    assert fake.messages[-1]["body"] == last["body"]  # the refused message, now delivered
+
+
+def test_a_whatsapp_webhook_from_no_phone_number_is_refused(
+    client: FlaskClient, sessions: sessionmaker[Session]
+) -> None:
+    params = {**whatsapp_inbound_params(RESIDENT, OUR_NUMBER, "hi"), "From": "whatsapp:x" * 20}
+    before = counts(sessions)
+
+    response = post_twilio(client, params)
+
+    assert response.status_code == 400
+    assert counts(sessions) == before
+
+
+def test_a_yes_no_question_goes_with_buttons_and_a_press_answers_it(
+    client: FlaskClient, fake: FakeTwilio, worker: Worker, sessions: sessionmaker[Session]
+) -> None:
+    add_group(sessions)
+    reply(client, fake, "JOIN ELM")
+    worker.run_once()
+    question = fake.messages[-1]["request_params"]
+    assert question["ContentSid"] == TWO_BUTTONS
+    assert json.loads(question["ContentVariables"]) == {
+        "1": "Are you happy to take part? Reply YES or NO.",
+        "2": "Yes",
+        "3": "No",
+        "4": "yes",
+        "5": "no",
+    }
+
+    reply(client, fake, "", button_payload="yes", button_text="Yes")
+    worker.run_once()
+
+    assert "call you" in fake.messages[-1]["body"]
+    with transaction(sessions, readonly=True) as session:
+        assert session.scalars(select(Answer.value).where(Answer.step_id == "consent")).one()
