@@ -131,9 +131,10 @@ _AS_TEXT = (
 )
 
 
-def phone_number(value: str, region: str) -> str:
-    """A phone number in E.164 form; ValueError saying how to write it otherwise."""
-    number, problem = _phone(value.strip(), region)
+def phone_number(value: str, region: str, column: str = "phone") -> str:
+    """A phone number in E.164 form; ValueError saying how to write it otherwise (the
+    message names the value `column`, e.g. 'whatsapp')."""
+    number, problem = _phone(value.strip(), region, column)
     if number is None:
         raise ValueError(problem)
     return number

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from bot.people.coordinators import (
+    SIMULATED,
     ContactError,
     contact,
     set_contact,
@@ -40,7 +41,10 @@ blueprint = Blueprint("team", __name__)
 def _form_contact(user: User | None) -> tuple[Any, Any]:
     """The contact and summary time in the posted form (ContactError if wrong)."""
     reach = contact(
-        request.form.get("phone"), request.form.get("telegram"), context().settings.default_region
+        request.form.get("phone"),
+        request.form.get("telegram"),
+        context().settings.default_region,
+        request.form.get("whatsapp"),
     )
     when = summary_time(
         request.form.get("summary_day"),
@@ -51,7 +55,14 @@ def _form_contact(user: User | None) -> tuple[Any, Any]:
 
 
 def _people(session: Session) -> list[User]:
-    return list(session.scalars(select(User).order_by(User.role.desc(), User.email, User.name)))
+    """The team, without the coordinators the Simulator plays (staff tests, not people)."""
+    return list(
+        session.scalars(
+            select(User)
+            .where(User.channel.is_distinct_from(SIMULATED))
+            .order_by(User.role.desc(), User.email, User.name)
+        )
+    )
 
 
 def _team_page(problem: str | None = None, link: tuple[str, str] | None = None) -> str:
@@ -110,7 +121,7 @@ def add() -> str | Response | tuple[str, int]:
         if role != "coordinator" or reach is None or not groups:
             raise ContactError(
                 "someone without an email cannot sign in: give a coordinator's groups and a "
-                "phone number or Telegram chat id, or give an email"
+                "phone number, WhatsApp number or Telegram chat id, or give an email"
             )
         user = User(role="coordinator", name=name, created_at=now)
         session.add(user)
