@@ -11,11 +11,11 @@ from sqlalchemy.orm import Session
 
 from bot.checkins.engine_context import PERSON_COLUMNS, channel_traits, engine_participant
 from bot.checkins.recipients import addresses_of, pick_recipient
-from bot.delivery.outbox import Recipient, enqueue_many, for_channel
+from bot.delivery.outbox import Recipient, checkin_opening, enqueue_many, for_channel
 from bot.schedule.time_zones import held_until
 from bot.settings import Settings
 from storage import flow_versions
-from storage.bulk import insert_many
+from storage.bulk import among, insert_many
 from storage.models import Checkin, Participant, table_of
 from survey_flows import engine
 from survey_flows.engine_values import Start
@@ -72,7 +72,7 @@ def start_checkins(
         p.id: p
         for p in session.execute(
             select(*PERSON_COLUMNS).where(
-                Participant.id.in_(ids),
+                among(session, Participant.id, ids),
                 Participant.opted_out.is_(False),
                 Participant.forgotten_at.is_(None),
             )
@@ -81,7 +81,7 @@ def start_checkins(
     addresses = addresses_of(session, list(people))
     session.execute(
         update(Checkin)
-        .where(Checkin.participant_id.in_(list(people)), Checkin.status == "active")
+        .where(among(session, Checkin.participant_id, list(people)), Checkin.status == "active")
         .values(status="superseded", finished_at=now, next_timer_at=None)
         .execution_options(synchronize_session=False)
     )
@@ -121,13 +121,15 @@ def start_checkins(
                 "finished_at": None if outcome.state.open else begins,
             }
         )
-        outcomes.append((to, outcome, begins))
+        outcomes.append((to, outcome, begins, checkin_opening(person.name, flow.title)))
     if not rows:
         return []
     checkin_ids = insert_many(session, table_of(Checkin), rows)
+    # On WhatsApp outside the person's window only the check-in template goes; the
+    # messages wait for their reply (bot.delivery.whatsapp_window).
     sends = [
-        for_channel(to, message, begins, checkin_id)
-        for checkin_id, (to, outcome, begins) in zip(checkin_ids, outcomes, strict=True)
+        for_channel(to, message, begins, checkin_id, opens)
+        for checkin_id, (to, outcome, begins, opens) in zip(checkin_ids, outcomes, strict=True)
         for message in outcome.messages
     ]
     enqueue_many(session, sends, now=now)
