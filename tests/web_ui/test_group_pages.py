@@ -44,6 +44,14 @@ def test_staff_open_a_group_from_the_nav_and_start_a_flow_for_it(
     assert "Check-ins so far" in page
 
 
+def test_the_flow_page_links_to_the_groups_that_use_it(client: FlaskClient, world: World) -> None:
+    sign_in(client, STAFF)
+    page = client.get("/flows/weekly-wellbeing.yaml").get_data(as_text=True)
+    assert f'href="/groups/{world.elm}"' in page and f'href="/groups/{world.riverside}"' in page
+    welcome = client.get("/flows/welcome.yaml").get_data(as_text=True)
+    assert f'href="/groups/{world.elm}"' not in welcome and "No group uses it yet" in welcome
+
+
 def test_the_participant_page_links_to_the_group(client: FlaskClient, world: World) -> None:
     sign_in(client, COORDINATOR)
     page = client.get(f"/participants/{world.elm_person}").get_data(as_text=True)

@@ -8,6 +8,8 @@ from markupsafe import escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.channels.simulator import SimulatorSender
+from bot.delivery.worker import Worker
 from bot.people.coordinators import Contact, set_contact
 from storage.database import transaction
 from storage.models import OutboxItem, User
@@ -61,6 +63,15 @@ def test_an_alert_and_the_summary_reach_the_simulated_coordinator_only(
     [summary] = summaries
     assert summary[2].startswith("Groundswell weekly summary, Elm Street,")
     assert str(escape(summary[2])) in client.get("/simulator/").get_data(as_text=True)
+
+    # The worker's simulator sender delivers both, as `groundswell run` does.
+    Worker(sessions, {"sim": SimulatorSender()}, clock=lambda: NOON).run_once()
+    with transaction(sessions, readonly=True) as session:
+        statuses = session.scalars(
+            select(OutboxItem.status).where(OutboxItem.address.like("coordinator-%"))
+        ).all()
+    assert statuses == ["sent", "sent"]
+    assert "the worker" not in client.get("/simulator/").get_data(as_text=True)
 
     post_form(client, "/simulator/", "/simulator/coordinator/stop", {})
     with transaction(sessions, readonly=True) as session:

@@ -15,11 +15,12 @@ from werkzeug.wrappers import Response
 from bot.web.context import context
 from bot.web.staff import audit, flow_files
 from bot.web.staff.access import require_staff, viewer
+from bot.web.staff.groups import using
 from bot.web.staff.pages import page, redirect_with
 from storage import flow_versions
 from storage.database import transaction
 from storage.flow_versions import FlowStore
-from storage.models import Checkin, FlowSave, FlowVersion
+from storage.models import Checkin, FlowSave, FlowVersion, Group
 from survey_flows.checks.flow import check_flow_text
 from survey_flows.checks.problems import FlowProblem
 from survey_flows.graph import mermaid
@@ -104,9 +105,11 @@ def show(name: str) -> str:
     if entry is None:
         abort(404)
     versions: list[dict[str, object]] = []
+    groups: list[Group] = []
     if entry.flow is not None:
         with transaction(ctx.sessions, readonly=True) as session:
             versions = _versions(session, entry.flow.id)
+            groups = using(session, entry.flow.id)
     return page(
         "flows/show.html",
         entry=entry,
@@ -116,6 +119,7 @@ def show(name: str) -> str:
         if entry.flow and entry.flow.schedule
         else None,
         versions=versions,
+        groups=groups,
         source=flow_files.source(ctx.library, name),
         pick_text=pick_text,
     )

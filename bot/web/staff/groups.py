@@ -105,6 +105,23 @@ def _flows(session: Session, group: Group) -> list[GroupFlow]:
     ]
 
 
+def using(session: Session, flow_id: str) -> list[Group]:
+    """The groups that use a flow: it is their default, or some of their people are
+    enrolled in it (for the flow's page to link to)."""
+    enrolled = (
+        select(Participant.group_id)
+        .join(Enrolment, Enrolment.participant_id == Participant.id)
+        .where(Enrolment.flow_id == flow_id, Enrolment.active.is_(True))
+    )
+    return list(
+        session.scalars(
+            select(Group)
+            .where((Group.default_flow == flow_id) | Group.id.in_(enrolled))
+            .order_by(Group.name)
+        )
+    )
+
+
 @blueprint.get("/")
 def index() -> str:
     """The groups the viewer may see, with their members and open alerts."""
