@@ -44,6 +44,7 @@ from bot.web.staff.access import group_filter
 from bot.web.staff.cookies import cookie, lifetime
 from storage.database import transaction
 from storage.models import Alert
+from survey_flows.wording import count_words
 
 blueprint = Blueprint("staff", __name__)
 for child in (
@@ -181,6 +182,7 @@ def _layout() -> dict[str, Any]:
         "csrf_token": g.get("csrf_override") or (current.csrf_token if current else ""),
         "open_alerts": open_alerts,
         "flow_pairs": _flow_pairs,
+        "count_words": count_words,
     }
 
 

@@ -127,6 +127,7 @@ def _person_page(
             masked=masked,
             channel_name=channel_name,
             flows=_flows() if who.is_staff else [],
+            flow_titles={flow.id: flow.title for flow in _flows()},
             problem=problem,
         ),
         status,

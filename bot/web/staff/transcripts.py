@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from bot.web.context import context
 from bot.web.staff.access import group_filter, participant_or_404, viewer
+from bot.web.staff.answer_words import button_words
 from bot.web.staff.masking import channel_name
 from bot.web.staff.pages import page
 from storage.database import transaction
@@ -77,6 +78,7 @@ def show(participant_id: int) -> str:
                 .limit(TRANSCRIPT_LIMIT)
             )
         )
+        pressed = button_words(session, messages)
     messages.reverse()
     return page(
         "conversations/show.html",
@@ -84,5 +86,6 @@ def show(participant_id: int) -> str:
         messages=messages,
         limit=TRANSCRIPT_LIMIT,
         status_words=STATUS_WORDS,
+        pressed=pressed,
         channel_name=channel_name,
     )
