@@ -40,12 +40,16 @@ DIRECTIONS = ("in", "out")
 CHECKIN_STATUSES = ("active", "completed", "expired", "stopped", "superseded")
 MESSAGE_STATUSES = ("queued", "sending", "sent", "delivered", "undelivered", "failed", "cancelled")
 FLOW_SAVE_WAYS = ("folder", "import", "web")
-OUTBOX_STATUSES = ("queued", "sending", "sent", "failed", "cancelled")
+# "held": a WhatsApp message waiting for the person to write (their 24-hour window is
+# closed); it becomes "queued" when they do (`bot.delivery.whatsapp_window`).
+OUTBOX_STATUSES = ("queued", "sending", "sent", "failed", "cancelled", "held")
+OUTBOX_HELD = "held"
 # "message": a message to a person (has a `messages` row); "callback_answer": Telegram's
 # answerCallbackQuery for a button press (`body` holds the callback_query_id, no message);
 # "edit_buttons": Telegram's editMessageReplyMarkup ticking a multiple choice's buttons on
-# the question itself (`body` the message id, `buttons` the new keyboard, no message).
-OUTBOX_KINDS = ("message", "callback_answer", "edit_buttons")
+# the question itself (`body` the message id, `buttons` the new keyboard, no message);
+# "template": an approved WhatsApp template (`body` JSON: which template, its variables).
+OUTBOX_KINDS = ("message", "callback_answer", "edit_buttons", "template")
 # The predicate of the partial index of rows still to send; a query must spell it exactly
 # so (with literals, not parameters) for the databases to use that index.
 OUTBOX_PENDING_SQL = "status IN ('queued', 'sending')"

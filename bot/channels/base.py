@@ -56,7 +56,8 @@ class OutboundMessage:
 
     `options` become buttons where the channel has them (on SMS the outbox has already
     listed them, numbered, in `body`). `photo` is image bytes (Telegram only; SMS sends the
-    text).
+    text). `template` names a pre-approved WhatsApp template ("checkin", "reminder",
+    "coordinator") to send instead of `body`, filled with `variables` ("1" -> text, ...).
     """
 
     channel: str
@@ -65,6 +66,8 @@ class OutboundMessage:
     options: tuple[Option, ...] = ()
     photo: bytes | None = None
     key: str = ""
+    template: str | None = None
+    variables: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ from survey_flows.engine_values import ChannelTraits
 log = logging.getLogger(__name__)
 
 CHANNEL = "sms"
+WHATSAPP_CHANNEL = "whatsapp"
 #: Twilio answers STOP/START/HELP itself on long codes (and with Advanced Opt-Out).
 TRAITS = ChannelTraits(confirms_opt_out=True)
 #: Twilio refuses bodies over 1,600 characters (error 21617); longer texts are split.
@@ -51,6 +52,14 @@ OPTED_OUT_CODE = 21610
 STATUS_PATH = "/webhooks/twilio/status"
 #: How many recent messages to a number `find_sent` inspects at most.
 FIND_SENT_SCAN = 200
+#: What marks a WhatsApp address in Twilio's API and webhooks.
+WHATSAPP_PREFIX = "whatsapp:"
+#: The WhatsApp templates a deployment may name (TWILIO_WHATSAPP_TEMPLATE_<PURPOSE>).
+TEMPLATE_PURPOSES = ("checkin", "reminder", "coordinator")
+
+
+def _without_prefix(number: str | None) -> str | None:
+    return number.removeprefix(WHATSAPP_PREFIX) if number else None
 
 
 @dataclass(frozen=True)
@@ -63,12 +72,18 @@ class TwilioSettings:
     messaging_service_sid: str | None = None
     api_url: str | None = None  # tests: the fake's base URL; None for api.twilio.com
     status_callback_url: str | None = None
+    #: The WhatsApp sender's number (E.164, without the `whatsapp:` prefix).
+    whatsapp_from: str | None = None
+    #: WhatsApp template purpose ("checkin", "reminder", "coordinator") -> Content SID (HX...).
+    whatsapp_templates: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> TwilioSettings:
         """Read TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM,
         TWILIO_MESSAGING_SERVICE_SID, TWILIO_API_URL and GROUNDSWELL_PUBLIC_URL (the status
-        callback is that URL plus /webhooks/twilio/status). Empty values count as unset."""
+        callback is that URL plus /webhooks/twilio/status); for WhatsApp
+        TWILIO_WHATSAPP_FROM and the template Content SIDs TWILIO_WHATSAPP_TEMPLATE_CHECKIN,
+        _REMINDER and _COORDINATOR. Empty values count as unset."""
 
         def get(name: str) -> str | None:
             value = (environ.get(name) or "").strip()
@@ -82,6 +97,12 @@ class TwilioSettings:
             messaging_service_sid=get("TWILIO_MESSAGING_SERVICE_SID"),
             api_url=get("TWILIO_API_URL"),
             status_callback_url=public.rstrip("/") + STATUS_PATH if public else None,
+            whatsapp_from=_without_prefix(get("TWILIO_WHATSAPP_FROM")),
+            whatsapp_templates={
+                purpose: sid
+                for purpose in TEMPLATE_PURPOSES
+                if (sid := get(f"TWILIO_WHATSAPP_TEMPLATE_{purpose.upper()}"))
+            },
         )
 
     @property
@@ -92,6 +113,11 @@ class TwilioSettings:
             and self.auth_token
             and (self.from_number or self.messaging_service_sid)
         )
+
+    @property
+    def whatsapp_configured(self) -> bool:
+        """Whether WhatsApp can be sent: account, token and a WhatsApp sender number."""
+        return bool(self.account_sid and self.auth_token and self.whatsapp_from)
 
     @property
     def missing(self) -> list[str]:
@@ -147,8 +173,7 @@ class TwilioSender:
     channel = CHANNEL
 
     def __init__(self, settings: TwilioSettings, timeout: float = 10) -> None:
-        if not settings.configured:
-            raise ValueError("Twilio is not configured: set " + ", ".join(settings.missing))
+        self._check(settings)
         self.settings = settings
         self._http = _HttpClient(timeout=timeout)
         self._client = Client(settings.account_sid, settings.auth_token, http_client=self._http)
@@ -159,10 +184,28 @@ class TwilioSender:
             self._client.region = None
         self._progress = PartProgress()
 
+    @staticmethod
+    def _check(settings: TwilioSettings) -> None:
+        if not settings.configured:
+            raise ValueError("Twilio is not configured: set " + ", ".join(settings.missing))
+
     @property
     def limit_name(self) -> str:
         """The sender its rate limit belongs to: the number, or the Messaging Service."""
         return str(self.settings.messaging_service_sid or self.settings.from_number)
+
+    def _route(self, to: str) -> dict[str, Any]:
+        """The recipient and sender arguments of `messages.create` for `to`."""
+        if self.settings.messaging_service_sid:
+            return {"to": to, "messaging_service_sid": self.settings.messaging_service_sid}
+        return {"to": to, "from_": self.settings.from_number}
+
+    def _list_filters(self, to: str) -> dict[str, Any]:
+        """The `messages.stream` filters that find what we sent to `to`."""
+        filters: dict[str, Any] = {"to": to}
+        if self.settings.from_number and not self.settings.messaging_service_sid:
+            filters["from_"] = self.settings.from_number
+        return filters
 
     def send(self, message: OutboundMessage) -> SendResult:
         """Send `message` as one SMS (several if over 1,600 characters); return the first sid.
@@ -190,11 +233,10 @@ class TwilioSender:
         return SendResult(first)
 
     def _create(self, to: str, body: str) -> str:
-        kwargs: dict[str, Any] = {"to": to, "body": body}
-        if self.settings.messaging_service_sid:
-            kwargs["messaging_service_sid"] = self.settings.messaging_service_sid
-        else:
-            kwargs["from_"] = self.settings.from_number
+        return self._call_create({**self._route(to), "body": body})
+
+    def _call_create(self, kwargs: dict[str, Any]) -> str:
+        """`messages.create(**kwargs)` plus the status callback; the new message's sid."""
         if self.settings.status_callback_url:
             kwargs["status_callback"] = self.settings.status_callback_url
         try:
@@ -227,9 +269,7 @@ class TwilioSender:
         if since.tzinfo is None:
             since = since.replace(tzinfo=UTC)
         since = since.astimezone(UTC).replace(microsecond=0)
-        filters: dict[str, Any] = {"to": message.address}
-        if self.settings.from_number and not self.settings.messaging_service_sid:
-            filters["from_"] = self.settings.from_number
+        filters = self._list_filters(message.address)
         sids: dict[str, str] = {}  # body -> sid of the earliest-listed match
         try:
             for record in self._client.messages.stream(
@@ -351,16 +391,31 @@ def _required(params: Mapping[str, str], *names: str) -> str:
 
 
 def parse_inbound(params: Mapping[str, str]) -> InboundMessage:
-    """An incoming SMS webhook as an `InboundMessage` (MessageSid, From, Body).
+    """An incoming SMS or WhatsApp webhook as an `InboundMessage` (MessageSid, From, Body).
 
+    A `From` starting `whatsapp:` is WhatsApp: the address is the number without the
+    prefix, `ProfileName` the display name, and a pressed button (`ButtonPayload`, else
+    `ButtonText`) is read as if typed, so a button and the same word typed answer alike.
     Raises `BadWebhook` when a field Twilio always sends is missing. An empty Body (an MMS
     with only a picture) gives empty text.
     """
     sid = _required(params, "MessageSid", "SmsSid")
     sender = _required(params, "From")
-    body = _required(params, "Body")
     if not sid or not sender:
         raise BadWebhook("Twilio webhook with an empty MessageSid or From")
+    if sender.startswith(WHATSAPP_PREFIX):
+        number = sender.removeprefix(WHATSAPP_PREFIX)
+        if not number:
+            raise BadWebhook("WhatsApp webhook with an empty From number")
+        pressed = params.get("ButtonPayload") or params.get("ButtonText")
+        return InboundMessage(
+            channel=WHATSAPP_CHANNEL,
+            address=number,
+            text=str(pressed) if pressed else _required(params, "Body"),
+            provider_id=sid,
+            display_name=(params.get("ProfileName") or "").strip() or None,
+        )
+    body = _required(params, "Body")
     return InboundMessage(channel=CHANNEL, address=sender, text=body, provider_id=sid)
 
 

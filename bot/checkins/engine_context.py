@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.channels import telegram, twilio
+from bot.channels import telegram, twilio, whatsapp
 from storage.checkin_rows import previous_answers
 from storage.models import Participant
 from survey_flows.engine_values import ChannelTraits
@@ -16,6 +16,7 @@ from survey_flows.model import Flow
 # The simulator shows buttons as Telegram does (outbox.BUTTON_CHANNELS), so the same traits.
 CHANNEL_TRAITS = {
     "sms": twilio.TRAITS,
+    "whatsapp": whatsapp.TRAITS,
     "telegram": telegram.TRAITS,
     "sim": ChannelTraits(buttons=True),
 }

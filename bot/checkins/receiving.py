@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from bot.channels.base import InboundMessage
 from bot.checkins.engine_context import channel_traits, engine_participant
 from bot.checkins.outcomes import apply, apply_to_person
+from bot.delivery import whatsapp_window
 from bot.delivery.outbox import Recipient, enqueue, enqueue_edit_buttons
 from bot.people.joining import join_or_hint
 from bot.settings import Settings
@@ -65,6 +66,8 @@ def receive(
     )
     if record_id is None:
         return Received(duplicate=True)
+    if inbound.channel == whatsapp_window.CHANNEL:
+        whatsapp_window.record_inbound(session, inbound.address, now)
     to = Recipient(inbound.channel, inbound.address, person.id if person else None)
     if person is None:
         joined, sent = join_or_hint(session, inbound, to, now, library, settings)

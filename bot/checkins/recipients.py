@@ -1,5 +1,5 @@
 """How to reach a participant: the address on the channel asked for, else the first of
-Telegram, SMS and the simulator they have."""
+Telegram, WhatsApp, SMS and the simulator they have."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ from sqlalchemy.orm import Session
 from bot.delivery.outbox import Recipient
 from storage.models import ChannelAddress, Participant
 
-CHANNEL_PREFERENCE = ("telegram", "sms", "sim")
+CHANNEL_PREFERENCE = ("telegram", "whatsapp", "sms", "sim")
 
 
 def preferred_recipient(
     session: Session, participant: Participant, channel: str | None = None
 ) -> Recipient | None:
-    """How to reach a participant: `channel` if they have it, else Telegram, SMS, simulator."""
+    """How to reach a participant: `channel` if they have it, else Telegram, WhatsApp, SMS,
+    simulator."""
     found = addresses_of(session, [participant.id]).get(participant.id, {})
     return pick_recipient(participant.id, found, channel)
 

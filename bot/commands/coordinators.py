@@ -38,6 +38,7 @@ def coordinators() -> None:
 @click.option("--group", "group_name", required=True, help="The group they coordinate.")
 @click.option("--telegram", "telegram_id", help="Their Telegram chat id (a number).")
 @click.option("--phone", help="Their mobile number, for SMS.")
+@click.option("--whatsapp", help="Their WhatsApp number.")
 @click.option(
     "--summary-day",
     type=click.Choice(WEEKDAYS, case_sensitive=False),
@@ -52,23 +53,27 @@ def add(
     group_name: str,
     telegram_id: str | None,
     phone: str | None,
+    whatsapp: str | None,
     summary_day: str,
     summary_at: str,
     timezone: str | None,
 ) -> None:
-    """Add NAME as a coordinator of a group, reached by --telegram ID or --phone NUMBER.
+    """Add NAME as a coordinator of a group, reached by --telegram ID, --phone NUMBER (SMS)
+    or --whatsapp NUMBER.
 
     Alerts name the participant by pseudonymous id and group only; SMS alerts never
     carry what the resident wrote. To let them sign in to the web app as well, use
     `groundswell users add EMAIL --role coordinator --group G --phone NUMBER` instead.
     """
-    if bool(telegram_id) == bool(phone):
-        raise click.UsageError("give exactly one of --telegram ID or --phone NUMBER")
+    if sum(map(bool, (telegram_id, phone, whatsapp))) != 1:
+        raise click.UsageError(
+            "give exactly one of --telegram ID, --phone NUMBER or --whatsapp NUMBER"
+        )
     config = settings()
     reach, when = contact_options(
-        config.default_region, phone, telegram_id, summary_day, summary_at, timezone
+        config.default_region, phone, telegram_id, summary_day, summary_at, timezone, whatsapp
     )
-    assert reach is not None and when is not None  # one of phone/telegram was given
+    assert reach is not None and when is not None  # one of phone/whatsapp/telegram was given
     with transaction(database(config)) as session:
         try:
             [group] = groups_named(session, [group_name])
@@ -114,7 +119,7 @@ def list_coordinators() -> None:
             )
         for person, group in rows:
             day = WEEKDAYS[person.summary_weekday].capitalize()
-            how = person.channel or "app only (no phone or Telegram)"
+            how = person.channel or "app only (no phone, WhatsApp or Telegram)"
             click.echo(f"{person.shown_name}\t{group}\t{how}\t{day} {person.summary_time}")
 
 
@@ -122,7 +127,7 @@ def list_coordinators() -> None:
 @click.argument("who")
 @click.option("--group", "group_name", help="Only stop coordinating this group.")
 def remove(who: str, group_name: str | None) -> None:
-    """Remove the coordinator WHO (their name, email, phone number or Telegram chat id).
+    """Remove the coordinator WHO (name, email, phone or WhatsApp number, Telegram chat id).
 
     With --group they stop coordinating that group only; without, they are removed
     altogether (their sign-in too). Handled alerts keep who handled them.

@@ -63,8 +63,9 @@ def import_command(file: Path, flow_name: str) -> None:
     """Create participants from FILE (CSV) and enrol them in a flow.
 
     The first line must be the header, with these columns in any order:
-    name,phone,telegram,language,timezone,group. Each row needs a phone or a telegram
-    chat id. Every row is checked first; if any row is bad, nothing is imported.
+    name,phone,whatsapp,telegram,language,timezone,group. Each row needs a phone (SMS),
+    a whatsapp number or a telegram chat id, and may have more than one. Every row is
+    checked first; if any row is bad, nothing is imported.
     """
     flow = resolve_flow(flow_name)
     config = settings()

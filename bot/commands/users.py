@@ -66,16 +66,20 @@ def contact_options(
     day: str | None,
     at: str | None,
     timezone: str | None,
+    whatsapp: str | None = None,
 ) -> tuple[Contact | None, SummaryTime | None]:
-    """The checked --phone/--telegram and --summary-* options (a usage error if wrong)."""
+    """The checked --phone/--whatsapp/--telegram and --summary-* options (a usage error if
+    wrong)."""
     try:
-        reach = contact(phone, telegram, region)
+        reach = contact(phone, telegram, region, whatsapp)
         given = day is not None or at is not None or timezone is not None
         when = summary_time(day, at, timezone) if reach is not None or given else None
     except ContactError as error:
         raise click.UsageError(str(error)) from None
     if when is not None and reach is None:
-        raise click.UsageError("a summary time needs --phone NUMBER or --telegram CHAT_ID")
+        raise click.UsageError(
+            "a summary time needs --phone NUMBER, --whatsapp NUMBER or --telegram CHAT_ID"
+        )
     return reach, when
 
 
@@ -104,6 +108,7 @@ def users() -> None:
 )
 @click.option("--name", help="Their name, as the team sees it.")
 @click.option("--phone", help="A coordinator's mobile number: alerts and summaries by SMS.")
+@click.option("--whatsapp", help="A coordinator's WhatsApp number instead (alerts by WhatsApp).")
 @click.option("--telegram", "telegram_id", help="A coordinator's Telegram chat id instead.")
 @click.option(
     "--summary-day",
@@ -118,6 +123,7 @@ def add(
     groups: tuple[str, ...],
     name: str | None,
     phone: str | None,
+    whatsapp: str | None,
     telegram_id: str | None,
     summary_day: str | None,
     summary_at: str | None,
@@ -125,12 +131,12 @@ def add(
 ) -> None:
     """Give EMAIL a web sign-in; asks for the password.
 
-    A coordinator given --phone or --telegram is one person: they sign in, get their
-    groups' alerts at once and a summary every week.
+    A coordinator given --phone, --whatsapp or --telegram (one of them) is one person: they
+    sign in, get their groups' alerts at once and a summary every week.
     """
     config = settings()
     reach, when = contact_options(
-        config.default_region, phone, telegram_id, summary_day, summary_at, timezone
+        config.default_region, phone, telegram_id, summary_day, summary_at, timezone, whatsapp
     )
     sessions = database(config)
     password = _password()
@@ -159,7 +165,7 @@ def add(
         )
     elif role == "coordinator":
         click.echo(
-            "No phone or Telegram given: they see alerts and summaries only in the app. "
+            "No phone, WhatsApp or Telegram given: they see alerts and summaries only in the app. "
             "Add one on the Team page, or they can on their Account page."
         )
     click.echo(

@@ -12,7 +12,7 @@ under a row lock. On SQLite (one writer, one worker) the worker's own buckets ar
 limit. Configure with GROUNDSWELL_RATE_* (messages per second; 0 = unlimited). One outbox
 row counts as one message, even when a long text goes out in several parts.
 
-Adding a limit (say WhatsApp's) is one `LimitKind` line in `LIMIT_KINDS`.
+Adding a limit is one `LimitKind` line in `LIMIT_KINDS`.
 """
 
 from __future__ import annotations
@@ -41,10 +41,11 @@ class LimitKind:
     default: float  # messages per second; 0 = unlimited
 
 
-#: Every sender limit. Twilio US/CA long codes take 1 segment/s; the Telegram Bot API about
-#: 30 messages/s over all chats and 1/s in one chat.
+#: Every sender limit. Twilio US/CA long codes take 1 segment/s; a WhatsApp sender 80
+#: messages/s; the Telegram Bot API about 30 messages/s over all chats and 1/s in one chat.
 LIMIT_KINDS: tuple[LimitKind, ...] = (
     LimitKind("sms", "sms", False, "GROUNDSWELL_RATE_SMS", 1.0),
+    LimitKind("whatsapp", "whatsapp", False, "GROUNDSWELL_RATE_WHATSAPP", 80.0),
     LimitKind("telegram", "telegram", False, "GROUNDSWELL_RATE_TELEGRAM", 30.0),
     LimitKind("telegram_chat", "telegram", True, "GROUNDSWELL_RATE_TELEGRAM_CHAT", 1.0),
 )

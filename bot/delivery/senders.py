@@ -1,6 +1,6 @@
 """The senders a deployment can use, from its environment.
 
-Twilio and Telegram when their credentials are set, the local simulator always (so
+Twilio (SMS, WhatsApp) and Telegram when their credentials are set, the local simulator always (so
 `groundswell run` works with no credentials at all).
 """
 
@@ -36,13 +36,20 @@ def senders_from_env(environ: Mapping[str, str]) -> dict[str, Sender]:
     # imports this module through `bot.delivery.worker`.
     from bot.channels.telegram import TelegramSender, TelegramSettings
     from bot.channels.twilio import TwilioSender, TwilioSettings
+    from bot.channels.whatsapp import WhatsAppSender
 
     quiet_client_loggers()
     senders: dict[str, Sender] = {}
     twilio = TwilioSettings.from_env(environ)
     if twilio.configured:
         senders["sms"] = TwilioSender(twilio)
-    elif twilio.account_sid or twilio.auth_token or twilio.from_number:
+    if twilio.whatsapp_configured:
+        senders["whatsapp"] = WhatsAppSender(twilio)
+    elif twilio.whatsapp_from:
+        raise SettingsError(
+            "WhatsApp is partly configured: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"
+        )
+    if not senders and (twilio.account_sid or twilio.auth_token or twilio.from_number):
         raise SettingsError("Twilio is partly configured: set " + ", ".join(twilio.missing))
     telegram = TelegramSettings.from_env(environ)
     if telegram.configured:

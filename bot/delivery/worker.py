@@ -58,7 +58,7 @@ CLAIM_HORIZON = 10.0
 IDLE_RECHECK = 1.0
 #: Channels whose provider can say whether it holds a message (`find_sent` is reliable);
 #: for the others a None from `find_sent` only means "cannot tell".
-PROVIDER_CAN_TELL = frozenset({"sms"})
+PROVIDER_CAN_TELL = frozenset({"sms", "whatsapp"})
 #: Error codes that mean "too many requests": the message certainly did not go out.
 RATE_LIMIT_CODES = frozenset({"429", "20429"})
 _NUMBER = re.compile(r"\+?\d[\d ()./-]{5,}\d")

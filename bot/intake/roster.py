@@ -4,9 +4,10 @@ Rosters are made by project staff in a spreadsheet, so every problem is reported
 `FILE:LINE: what is wrong and what to write instead`, all problems at once, and nothing is
 stored while any row is bad: a half-imported roster would be hard to repair by hand.
 
-Columns (header required, any order, letter case ignored): name, phone, telegram, language,
-timezone, group. Only one of phone/telegram must be present in the header; a missing column
-counts as empty. Each row needs a phone number or a Telegram chat id. Addresses that already
+Columns (header required, any order, letter case ignored): name, phone, whatsapp, telegram,
+language, timezone, group. One of phone/whatsapp/telegram must be present in the header; a
+missing column counts as empty. Each row needs a phone number (SMS), a WhatsApp number or a
+Telegram chat id, and may have more than one. Addresses that already
 belong to a participant in the database are errors, never merged: an import only ever
 creates new people, so a typo cannot silently attach someone to another person's record.
 """
@@ -45,7 +46,9 @@ from survey_flows.model import Flow
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ("name", "phone", "telegram", "language", "timezone", "group")
+COLUMNS = ("name", "phone", "whatsapp", "telegram", "language", "timezone", "group")
+# The columns that reach a person, with the channel each one stores.
+ADDRESS_COLUMNS = {"phone": "sms", "whatsapp": "whatsapp", "telegram": "telegram"}
 HEADER_EXAMPLE = ",".join(COLUMNS)
 MAX_TEXT = 200  # Participant.name and Group.name are String(200)
 LANGUAGE = re.compile(r"[a-z]{2,3}(?:[-_][a-z0-9]{2,8})*", re.IGNORECASE)
@@ -57,7 +60,8 @@ _BATCH = 500  # rows stored between flushes and progress reports; also the size 
 _HINTS = {
     "mobile": "phone", "phone number": "phone", "telephone": "phone", "tel": "phone",
     "number": "phone", "sms": "phone", "chat id": "telegram", "chat_id": "telegram",
-    "telegram id": "telegram", "lang": "language", "tz": "timezone", "time zone": "timezone",
+    "telegram id": "telegram", "whatsapp number": "whatsapp", "whats app": "whatsapp",
+    "wa": "whatsapp", "lang": "language", "tz": "timezone", "time zone": "timezone",
     "zone": "timezone", "team": "group", "street": "group", "full name": "name",
     "first name": "name",
 }  # fmt: skip
@@ -74,11 +78,13 @@ class RosterError(CsvError):
 
 @dataclass(frozen=True)
 class RosterRow:
-    """One checked row: phone in E.164, telegram a chat id string, empty values None."""
+    """One checked row: phone and whatsapp in E.164, telegram a chat id string, empty
+    values None."""
 
     line: int
     name: str | None
     phone: str | None
+    whatsapp: str | None
     telegram: str | None
     language: str | None
     timezone: str | None
@@ -102,9 +108,9 @@ def _header(cells: list[str], name: str) -> list[str]:
     columns = [" ".join(cell.split()).lower() for cell in cells]
     problems = header_problems(columns, COLUMNS, _HINTS, HEADER_EXAMPLE)
     unknown = any(column and column not in COLUMNS for column in columns)
-    if any(columns) and not unknown and "phone" not in columns and "telegram" not in columns:
+    if any(columns) and not unknown and not set(ADDRESS_COLUMNS) & set(columns):
         problems.append(
-            "the header has neither a 'phone' nor a 'telegram' column; add at least one, "
+            "the header has no 'phone', 'whatsapp' or 'telegram' column; add at least one, "
             f"e.g. {HEADER_EXAMPLE}"
         )
     if problems:
@@ -125,16 +131,17 @@ _AS_TEXT = (
 )
 
 
-def phone_number(value: str, region: str) -> str:
-    """A phone number in E.164 form; ValueError saying how to write it otherwise."""
-    number, problem = _phone(value.strip(), region)
+def phone_number(value: str, region: str, column: str = "phone") -> str:
+    """A phone number in E.164 form; ValueError saying how to write it otherwise (the
+    message names the value `column`, e.g. 'whatsapp')."""
+    number, problem = _phone(value.strip(), region, column)
     if number is None:
         raise ValueError(problem)
     return number
 
 
-def _phone(value: str, region: str) -> tuple[str | None, str | None]:
-    """(E.164 number, None) or (None, problem)."""
+def _phone(value: str, region: str, column: str = "phone") -> tuple[str | None, str | None]:
+    """(E.164 number, None) or (None, problem); `column` names the value in the problem."""
     example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
     if example is not None:
         national = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.NATIONAL)
@@ -143,16 +150,16 @@ def _phone(value: str, region: str) -> tuple[str | None, str | None]:
     else:
         how = "write it with the country code, like +44 7400 123456"
     if _spreadsheet_number(value):
-        return None, f"phone '{value}' is not a phone number; {_AS_TEXT}"
+        return None, f"{column} '{value}' is not a phone number; {_AS_TEXT}"
     try:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException:
-        return None, f"phone '{value}' is not a phone number; {how}"
+        return None, f"{column} '{value}' is not a phone number; {how}"
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     if not phonenumbers.is_valid_number(number) and not e164.startswith(FICTIONAL_MOBILES):
         where = "" if value.lstrip().startswith(("+", "00")) else f" {region}"
         return None, (
-            f"phone '{value}' is not a valid{where} phone number (a digit missing or extra?); "
+            f"{column} '{value}' is not a valid{where} phone number (a digit missing or extra?); "
             + how
         )
     return e164, None
@@ -224,20 +231,20 @@ def _check_row(
             problems.append(problem)
         return result
 
-    phone = use(values["phone"], lambda v: _phone(v, settings.default_region))
-    telegram = use(values["telegram"], _telegram)
+    region = settings.default_region
     row = RosterRow(
         line=line,
         name=use(values["name"], lambda v: _text("name", v)),
-        phone=phone,
-        telegram=telegram,
+        phone=use(values["phone"], lambda v: _phone(v, region)),
+        whatsapp=use(values["whatsapp"], lambda v: _phone(v, region, "whatsapp")),
+        telegram=use(values["telegram"], _telegram),
         language=use(values["language"], _language),
         timezone=use(values["timezone"], _timezone),
         group=use(" ".join(values["group"].split()), lambda v: _text("group", v)),
     )
-    if not values["phone"] and not values["telegram"]:
+    if not any(values[column] for column in ADDRESS_COLUMNS):
         problems.append(
-            "this row has neither a phone number nor a telegram chat id; "
+            "this row has no phone number, whatsapp number or telegram chat id; "
             "give at least one so we can reach the person"
         )
     return row, problems
@@ -269,14 +276,15 @@ def read_roster(path: str | PathLike[str], settings: Settings) -> list[RosterRow
                     values[column] = cell.strip()
             row, value_problems = _check_row(line, values, settings)
             row_problems += value_problems
-            for channel, address in (("phone", row.phone), ("telegram", row.telegram)):
+            for column in ADDRESS_COLUMNS:
+                address = getattr(row, column)
                 if address is None:
                     continue
-                first = seen.setdefault((channel, address), line)
+                first = seen.setdefault((column, address), line)
                 if first != line:
                     row_problems.append(
-                        f"the {channel} on this row is also on line {first}; each person needs "
-                        f"their own {channel}: remove one of the rows or correct it"
+                        f"the {column} on this row is also on line {first}; each person needs "
+                        f"their own {column}: remove one of the rows or correct it"
                     )
             problems += [RosterProblem(name, line, problem) for problem in row_problems]
             if not row_problems:
@@ -296,9 +304,9 @@ def read_roster(path: str | PathLike[str], settings: Settings) -> list[RosterRow
 
 
 def _known_addresses(session: Session, rows: list[RosterRow], name: str) -> list[RosterProblem]:
-    """Rows whose phone or chat id already belongs to a participant in the database."""
+    """Rows whose phone, WhatsApp number or chat id already belongs to a participant."""
     problems = []
-    for channel, column in (("sms", "phone"), ("telegram", "telegram")):
+    for column, channel in ADDRESS_COLUMNS.items():
         wanted = {getattr(row, column): row.line for row in rows if getattr(row, column)}
         owners: dict[str, str] = {}
         for chunk in chunks(sorted(wanted), _BATCH):
@@ -379,16 +387,12 @@ def import_participants(
                 created_at=now,
             )
             session.add(participant)
-            if row.phone:
-                session.add(
-                    ChannelAddress(participant=participant, channel="sms", address=row.phone)
-                )
-            if row.telegram:
-                session.add(
-                    ChannelAddress(
-                        participant=participant, channel="telegram", address=row.telegram
+            for column, channel in ADDRESS_COLUMNS.items():
+                address = getattr(row, column)
+                if address:
+                    session.add(
+                        ChannelAddress(participant=participant, channel=channel, address=address)
                     )
-                )
             # next_due_at stays None: the scheduler computes the first due time from the
             # flow's schedule and the participant's time zone.
             session.add(

@@ -1,7 +1,7 @@
 """Coordinators as recipients: their contact, summary calendar and groups, checked and saved.
 
 A coordinator is one `users` row: the same person signs in (email, password) and hears
-about their groups, alerts at once and a weekly summary, by SMS or Telegram. The command
+about their groups, alerts at once and a weekly summary, by SMS, WhatsApp or Telegram. The command
 line (`users add`, `coordinators add`), the Team page and the Account page all change a
 coordinator through this module, so a contact or a summary time is checked one way.
 No Flask here.
@@ -28,7 +28,8 @@ class ContactError(ValueError):
 
 @dataclass(frozen=True)
 class Contact:
-    """Where alerts and summaries go: ("sms", E.164 number) or ("telegram", chat id)."""
+    """Where alerts and summaries go: ("sms" or "whatsapp", E.164 number) or ("telegram",
+    chat id)."""
 
     channel: str
     address: str
@@ -43,16 +44,23 @@ class SummaryTime:
     timezone: str | None
 
 
-def contact(phone: str | None, telegram: str | None, region: str) -> Contact | None:
-    """The contact from a phone number or a Telegram chat id (at most one); None for neither."""
+def contact(
+    phone: str | None, telegram: str | None, region: str, whatsapp: str | None = None
+) -> Contact | None:
+    """The contact from a phone number (SMS), a WhatsApp number or a Telegram chat id (at
+    most one); None for none of them."""
     phone, telegram = (phone or "").strip(), (telegram or "").strip()
-    if phone and telegram:
-        raise ContactError("give a phone number or a Telegram chat id, not both")
-    if phone:
-        try:
-            return Contact("sms", phone_number(phone, region))
-        except ValueError as error:
-            raise ContactError(str(error)) from None
+    whatsapp = (whatsapp or "").strip()
+    if sum(map(bool, (phone, whatsapp, telegram))) > 1:
+        raise ContactError(
+            "give only one of a phone number, a WhatsApp number or a Telegram chat id"
+        )
+    for channel, label, number in (("sms", "phone", phone), ("whatsapp", "whatsapp", whatsapp)):
+        if number:
+            try:
+                return Contact(channel, phone_number(number, region, label))
+            except ValueError as error:
+                raise ContactError(str(error)) from None
     if telegram:
         if not telegram.lstrip("-").isdigit():
             raise ContactError(
@@ -114,7 +122,9 @@ def set_contact(
                 "add the group to their account instead"
             )
     if reach is None and user.email is None:
-        raise ContactError("someone without a sign-in needs a phone number or Telegram chat id")
+        raise ContactError(
+            "someone without a sign-in needs a phone number, WhatsApp number or Telegram chat id"
+        )
     user.channel = reach.channel if reach else None
     user.address = reach.address if reach else None
     if when is not None:

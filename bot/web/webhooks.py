@@ -45,6 +45,8 @@ SMS_PATH = "/webhooks/twilio/sms"
 STATUS_PATH = "/webhooks/twilio/status"
 TELEGRAM_PATH = "/webhooks/telegram"
 SIGNATURE_HEADER = "X-Twilio-Signature"
+#: The channels whose messages Twilio's status callbacks report on.
+TWILIO_CHANNELS = ("sms", "whatsapp")
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
@@ -77,7 +79,8 @@ def _bad_webhook(error: BadWebhook) -> Response:
 
 @blueprint.post(SMS_PATH)
 def twilio_sms() -> Response:
-    """An SMS from a resident: verify, parse, handle once, answer empty TwiML."""
+    """An SMS or WhatsApp message from a resident (Twilio posts both here, WhatsApp with
+    `whatsapp:` addresses): verify, parse, handle once, answer empty TwiML."""
     ctx = context()
     _verify_twilio(ctx)
     inbound = parse_inbound(request.form)
@@ -166,7 +169,11 @@ def record_status(
     ours, rank = mapped
     message = session.scalars(
         select(Message)
-        .where(Message.channel == "sms", Message.direction == "out", Message.provider_id == sid)
+        .where(
+            Message.channel.in_(TWILIO_CHANNELS),
+            Message.direction == "out",
+            Message.provider_id == sid,
+        )
         .with_for_update()
     ).first()
     if message is None or _RANK.get(message.status or "queued", 0) > rank:

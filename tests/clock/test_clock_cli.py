@@ -55,10 +55,33 @@ def test_coordinators_add_by_phone_and_telegram(
     assert "Ann\tElm Street\tsms\tMonday 09:00" in listed.output
 
 
+def test_coordinators_add_by_whatsapp(cli: CliRunner, sessions: sessionmaker[Session]) -> None:
+    with transaction(sessions) as session:
+        session.add(Group(name="Elm Street"))
+    ok = cli.invoke(
+        main,
+        ["coordinators", "add", "Wyn", "--group", "Elm Street", "--whatsapp", "+44 7911 123456"],
+    )
+    assert ok.exit_code == 0, ok.output
+    assert "alerts at once by whatsapp" in ok.output
+    with transaction(sessions) as session:
+        [wyn] = session.scalars(select(User)).all()
+    assert (wyn.channel, wyn.address) == ("whatsapp", "+447911123456")
+    listed = cli.invoke(main, ["coordinators", "list"])
+    assert "Wyn\tElm Street\twhatsapp\tMonday 09:00" in listed.output
+    removed = cli.invoke(main, ["coordinators", "remove", "07911 123456"])  # found by number
+    assert removed.exit_code == 0, removed.output
+
+
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (["--group", "Elm Street"], "exactly one of --telegram"),
+        (["--group", "Elm Street"], "exactly one of --telegram ID, --phone NUMBER or --whatsapp"),
+        (
+            ["--group", "Elm Street", "--phone", "07911 123456", "--whatsapp", "07911 123456"],
+            "exactly one of --telegram",
+        ),
+        (["--group", "Elm Street", "--whatsapp", "0791"], "whatsapp '0791' is not a valid GB"),
         (["--group", "Nowhere", "--telegram", "1"], "no group called 'Nowhere'"),
         (["--group", "Elm Street", "--phone", "12"], "not a"),
         (["--group", "Elm Street", "--telegram", "abc"], "is a number"),
@@ -114,7 +137,35 @@ def test_users_add_refuses_a_summary_time_without_a_contact(cli: CliRunner) -> N
         input="a long enough password\n",
     )  # fmt: skip
     assert result.exit_code != 0
-    assert "needs --phone NUMBER or --telegram CHAT_ID" in result.output
+    assert "needs --phone NUMBER, --whatsapp NUMBER or --telegram CHAT_ID" in result.output
+
+
+def test_users_add_a_coordinator_by_whatsapp_and_not_two_contacts(
+    cli: CliRunner, sessions: sessionmaker[Session]
+) -> None:
+    with transaction(sessions) as session:
+        session.add(Group(name="Elm Street"))
+    both = cli.invoke(
+        main,
+        ["users", "add", "sam@example.org", "--role", "coordinator", "--group", "Elm Street",
+         "--whatsapp", "07911 123456", "--telegram", "55"],
+        input="a long enough password\n",
+    )  # fmt: skip
+    assert both.exit_code != 0
+    assert "give only one of a phone number, a WhatsApp number or a Telegram chat id" in (
+        both.output
+    )
+    result = cli.invoke(
+        main,
+        ["users", "add", "sam@example.org", "--role", "coordinator", "--group", "Elm Street",
+         "--whatsapp", "07911 123456", "--summary-day", "tuesday"],
+        input="a long enough password\n",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "alerts at once by whatsapp, and a summary every Tuesday" in result.output
+    with transaction(sessions) as session:
+        [sam] = session.scalars(select(User)).all()
+    assert (sam.email, sam.channel, sam.address) == ("sam@example.org", "whatsapp", "+447911123456")
 
 
 def test_coordinators_remove_from_a_group_then_altogether(

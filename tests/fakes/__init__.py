@@ -5,7 +5,8 @@ exactly the bugs we need to find (URLs, encodings, error mapping, timeouts). So 
 real HTTP server on 127.0.0.1 that speaks the provider's protocol; see the module docstrings:
 
 * :mod:`tests.fakes.twilio_api`: ``FakeTwilio`` (Messages resource), ``twilio_inbound_params``,
-  ``twilio_status_callback_params``. Point a client with ``client.api.base_url = fake.base_url``.
+  ``twilio_status_callback_params``, ``whatsapp_inbound_params`` (WhatsApp: windows and
+  templates). Point a client with ``client.api.base_url = fake.base_url``.
 * :mod:`tests.fakes.telegram_api`: ``FakeTelegram`` (Bot API), ``telegram_text_update``,
   ``telegram_callback_update``. Point a bot with ``Bot(token, base_url=fake.base_url + "/bot")``.
 
@@ -23,6 +24,7 @@ from tests.fakes.twilio_api import (
     FakeTwilio,
     twilio_inbound_params,
     twilio_status_callback_params,
+    whatsapp_inbound_params,
 )
 
 __all__ = [
@@ -35,4 +37,5 @@ __all__ = [
     "telegram_text_update",
     "twilio_inbound_params",
     "twilio_status_callback_params",
+    "whatsapp_inbound_params",
 ]

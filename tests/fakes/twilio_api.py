@@ -38,6 +38,13 @@ Behaviour worth knowing:
 * Messages stay ``queued`` until a test calls :meth:`FakeTwilio.set_status`, like real messages
   before the carrier reports back. Listing with a ``DateSent`` filter matches ``date_sent`` only,
   so it does NOT find messages still queued, which is also true of the real API.
+* WhatsApp (``To``/``From`` with the ``whatsapp:`` prefix): the fake keeps each number's
+  24-hour window. :meth:`FakeTwilio.resident_wrote` opens it (as an inbound message does;
+  :func:`whatsapp_inbound_params` builds that webhook's form), :meth:`FakeTwilio.close_window`
+  lets it lapse. A free-form ``Body`` outside the window fails with 63016; a template
+  (``ContentSid`` registered with :meth:`FakeTwilio.add_template`, ``ContentVariables`` a JSON
+  object) goes any time, but an empty or null variable fails with 63013 and an unknown
+  ``ContentSid`` with 21655. The stored ``body`` of a template send is its filled-in text.
 * ``GET .../Messages.json`` is newest first, filters ``To``, ``From``, ``DateSent``,
   ``DateSent<``, ``DateSent>`` (inclusive, date or ISO datetime), and pages with ``PageSize``/
   ``Page`` and ``next_page_uri`` as the client library expects.
@@ -48,6 +55,7 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import json
 import math
 import re
 import time
@@ -75,6 +83,7 @@ __all__ = [
     "twilio_error",
     "twilio_inbound_params",
     "twilio_status_callback_params",
+    "whatsapp_inbound_params",
 ]
 
 API_VERSION = "2010-04-01"
@@ -93,6 +102,11 @@ _ERROR_MESSAGES = {
     21604: "A 'To' phone number is required.",
     21610: "Attempt to send to unsubscribed recipient",
     21617: "The concatenated message body exceeds the 1600 character limit.",
+    21655: "The ContentSid is Invalid",
+    63007: "Twilio could not find a Channel with the specified From address",
+    63013: "This message send failed because it violates Channel provider's policy.",
+    63016: "Failed to send freeform message because you are outside the allowed window. "
+    "If you are using WhatsApp, please use a Message Template.",
 }
 
 _MESSAGES_PATH = re.compile(rf"^/{API_VERSION}/Accounts/(?P<account>[^/]+)/Messages\.json$")
@@ -211,6 +225,50 @@ def twilio_inbound_params(
     return params
 
 
+def whatsapp_inbound_params(
+    from_: str,
+    to: str,
+    body: str,
+    message_sid: str | None = None,
+    account_sid: str = DEFAULT_ACCOUNT_SID,
+    *,
+    profile_name: str = "Sam",
+    button_payload: str | None = None,
+    button_text: str | None = None,
+) -> dict[str, str]:
+    """The form Twilio POSTs to the messaging webhook for an inbound WhatsApp message.
+
+    ``from_``/``to`` are E.164 numbers; they get the ``whatsapp:`` prefix here. Adds
+    ``ProfileName``, ``WaId`` (the number's digits) and ``MessageType`` (``button`` with
+    ``ButtonPayload``/``ButtonText`` for a quick-reply press, whose ``Body`` is the button's
+    text, as Twilio sends it); no geographic fields, as for WhatsApp.
+    """
+    sid = message_sid or new_sid("SM")
+    pressed = button_payload is not None or button_text is not None
+    params = {
+        "SmsMessageSid": sid,
+        "NumMedia": "0",
+        "ProfileName": profile_name,
+        "MessageType": "button" if pressed else "text",
+        "SmsSid": sid,
+        "WaId": from_.removeprefix("whatsapp:").lstrip("+"),
+        "SmsStatus": "received",
+        "Body": (button_text or body) if pressed else body,
+        "To": "whatsapp:" + to.removeprefix("whatsapp:"),
+        "NumSegments": "1",
+        "ReferralNumMedia": "0",
+        "MessageSid": sid,
+        "AccountSid": account_sid,
+        "From": "whatsapp:" + from_.removeprefix("whatsapp:"),
+        "ApiVersion": API_VERSION,
+    }
+    if button_payload is not None:
+        params["ButtonPayload"] = button_payload
+    if button_text is not None:
+        params["ButtonText"] = button_text
+    return params
+
+
 def twilio_status_callback_params(
     message_sid: str,
     status: str,
@@ -303,6 +361,50 @@ class FakeTwilio(FakeServer):
         self._stored: list[_Stored] = []
         self._by_sid: dict[str, _Stored] = {}
         self._opted_out: set[str] = set()
+        self._windows: dict[str, float] = {}  # whatsapp:+number -> monotonic last inbound
+        self._templates: dict[str, str] = {}  # ContentSid -> text with {{1}} placeholders
+
+    # ----------------------------------------------------------------- WhatsApp
+
+    def add_template(self, content_sid: str, text: str) -> None:
+        """Register an approved template: ``text`` with ``{{1}}``, ``{{2}}``... placeholders."""
+        with self._cond:
+            self._templates[content_sid] = text
+
+    def resident_wrote(self, number: str) -> None:
+        """``number`` (E.164, prefix optional) sent us a WhatsApp message: its window opens."""
+        with self._cond:
+            self._windows["whatsapp:" + number.removeprefix("whatsapp:")] = time.monotonic()
+
+    def close_window(self, number: str) -> None:
+        """Let ``number``'s 24-hour window lapse (free-form sends to it fail with 63016)."""
+        with self._cond:
+            self._windows.pop("whatsapp:" + number.removeprefix("whatsapp:"), None)
+
+    def _window_open(self, to: str) -> bool:
+        opened = self._windows.get(to)
+        return opened is not None and time.monotonic() - opened < 24 * 3600
+
+    def _whatsapp_content(self, params: dict[str, Any]) -> tuple[str | None, Reply | None]:
+        """(text to store, None) for an acceptable WhatsApp send, else (None, error reply)."""
+        content_sid = params.get("ContentSid")
+        if not content_sid:
+            if not self._window_open(params.get("To") or ""):
+                return None, Reply.json(400, twilio_error(63016, 400))
+            return None, None
+        template = self._templates.get(content_sid)
+        if template is None:
+            return None, Reply.json(400, twilio_error(21655, 400))
+        try:
+            variables = json.loads(params.get("ContentVariables") or "{}")
+        except ValueError:
+            return None, Reply.json(400, twilio_error(21656, 400, "Invalid ContentVariables"))
+        if not isinstance(variables, dict) or any(
+            not isinstance(v, str) or not v.strip() for v in variables.values()
+        ):
+            return None, Reply.json(400, twilio_error(63013, 400))
+        text = re.sub(r"\{\{(\d+)\}\}", lambda m: str(variables.get(m[1], m[0])), template)
+        return text, None
 
     # ----------------------------------------------------------------- test-facing API
 
@@ -445,6 +547,9 @@ class FakeTwilio(FakeServer):
         media = [media] if isinstance(media, str) else list(media)
         if not to:
             return Reply.json(400, twilio_error(21604, 400))
+        whatsapp = to.startswith("whatsapp:")
+        if whatsapp and not (from_ or "").startswith("whatsapp:"):
+            return Reply.json(400, twilio_error(63007, 400))
         if not from_ and not service:
             return Reply.json(400, twilio_error(21603, 400))
         if not body and not media and not params.get("ContentSid"):
@@ -484,6 +589,12 @@ class FakeTwilio(FakeServer):
         with self._cond:
             if to in self._opted_out:
                 return Reply.json(400, twilio_error(21610, 400))
+            if whatsapp:
+                filled, refused = self._whatsapp_content(params)
+                if refused is not None:
+                    return refused
+                if filled is not None:
+                    resource["body"] = filled
             stored = _Stored(
                 resource=resource,
                 created=now,

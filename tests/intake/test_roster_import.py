@@ -125,6 +125,72 @@ def test_columns_in_any_order_and_missing_optional_columns(
         assert {a.address for a in person.addresses} == {"42", "+447911123456"}
 
 
+def test_whatsapp_column_stores_whatsapp_addresses_beside_phone_and_telegram(
+    sessions: sessionmaker[Session], tmp_path: Path, flow: Flow
+) -> None:
+    path = write(
+        tmp_path,
+        "name,whatsapp,phone,telegram\n"
+        + "Ada,07911 123456,07911 123456,\n"  # the same number for SMS and WhatsApp
+        + "Bo,+351 912 345 678,,\n"  # any country, with the country code
+        + "Cy,0044 7911 123457,,77\n"
+        + "Di,(07700) 900-124,,\n",
+    )
+    calls: list[tuple[int, int]] = []
+    result = import_participants(
+        sessions, path, flow, SETTINGS, NOW, progress=lambda d, t: calls.append((d, t))
+    )
+    assert result.created == 4
+    assert calls == [(4, 4)]
+    with transaction(sessions, readonly=True) as session:
+        names = {p.id: p.name for p in session.scalars(select(Participant))}
+        addresses = {
+            (names[a.participant_id], a.channel, a.address)
+            for a in session.scalars(select(ChannelAddress))
+        }
+    assert addresses == {
+        ("Ada", "whatsapp", "+447911123456"),
+        ("Ada", "sms", "+447911123456"),
+        ("Bo", "whatsapp", "+351912345678"),
+        ("Cy", "whatsapp", "+447911123457"),
+        ("Cy", "telegram", "77"),
+        ("Di", "whatsapp", "+447700900124"),
+    }
+
+
+def test_bad_whatsapp_numbers_are_reported_at_their_line(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "name,phone,whatsapp\n"  # 1
+        + "Ada,,07911 123456\n"  # 2: good
+        + "Bo,,not a number\n"  # 3
+        + "Cy,,07911 12\n"  # 4
+        + "Di,,4.47911E+11\n"  # 5
+        + "Ed,,+44 7911 123456\n"  # 6: same WhatsApp as line 2
+        + "Fi,07911 123456,\n",  # 7: good: SMS and WhatsApp are different channels
+    )
+    assert problems_of(path) == [
+        f"{path}:3: whatsapp 'not a number' is not a phone number; write it like 07400 123456, "
+        "or with the country code like +44 7400 123456",
+        f"{path}:4: whatsapp '07911 12' is not a valid GB phone number (a digit missing or "
+        "extra?); write it like 07400 123456, or with the country code like +44 7400 123456",
+        f"{path}:5: whatsapp '4.47911E+11' is not a phone number; the spreadsheet changed it "
+        "into a decimal number: format the column as Text and type it again",
+        f"{path}:6: the whatsapp on this row is also on line 2; each person needs their own "
+        "whatsapp: remove one of the rows or correct it",
+    ]
+
+
+def test_whatsapp_header_alone_is_enough_and_near_misses_are_named(tmp_path: Path) -> None:
+    rows = read_roster(write(tmp_path, "WhatsApp\n07911 123456\n"), SETTINGS)
+    assert [(row.whatsapp, row.phone, row.telegram) for row in rows] == [
+        ("+447911123456", None, None)
+    ]
+    path = write(tmp_path, "name,whats app\nAda,07911 123456\n", "near.csv")
+    [problem] = problems_of(path)
+    assert "'whats app' (did you mean 'whatsapp'?)" in problem
+
+
 def test_utf8_with_bom_and_windows_line_endings(tmp_path: Path) -> None:
     path = write(tmp_path, "\ufeffname,phone\r\nSiân,07911 123456\r\n".encode())
     rows = read_roster(path, SETTINGS)
@@ -183,8 +249,8 @@ def test_every_bad_value_is_reported_at_its_line(tmp_path: Path) -> None:
         "or pt-BR",
         f"{path}:10: timezone 'Europe/Londn' is not a time zone (did you mean Europe/London?); "
         "use a name such as Europe/London, or leave it empty for the project's default",
-        f"{path}:11: this row has neither a phone number nor a telegram chat id; give at least "
-        "one so we can reach the person",
+        f"{path}:11: this row has no phone number, whatsapp number or telegram chat id; give at "
+        "least one so we can reach the person",
         f"{path}:12: the phone on this row is also on line 3; each person needs their own "
         "phone: remove one of the rows or correct it",
         f"{path}:13: telegram '4.47701E+11' is not a chat id; the spreadsheet changed it into a "
@@ -233,14 +299,14 @@ def test_stray_quote_inside_a_value(tmp_path: Path) -> None:
         (
             "name,mobile,telegramm,notes\n",
             "unknown column(s) 'mobile' (did you mean 'phone'?), 'telegramm' (did you mean "
-            "'telegram'?), 'notes' in the header; the columns are name, phone, telegram, "
-            "language, timezone, group: rename or delete the others (the first line must be "
-            "the header)",
+            "'telegram'?), 'notes' in the header; the columns are name, phone, whatsapp, "
+            "telegram, language, timezone, group: rename or delete the others (the first line "
+            "must be the header)",
         ),
         (
             "name,group\n",
-            "the header has neither a 'phone' nor a 'telegram' column; add at least one, e.g. "
-            "name,phone,telegram,language,timezone,group",
+            "the header has no 'phone', 'whatsapp' or 'telegram' column; add at least one, e.g. "
+            "name,phone,whatsapp,telegram,language,timezone,group",
         ),
         (
             "phone,name,Phone\n",
@@ -249,13 +315,13 @@ def test_stray_quote_inside_a_value(tmp_path: Path) -> None:
         (
             "\n",
             "the first line is empty; it must be the header, e.g. "
-            "name,phone,telegram,language,timezone,group",
+            "name,phone,whatsapp,telegram,language,timezone,group",
         ),
         ("phone\n", "the file has a header but no participants below it"),
         (
             "",
             "the file is empty; the first line must be the header, e.g. "
-            "name,phone,telegram,language,timezone,group",
+            "name,phone,whatsapp,telegram,language,timezone,group",
         ),
     ],
 )
@@ -268,7 +334,7 @@ def test_value_under_a_blank_header_cell(tmp_path: Path) -> None:
     path = write(tmp_path, "name,phone,\nAda,07911 123456,\nBo,07911 123457,oops\n")
     assert problems_of(path) == [
         f"{path}:3: column 3 has a value but no name in the header; name the column (name, "
-        "phone, telegram, language, timezone, group) or delete the value"
+        "phone, whatsapp, telegram, language, timezone, group) or delete the value"
     ]
 
 
@@ -332,9 +398,12 @@ def test_addresses_already_in_the_database_are_errors_not_merges(
         session.add(known)
         session.add(ChannelAddress(participant=known, channel="sms", address="+447911123456"))
         session.add(ChannelAddress(participant=known, channel="telegram", address="555"))
+        session.add(ChannelAddress(participant=known, channel="whatsapp", address="+447911123450"))
     path = write(
         tmp_path,
-        HEADER + "New,07911 123457,,,,\nSame phone,07911123456,,,,\nSame chat,,555,,,\n",
+        HEADER.replace("group", "group,whatsapp")
+        + "New,07911 123457,,,,,07911 123456\nSame phone,07911123456,,,,,\n"
+        + "Same chat,,555,,,,\nSame WhatsApp,,,,,,07911 123450\n",
     )
     with pytest.raises(RosterError) as caught:
         import_participants(sessions, path, flow, SETTINGS, NOW)
@@ -344,9 +413,12 @@ def test_addresses_already_in_the_database_are_errors_not_merges(
         f"{path}:4: the telegram on this row already belongs to participant P-KNWN22; imports "
         "never merge people, so remove this row (or correct the telegram if this is someone "
         "else)",
+        f"{path}:5: the whatsapp on this row already belongs to participant P-KNWN22; imports "
+        "never merge people, so remove this row (or correct the whatsapp if this is someone "
+        "else)",
     ]
     assert count(sessions, Participant) == 1
-    assert count(sessions, ChannelAddress) == 2
+    assert count(sessions, ChannelAddress) == 3
 
 
 def test_long_roster_reports_progress_in_batches(

@@ -81,6 +81,28 @@ def test_long_import_shows_progress(
     assert "Imported 150 participant(s)" in result.stdout
 
 
+def test_import_with_a_whatsapp_column(
+    cli: CliRunner, tmp_path: Path, sessions: sessionmaker[Session]
+) -> None:
+    roster = tmp_path / "roster.csv"
+    roster.write_text(
+        "name,whatsapp\n" + "".join(f"P{i},07911 1{i:05d}\n" for i in range(150)),
+        encoding="utf-8",
+    )
+    result = run(cli, "participants", "import", str(roster), "--flow", "weekly-wellbeing")
+    assert result.exit_code == 0, result.output
+    assert "Importing participants" in result.stderr
+    assert "Imported 150 participant(s)" in result.stdout
+    with transaction(sessions, readonly=True) as session:
+        channels = {a.channel for p in session.scalars(select(Participant)) for a in p.addresses}
+    assert channels == {"whatsapp"}
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,phone,whatsapp\nAda,07700 900123,0791\n", encoding="utf-8")
+    result = run(cli, "participants", "import", str(bad), "--flow", "weekly-wellbeing")
+    assert result.exit_code == 1
+    assert result.stdout.startswith(f"{bad}:2: whatsapp '0791' is not a valid GB phone number")
+
+
 # --- participants export -----------------------------------------------------------------------
 
 

@@ -75,6 +75,35 @@ def test_staff_change_a_coordinators_groups_and_contact(
     assert entry.actor == STAFF and entry.subject.endswith("Elm Street -> Riverside")
 
 
+def test_staff_give_a_coordinator_whatsapp_and_the_team_page_says_so(
+    client: FlaskClient, world: World, sessions: sessionmaker[Session]
+) -> None:
+    sign_in(client, STAFF)
+    coordinator = _user(sessions, COORDINATOR)
+    form = {"group": str(world.riverside), "summary_day": "monday", "summary_at": "08:00",
+            "timezone": ""}  # fmt: skip
+    both = post_form(
+        client,
+        "/team/",
+        f"/team/{coordinator.id}",
+        {**form, "phone": "07911 123456", "whatsapp": "07911 123456"},
+    )
+    assert both.status_code == 400
+    assert "give only one of a phone number, a WhatsApp number" in both.get_data(as_text=True)
+    bad = post_form(client, "/team/", f"/team/{coordinator.id}", {**form, "whatsapp": "0791"})
+    assert bad.status_code == 400
+    assert "whatsapp &#39;0791&#39; is not a valid GB phone number" in bad.get_data(as_text=True)
+    changed = post_form(
+        client, "/team/", f"/team/{coordinator.id}", {**form, "whatsapp": "+44 7911 123456"}
+    )
+    assert changed.status_code == 303
+    after = _user(sessions, COORDINATOR)
+    assert (after.channel, after.address) == ("whatsapp", "+447911123456")
+    team = client.get("/team/").get_data(as_text=True)
+    assert "WhatsApp; summary Mondays at 08:00" in team
+    assert 'name="whatsapp" value="+447911123456"' in team  # the edit form shows it back
+
+
 def test_the_last_staff_account_cannot_be_removed(
     client: FlaskClient, world: World, sessions: sessionmaker[Session]
 ) -> None:
@@ -113,3 +142,15 @@ def test_coordinators_cannot_open_the_team_page_but_set_their_own_contact(
     )
     wrong = post_form(client, "/account/", "/account/", {"summary_at": "7pm", "telegram": "7"})
     assert wrong.status_code == 400 and "HH:MM" in wrong.get_data(as_text=True)
+    whatsapp = post_form(
+        client,
+        "/account/",
+        "/account/",
+        {"whatsapp": "07911 123457", "summary_day": "sunday", "summary_at": "19:00"},
+    )
+    assert whatsapp.status_code == 303
+    me = _user(sessions, COORDINATOR)
+    assert (me.channel, me.address) == ("whatsapp", "+447911123457")
+    account = client.get("/account/").get_data(as_text=True)
+    assert '<label for="me-whatsapp">WhatsApp number</label>' in account
+    assert 'value="+447911123457"' in account

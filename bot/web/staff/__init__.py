@@ -42,6 +42,7 @@ from bot.web.staff import (
 )
 from bot.web.staff.access import group_filter
 from bot.web.staff.cookies import cookie, lifetime
+from bot.web.staff.masking import channel_name
 from storage.database import transaction
 from storage.models import Alert
 from survey_flows.wording import count_words
@@ -163,7 +164,9 @@ def _error_page(error: HTTPException) -> BaseResponse | tuple[str, int]:
 
 @blueprint.context_processor
 def _layout() -> dict[str, Any]:
-    """What the layout needs: who is signed in, the CSRF token, open alerts to count."""
+    """What every page needs: who is signed in, the CSRF token, open alerts to count, and
+    `channel_name` to say a channel ("WhatsApp") and `count_words` to say a number with its
+    unit ("1 minute") the one way."""
     viewer = g.get("viewer")
     current = g.get("current")
     open_alerts = 0
@@ -182,6 +185,7 @@ def _layout() -> dict[str, Any]:
         "csrf_token": g.get("csrf_override") or (current.csrf_token if current else ""),
         "open_alerts": open_alerts,
         "flow_pairs": _flow_pairs,
+        "channel_name": channel_name,
         "count_words": count_words,
     }
 

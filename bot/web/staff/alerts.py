@@ -101,7 +101,6 @@ def _page(show: str, revealed: dict[int, str] | None = None) -> str:
         show=show,
         limit=SHOWN,
         revealed=revealed or {},
-        channel_name=channel_name,
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-CHANNEL_NAMES = {"sms": "SMS", "telegram": "Telegram", "sim": "Simulator"}
+CHANNEL_NAMES = {"sms": "SMS", "whatsapp": "WhatsApp", "telegram": "Telegram", "sim": "Simulator"}
 
 
 def channel_name(channel: str) -> str:
@@ -12,7 +12,9 @@ def channel_name(channel: str) -> str:
 
 def masked(channel: str, address: str) -> str:
     """ "SMS number ending 123": enough to tell two numbers apart, not enough to call one."""
-    kind = {"sms": "number", "telegram": "chat", "sim": "test phone"}.get(channel, "address")
+    kind = {"sms": "number", "whatsapp": "number", "telegram": "chat", "sim": "test phone"}.get(
+        channel, "address"
+    )
     tail = address[-3:] if len(address) > 6 else ""
     return (
         f"{channel_name(channel)} {kind} ending {tail}"

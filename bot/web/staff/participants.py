@@ -97,7 +97,6 @@ def _listing(args: Mapping[str, str], *, search: bool) -> str:
         + [(g.id, g.name) for g in groups],
         channel_options=[(c, channel_name(c)) for c in CHANNELS],
         language_options=[(code, code) for code in languages],
-        channel_name=channel_name,
         phone_search=phone is not None,
     )
 
@@ -125,7 +124,6 @@ def _person_page(
             timeline=timeline,
             revealed=revealed or {},
             masked=masked,
-            channel_name=channel_name,
             flows=_flows() if who.is_staff else [],
             flow_titles={flow.id: flow.title for flow in _flows()},
             problem=problem,

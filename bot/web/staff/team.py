@@ -40,7 +40,10 @@ blueprint = Blueprint("team", __name__)
 def _form_contact(user: User | None) -> tuple[Any, Any]:
     """The contact and summary time in the posted form (ContactError if wrong)."""
     reach = contact(
-        request.form.get("phone"), request.form.get("telegram"), context().settings.default_region
+        request.form.get("phone"),
+        request.form.get("telegram"),
+        context().settings.default_region,
+        request.form.get("whatsapp"),
     )
     when = summary_time(
         request.form.get("summary_day"),
@@ -110,7 +113,7 @@ def add() -> str | Response | tuple[str, int]:
         if role != "coordinator" or reach is None or not groups:
             raise ContactError(
                 "someone without an email cannot sign in: give a coordinator's groups and a "
-                "phone number or Telegram chat id, or give an email"
+                "phone number, WhatsApp number or Telegram chat id, or give an email"
             )
         user = User(role="coordinator", name=name, created_at=now)
         session.add(user)

@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 from bot.web.context import context
 from bot.web.staff.access import group_filter, participant_or_404, viewer
 from bot.web.staff.answer_words import button_words
-from bot.web.staff.masking import channel_name
 from bot.web.staff.pages import page
 from storage.database import transaction
 from storage.models import Group, Message, Participant
@@ -87,5 +86,4 @@ def show(participant_id: int) -> str:
         limit=TRANSCRIPT_LIMIT,
         status_words=STATUS_WORDS,
         pressed=pressed,
-        channel_name=channel_name,
     )

@@ -1,0 +1,139 @@
+"""WhatsApp through Twilio's Messaging API: the same client, webhook and errors as SMS.
+
+Addresses are E.164 numbers everywhere in Groundswell; only here do they gain Twilio's
+`whatsapp:` prefix. A message is either free-form (allowed within 24 hours of the
+resident's last message) or an approved template sent by Content SID (`ContentSid` plus
+`ContentVariables`, no `Body`); which one to send is the host's decision
+(`bot.delivery.whatsapp_window`), not this adapter's. Error 63016 ("outside the allowed
+window") becomes `OutsideWindow`, so the host can switch to the template.
+
+Choice questions go as numbered options in the text, as on SMS: WhatsApp's quick replies
+and list pickers are Content API resources that must exist before they are sent, so per
+question buttons would need content created at run time. A pressed template button
+arrives as `ButtonPayload` and is read like typed text (`twilio.parse_inbound`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.channels.base import OutboundMessage, Permanent, SendError, SendResult
+from bot.channels.twilio import (
+    FIND_SENT_SCAN,
+    WHATSAPP_CHANNEL,
+    WHATSAPP_PREFIX,
+    TwilioSender,
+    TwilioSettings,
+)
+from survey_flows.engine_values import ChannelTraits
+
+CHANNEL = WHATSAPP_CHANNEL
+#: Twilio's opt-out keywords do not cover WhatsApp: Groundswell confirms STOP itself.
+TRAITS = ChannelTraits(confirms_opt_out=False)
+#: A free-form send outside the 24-hour window.
+OUTSIDE_WINDOW_CODE = "63016"
+#: A template variable that is empty or null.
+EMPTY_VARIABLE_CODE = "63013"
+#: Used for a template variable that would be empty (error 63013 otherwise).
+FALLBACK_VARIABLE = "there"
+
+
+class OutsideWindow(Permanent):
+    """WhatsApp refused a free-form message: the 24-hour window is closed (63016)."""
+
+
+def prefixed(number: str) -> str:
+    """`number` as Twilio's WhatsApp address (`whatsapp:+44...`)."""
+    return number if number.startswith(WHATSAPP_PREFIX) else WHATSAPP_PREFIX + number
+
+
+def content_variables(variables: tuple[tuple[str, str], ...]) -> str:
+    """The `ContentVariables` JSON; an empty value becomes `FALLBACK_VARIABLE` (63013)."""
+    return json.dumps({key: (value.strip() or FALLBACK_VARIABLE) for key, value in variables})
+
+
+class WhatsAppSender(TwilioSender):
+    """Sends WhatsApp messages from TWILIO_WHATSAPP_FROM through the real Twilio client."""
+
+    channel = CHANNEL
+
+    @staticmethod
+    def _check(settings: TwilioSettings) -> None:
+        if not settings.whatsapp_configured:
+            raise ValueError(
+                "WhatsApp is not configured: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and "
+                "TWILIO_WHATSAPP_FROM"
+            )
+
+    @property
+    def limit_name(self) -> str:
+        """The WhatsApp sender its limits belong to."""
+        return prefixed(str(self.settings.whatsapp_from))
+
+    def _route(self, to: str) -> dict[str, Any]:
+        return {"to": prefixed(to), "from_": prefixed(str(self.settings.whatsapp_from))}
+
+    def _list_filters(self, to: str) -> dict[str, Any]:
+        return self._route(to)
+
+    def content_sid(self, purpose: str) -> str:
+        """The Content SID of the template for `purpose`; the check-in template stands in
+        for a missing reminder or coordinator template."""
+        templates = self.settings.whatsapp_templates
+        sid = templates.get(purpose) or templates.get("checkin")
+        if not sid:
+            raise Permanent(
+                f"no WhatsApp template for {purpose}: set TWILIO_WHATSAPP_TEMPLATE_CHECKIN",
+                code=None,
+            )
+        return sid
+
+    def send(self, message: OutboundMessage) -> SendResult:
+        """Send a template (`message.template`) or a free-form text; raise `OutsideWindow`
+        when WhatsApp says the window is closed."""
+        if message.template is None:
+            try:
+                return super().send(message)
+            except SendError as error:
+                raise _window_error(error) from error
+        kwargs = {
+            **self._route(message.address),
+            "content_sid": self.content_sid(message.template),
+            "content_variables": content_variables(message.variables),
+        }
+        return SendResult(self._call_create(kwargs))
+
+    def find_sent(
+        self, message: OutboundMessage, since: datetime, exclude: Collection[str] = ()
+    ) -> str | None:
+        """As for SMS; a template's text is Twilio's to fill in, so for a template the
+        answer is any message we sent this number at or after `since` that no other row
+        claims (rows to one number go strictly one after another)."""
+        if message.template is None:
+            return super().find_sent(message, since, exclude)
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+        since = since.astimezone(UTC).replace(microsecond=0)
+        found = None
+        try:
+            for record in self._client.messages.stream(
+                **self._list_filters(message.address), limit=FIND_SENT_SCAN, page_size=50
+            ):
+                created = record.date_created
+                if created is None or created < since or record.sid in exclude:
+                    continue
+                if not (record.direction or "").startswith("inbound"):
+                    found = str(record.sid)  # listed newest first: keep the earliest
+        except Exception as exc:
+            raise self._error(exc) from exc
+        return found
+
+
+def _window_error(error: SendError) -> SendError:
+    """63016 as `OutsideWindow`; any other error unchanged."""
+    if error.code == OUTSIDE_WINDOW_CODE:
+        return OutsideWindow(error.message, code=error.code, partial_id=error.partial_id)
+    return error

@@ -1,0 +1,113 @@
+"""WhatsApp through the real twilio client against the fake: prefixed addresses, template
+sends by Content SID, error 63016 outside the window, and finding a send in doubt."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+
+from bot.channels.base import OutboundMessage, Permanent
+from bot.channels.twilio import TwilioSettings
+from bot.channels.whatsapp import OutsideWindow, WhatsAppSender
+from tests.fakes import FakeTwilio
+from tests.fakes.twilio_api import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
+from tests.worker.conftest import FakeClock
+
+WA_FROM = "+15557650001"
+RESIDENT = "+447700900123"
+CHECKIN_TEMPLATE = "HX" + "1" * 32
+
+
+def whatsapp_settings(fake: FakeTwilio, **templates: str) -> TwilioSettings:
+    return TwilioSettings(
+        account_sid=DEFAULT_ACCOUNT_SID,
+        auth_token=DEFAULT_AUTH_TOKEN,
+        api_url=fake.base_url,
+        whatsapp_from=WA_FROM,
+        whatsapp_templates=templates or {"checkin": CHECKIN_TEMPLATE},
+    )
+
+
+@pytest.fixture
+def sender(twilio: FakeTwilio) -> Iterator[WhatsAppSender]:
+    twilio.add_template(CHECKIN_TEMPLATE, "Hi {{1}}, your {{2}} check-in is ready. Reply to start.")
+    sender = WhatsAppSender(whatsapp_settings(twilio), timeout=5)
+    yield sender
+    sender.close()
+
+
+def test_free_form_goes_with_the_whatsapp_prefix_inside_the_window(
+    twilio: FakeTwilio, sender: WhatsAppSender
+) -> None:
+    twilio.resident_wrote(RESIDENT)
+
+    result = sender.send(OutboundMessage("whatsapp", RESIDENT, "How are you?", key="k1"))
+
+    sent = twilio.message(result.provider_id)
+    assert (sent["to"], sent["from"], sent["body"]) == (
+        "whatsapp:" + RESIDENT,
+        "whatsapp:" + WA_FROM,
+        "How are you?",
+    )
+
+
+def test_free_form_outside_the_window_raises_outside_window(
+    twilio: FakeTwilio, sender: WhatsAppSender
+) -> None:
+    with pytest.raises(OutsideWindow) as raised:
+        sender.send(OutboundMessage("whatsapp", RESIDENT, "How are you?", key="k1"))
+
+    assert raised.value.code == "63016"
+    assert twilio.messages == []
+
+
+def test_template_goes_by_content_sid_with_a_fallback_for_an_empty_name(
+    twilio: FakeTwilio, sender: WhatsAppSender
+) -> None:
+    message = OutboundMessage(
+        "whatsapp",
+        RESIDENT,
+        "",
+        key="k2",
+        template="reminder",  # no reminder template set: the check-in one stands in
+        variables=(("1", " "), ("2", "Weekly wellbeing")),
+    )
+
+    result = sender.send(message)
+
+    sent = twilio.message(result.provider_id)
+    assert sent["request_params"]["ContentSid"] == CHECKIN_TEMPLATE
+    assert json.loads(sent["request_params"]["ContentVariables"]) == {
+        "1": "there",
+        "2": "Weekly wellbeing",
+    }
+    assert "Body" not in sent["request_params"]
+    assert sent["body"] == "Hi there, your Weekly wellbeing check-in is ready. Reply to start."
+
+
+def test_no_template_configured_is_a_permanent_error(twilio: FakeTwilio) -> None:
+    sender = WhatsAppSender(whatsapp_settings(twilio, coordinator="HX" + "2" * 32), timeout=5)
+    try:
+        with pytest.raises(Permanent, match="TWILIO_WHATSAPP_TEMPLATE_CHECKIN"):
+            sender.send(OutboundMessage("whatsapp", RESIDENT, "", key="k", template="checkin"))
+    finally:
+        sender.close()
+    assert twilio.messages == []
+
+
+def test_a_template_in_doubt_is_found_at_the_provider(
+    twilio: FakeTwilio, sender: WhatsAppSender, clock: FakeClock
+) -> None:
+    message = OutboundMessage(
+        "whatsapp", RESIDENT, "", key="k3", template="checkin", variables=(("1", "Sam"),)
+    )
+    since = clock.now - timedelta(seconds=5)
+    assert sender.find_sent(message, since) is None
+
+    sid = sender.send(message).provider_id
+
+    assert sender.find_sent(message, since) == sid
+    assert sender.find_sent(message, since, exclude={sid}) is None
