@@ -90,3 +90,20 @@ def test_health_says_1_minute_not_1_minutes(
     clock.advance(timedelta(minutes=2))
     page = _text(client.get("/health/").get_data(as_text=True))
     assert "has waited 3 minutes." in page
+
+
+def test_a_flows_page_warns_about_a_bare_name_as_flows_check_does(
+    client: FlaskClient, world: World, flows_folder: Path
+) -> None:
+    (flows_folder / "hello.yaml").write_text(
+        'flow: hello\ntitle: Hello\nintro: "Hi {{ participant.name }}, two questions."\n'
+        'steps:\n  - id: mood\n    ask: "How are you, 0 to 10?"\n    type: scale\n'
+        "    min: 0\n    max: 10\n",
+        encoding="utf-8",
+    )
+    sign_in(client, STAFF)
+    page = _text(client.get("/flows/hello.yaml").get_data(as_text=True))
+    assert "No problems" in page  # a warning, never a failure
+    assert "Line 3: {{ participant.name }} is empty for people with no name" in page
+    shipped = _text(client.get("/flows/weekly-wellbeing.yaml").get_data(as_text=True))
+    assert "is empty for people with no name" not in shipped
