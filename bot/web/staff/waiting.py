@@ -16,12 +16,16 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.delivery.rate_limits import LIMIT_KINDS
 from bot.web.context import WebContext
 from storage.models import OUTBOX_HELD, OUTBOX_PENDING, OutboxItem
 
 #: With at least this many messages before it on its channel, a message is said to be held
 #: by the sender limit (SMS go out at about one a second).
 LIMIT_QUEUE = 10
+#: Channels the worker's sender limits hold (`bot.delivery.rate_limits`).
+LIMITED = frozenset(kind.channel for kind in LIMIT_KINDS)
+STAYS = "(if it stays, see Health: is the worker running?)"
 CHANNEL_NAMES = {"sms": "SMS", "telegram": "Telegram", "whatsapp": "WhatsApp", "sim": "Simulator"}
 
 
@@ -87,12 +91,14 @@ def why_waiting(item: OutboxItem, ahead: int, now: datetime, ctx: WebContext) ->
         return f"waiting for quiet hours to end at {at}"
     if item.attempts:
         return "the last try failed; trying again shortly"
-    if ahead >= LIMIT_QUEUE:
+    if ahead >= LIMIT_QUEUE and item.channel in LIMITED:
         return (
             f"held by the sender limit: {ahead} {name} messages go before it, a few a "
             "second at most"
         )
-    return "next for the worker to send (if it stays, see Health: is the worker running?)"
+    if ahead:
+        return f"queued behind {ahead} earlier message(s), which the worker sends first {STAYS}"
+    return f"next for the worker to send {STAYS}"
 
 
 def reasons(
