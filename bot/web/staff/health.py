@@ -3,16 +3,18 @@ providers are set up, naming missing settings but never showing a secret."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from flask import Blueprint
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
+from bot.channels.twilio import TwilioSettings
 from bot.delivery.outbox import counts
 from bot.schedule.clock import last_tick
 from bot.web.context import context
 from bot.web.staff.access import require_staff
+from bot.web.staff.masking import channel_name
 from bot.web.staff.pages import page
 from storage.database import transaction
 from storage.models import OutboxItem
@@ -66,6 +68,11 @@ def index() -> str:
             else "not set up: set " + ", ".join(twilio.missing),
         },
         {
+            "name": "WhatsApp (Twilio)",
+            "ok": twilio.whatsapp_configured,
+            "detail": whatsapp_detail(twilio),
+        },
+        {
             "name": "Telegram",
             "ok": telegram.configured,
             "detail": (
@@ -87,7 +94,17 @@ def index() -> str:
         },
         {"name": "Simulator", "ok": True, "detail": "always on"},
     ]
-    stuck = unconfigured_waiting(waiting, twilio.configured, twilio.missing, telegram.configured)
+    stuck = unconfigured_waiting(
+        waiting,
+        {
+            "sms": (
+                twilio.missing,
+                "Until then use the Simulator to try flows, alerts and summaries.",
+            ),
+            "whatsapp": (whatsapp_missing(twilio), ""),
+            "telegram": ([] if telegram.configured else ["TELEGRAM_BOT_TOKEN"], ""),
+        },
+    )
     backend = make_url(ctx.settings.database_url).get_backend_name()
     return page(
         "health/index.html",
@@ -103,21 +120,52 @@ def index() -> str:
     )
 
 
+def whatsapp_missing(twilio: TwilioSettings) -> list[str]:
+    """The settings WhatsApp still needs (empty when it can send)."""
+    if twilio.whatsapp_configured:
+        return []
+    wanted = {
+        "TWILIO_ACCOUNT_SID": twilio.account_sid,
+        "TWILIO_AUTH_TOKEN": twilio.auth_token,
+        "TWILIO_WHATSAPP_FROM": twilio.whatsapp_from,
+    }
+    return [name for name, value in wanted.items() if not value]
+
+
+def whatsapp_detail(twilio: TwilioSettings) -> str:
+    """WhatsApp's line on Health: what is missing, including the approved templates a
+    check-in needs to open outside the 24-hour window."""
+    missing = whatsapp_missing(twilio)
+    if missing:
+        return "not set up: set " + ", ".join(missing)
+    if "checkin" not in twilio.whatsapp_templates:
+        return (
+            "set up, but no check-in template: set TWILIO_WHATSAPP_TEMPLATE_CHECKIN, or "
+            "scheduled check-ins cannot reach people who have not written in the last 24 hours"
+        )
+    if "coordinator" not in twilio.whatsapp_templates:
+        return (
+            "set up; no coordinator template (TWILIO_WHATSAPP_TEMPLATE_COORDINATOR), so "
+            "coordinators on WhatsApp get alerts only within 24 hours of writing"
+        )
+    return "set up"
+
+
 def unconfigured_waiting(
-    waiting: dict[str, int], sms_ok: bool, sms_missing: Sequence[str], telegram_ok: bool
+    waiting: dict[str, int], missing: Mapping[str, tuple[Sequence[str], str]]
 ) -> list[str]:
     """Sentences for messages that wait for a channel nobody has set up: they stay queued
-    until it is, so say which channel and what to do."""
+    until it is, so say which channel and what to do.
+
+    `missing` maps a channel to the settings it still needs (none: it is set up) and a
+    sentence to add.
+    """
     out = []
-    if waiting.get("sms") and not sms_ok:
-        out.append(
-            f"{waiting['sms']} message(s) wait for SMS, which is not set up: set "
-            f"{', '.join(sms_missing)} and restart; they are sent then. Until then use the "
-            "Simulator to try flows, alerts and summaries."
-        )
-    if waiting.get("telegram") and not telegram_ok:
-        out.append(
-            f"{waiting['telegram']} message(s) wait for Telegram, which is not set up: set "
-            "TELEGRAM_BOT_TOKEN and restart; they are sent then."
-        )
+    for channel, (settings, extra) in missing.items():
+        if waiting.get(channel) and settings:
+            out.append(
+                f"{waiting[channel]} message(s) wait for {channel_name(channel)}, which is not "
+                f"set up: set {', '.join(settings)} and restart; they are sent then."
+                + (f" {extra}" if extra else "")
+            )
     return out
