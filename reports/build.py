@@ -47,6 +47,7 @@ from reports.disclosure import (
 from reports.intervals import welch_difference, welch_pairs
 from reports.method import method_note
 from reports.multiplicity import adjust
+from reports.sorting import lexsort_order
 from reports.statistics import (
     DEFAULT_THRESHOLD,
     FollowUp,
@@ -243,8 +244,10 @@ def _period_dict(
 
 def _paired_people(answers: MeasureAnswers) -> np.ndarray:
     """Participants who answered the measure at two or more different times (sorted ids)."""
-    order = np.lexsort((answers.answered_at, answers.participant_id))
-    pid, at = answers.participant_id[order], answers.answered_at[order]
+    pid, at = answers.participant_id, answers.answered_at
+    order = lexsort_order((at, pid))
+    if order is not None:
+        pid, at = pid[order], at[order]
     new_time = np.ones(pid.size, dtype=bool)
     new_time[1:] = (pid[1:] != pid[:-1]) | (at[1:] != at[:-1])
     people, times = np.unique(pid[new_time], return_counts=True)

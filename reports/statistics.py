@@ -26,6 +26,7 @@ import numpy as np
 from scipy import stats
 
 from reports.intervals import dz_intervals
+from reports.sorting import lexsort_order, unique_codes
 from reports.verdict import Verdict, change_verdict
 
 __all__ = [
@@ -328,10 +329,14 @@ def _prepare(
     return ids, t, v, ex, notes
 
 
+def _small_codes(count: int) -> type[np.signedinteger[Any]]:
+    """The narrowest integer type holding ``count`` codes (numpy sorts 16-bit ones by radix)."""
+    return np.int16 if count < 2**15 else np.int64
+
+
 def _codes(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sorted unique labels and each row's integer code into them."""
-    uniq, inverse = np.unique(labels, return_inverse=True)
-    return uniq, inverse.reshape(-1).astype(np.int64)
+    return unique_codes(labels)
 
 
 @dataclass(frozen=True)
@@ -388,8 +393,8 @@ def _pair_up(
         return _Pairs(
             no_keys, empty, empty, empty, empty, no_keys, no_keys, no_keys, no_keys, empty
         )
-    order = np.lexsort((v, t, keys))
-    k, tt, vv = keys[order], t[order], v[order]
+    order = lexsort_order((v, t, keys))
+    k, tt, vv = (keys, t, v) if order is None else (keys[order], t[order], v[order])
 
     new_block = np.empty(n, dtype=bool)
     new_block[0] = True
@@ -448,8 +453,8 @@ def first_answers(participant_ids: Any, times: Any, values: Any) -> np.ndarray:
     n = codes.shape[0]
     if n == 0:
         return np.empty(0, dtype=np.float64)
-    order = np.lexsort((v, t, codes))
-    k, tt, vv = codes[order], t[order], v[order]
+    order = lexsort_order((v, t, codes))
+    k, tt, vv = (codes, t, v) if order is None else (codes[order], t[order], v[order])
     new_block = np.ones(n, dtype=bool)
     new_block[1:] = (k[1:] != k[:-1]) | (tt[1:] != tt[:-1])
     starts = np.flatnonzero(new_block)
@@ -824,6 +829,10 @@ def summarise_by_group(
     _, person_codes = _codes(ids)
     n_people = int(person_codes.max()) + 1 if person_codes.size else 1
     keys = group_codes * n_people + person_codes
+    # Rows sorted by person (as reports.data reads them) need only a stable sort by group
+    # (linear, on small codes) to be sorted by key for _pair_up; others are sorted there.
+    by_group = np.argsort(group_codes.astype(_small_codes(group_labels.size)), kind="stable")
+    keys, t, v = keys[by_group], t[by_group], v[by_group]
     pairs = _pair_up(keys, t, v, _follow_up_ticks(follow_up, times))
     pair_group = pairs.key // n_people
     n_groups = group_labels.shape[0]

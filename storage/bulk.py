@@ -14,10 +14,25 @@ from __future__ import annotations
 
 from collections import namedtuple
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from operator import itemgetter
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, Connection, Dialect, Insert, Table, func, insert, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Connection,
+    Dialect,
+    Insert,
+    Table,
+    any_,
+    bindparam,
+    func,
+    insert,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import QueryableAttribute, Session
 
 T = TypeVar("T")
 
@@ -46,7 +61,7 @@ def insert_many(session: Session, table: Table, rows: list[dict[str, Any]]) -> l
             select(func.nextval(sequence)).select_from(func.generate_series(1, len(rows)))
         )
     )
-    copy_rows(session, table, [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
+    copy_rows(session, table, rows, ids=ids)
     return ids
 
 
@@ -82,30 +97,42 @@ def _returning_id(table: Table) -> Insert:
     return statement
 
 
-def copy_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """PostgreSQL COPY of `rows` into `table`, inside the session's own transaction.
+def copy_rows(
+    session: Session, table: Table, rows: list[dict[str, Any]], *, ids: list[int] | None = None
+) -> None:
+    """PostgreSQL COPY of `rows` into `table`, inside the session's own transaction;
+    `ids`, when given, are the rows' ids in order (so the rows need not be copied to add them).
 
-    Column defaults are applied here as SQLAlchemy would, since COPY bypasses them.
+    Column defaults are applied here as SQLAlchemy would, since COPY bypasses them. Each row
+    is one C-level key lookup and one tuple: a clock tick copies millions of rows.
     """
     from psycopg.types.json import Jsonb
 
-    given = rows[0].keys()  # every row of one call has the same keys
-    columns = [c for c in table.columns if c.key in given or c.default is not None]
-    names = ", ".join(f'"{c.name}"' for c in columns)
+    keys = list(rows[0])  # every row of one call has the same keys
+    defaulted = [c for c in table.columns if c.key not in keys and c.default is not None]
+    if ids is not None:
+        keys = [k for k in keys if k != "id"]
+        defaulted = [c for c in defaulted if c.key != "id"]
+    columns = [*(["id"] if ids is not None else []), *keys, *(c.key for c in defaulted)]
+    names = ", ".join(f'"{table.c[key].name}"' for key in columns)
     # JSON columns take every value as JSON (a plain string or true/false too); SQL NULL stays.
-    json_columns = [isinstance(c.type, JSON) for c in columns]
+    json_at = [n for n, key in enumerate(columns) if isinstance(table.c[key].type, JSON)]
+    read = itemgetter(*keys)
     raw = session.connection().connection.driver_connection
     if raw is None:  # only a connection already closed has none
         raise RuntimeError("the database connection is closed; nothing was copied")
     with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
-        for row in rows:
-            values = [row[c.key] if c.key in given else _default(c) for c in columns]
-            copy.write_row(
-                [
-                    Jsonb(v) if is_json and v is not None and not isinstance(v, Jsonb) else v
-                    for v, is_json in zip(values, json_columns, strict=True)
-                ]
-            )
+        for n, row in enumerate(rows):
+            found = read(row)
+            values = list(found) if len(keys) > 1 else [found]
+            if ids is not None:
+                values.insert(0, ids[n])
+            values += [_default(c) for c in defaulted]
+            for at in json_at:
+                value = values[at]
+                if value is not None and not isinstance(value, Jsonb):
+                    values[at] = Jsonb(value)
+            copy.write_row(values)
 
 
 def _default(column: Any) -> Any:
@@ -223,6 +250,18 @@ class _Plan:
 
 def _default_maker(column: Any) -> Callable[[], Any]:
     return lambda: _default(column)
+
+
+def among(
+    session: Session, column: QueryableAttribute[Any] | ColumnElement[Any], values: Sequence[Any]
+) -> ColumnElement[bool]:
+    """`column IN values` for the thousands of values a clock batch looks up: on PostgreSQL
+    one array parameter (`= ANY(...)`), since an IN list of thousands of parameters costs
+    psycopg and the server more to parse than the lookup itself; elsewhere a plain IN
+    (keep `values` within `chunks` limits there)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(values)
 
 
 def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:

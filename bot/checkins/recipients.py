@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.delivery.outbox import Recipient
+from storage.bulk import among
 from storage.models import ChannelAddress, Participant
 
 CHANNEL_PREFERENCE = ("telegram", "whatsapp", "sms", "sim")
@@ -26,7 +27,7 @@ def addresses_of(session: Session, participant_ids: list[int]) -> dict[int, dict
     found: dict[int, dict[str, str]] = {}
     rows = session.execute(
         select(ChannelAddress.participant_id, ChannelAddress.channel, ChannelAddress.address).where(
-            ChannelAddress.participant_id.in_(participant_ids)
+            among(session, ChannelAddress.participant_id, participant_ids)
         )
     )
     for participant_id, channel, address in rows:

@@ -15,7 +15,7 @@ from bot.delivery.outbox import Recipient, enqueue_many, for_channel
 from bot.schedule.time_zones import held_until
 from bot.settings import Settings
 from storage import flow_versions
-from storage.bulk import insert_many
+from storage.bulk import among, insert_many
 from storage.models import Checkin, Participant, table_of
 from survey_flows import engine
 from survey_flows.engine_values import Start
@@ -72,7 +72,7 @@ def start_checkins(
         p.id: p
         for p in session.execute(
             select(*PERSON_COLUMNS).where(
-                Participant.id.in_(ids),
+                among(session, Participant.id, ids),
                 Participant.opted_out.is_(False),
                 Participant.forgotten_at.is_(None),
             )
@@ -81,7 +81,7 @@ def start_checkins(
     addresses = addresses_of(session, list(people))
     session.execute(
         update(Checkin)
-        .where(Checkin.participant_id.in_(list(people)), Checkin.status == "active")
+        .where(among(session, Checkin.participant_id, list(people)), Checkin.status == "active")
         .values(status="superseded", finished_at=now, next_timer_at=None)
         .execution_options(synchronize_session=False)
     )

@@ -416,9 +416,10 @@ class Worker:
             self._settle()
             self._unexpected(job, exc, report)
             return
-        self._settle()
         with transaction(self.sessions) as session:
             kept = outbox.mark_sent(session, job.id, self.name, result.provider_id, self.clock())
+            if self.shared is not None:  # last: its limit rows stay locked only to the commit
+                self.shared.sent(session)
         if not kept:
             log.warning(
                 "outbox %d (%s): sent, but taken over or cancelled meanwhile", job.id, job.channel

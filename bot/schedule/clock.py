@@ -9,12 +9,17 @@ transaction, so a check-in can never start twice.
 
 from __future__ import annotations
 
+import gc
 import logging
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.checkins.engine_context import PERSON_COLUMNS
@@ -23,6 +28,7 @@ from bot.checkins.waking import wake_checkin
 from bot.schedule import summaries
 from bot.schedule.time_zones import participant_zone, zone_named
 from bot.settings import Settings
+from storage.bulk import among
 from storage.database import transaction
 from storage.flow_versions import Flows, FlowStore
 from storage.models import Checkin, ClockTick, Enrolment, OutboxItem, Participant
@@ -59,6 +65,35 @@ def tick(
     progress: Callable[[int], None] | None = None,
 ) -> TickReport:
     """One tick of the clock at `now` (injected: tests and `clock --once` pass it in)."""
+    with _steady_heap():
+        return _tick(sessions, library, settings, now, process, batch, progress)
+
+
+@contextmanager
+def _steady_heap() -> Iterator[None]:
+    """Leave the objects alive when the tick starts (modules, flows, caches) out of the
+    garbage collector's full passes until it ends.
+
+    A big tick makes millions of short-lived rows' worth of objects, which set off full
+    passes that rescanned the whole heap each time: a quarter of the clock's CPU for
+    20,000 check-ins. Nothing is kept: at the end the objects go back to the collector.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def _tick(
+    sessions: sessionmaker[Session],
+    library: Flows,
+    settings: Settings,
+    now: datetime,
+    process: str,
+    batch: int,
+    progress: Callable[[int], None] | None,
+) -> TickReport:
     report = TickReport()
     flows = _scheduled_flows(library, report)
     with transaction(sessions) as session:
@@ -145,7 +180,48 @@ def _start_due(
     session: Session, flows: dict[str, Flow], settings: Settings, now: datetime, batch: int
 ) -> tuple[int, int]:
     """Claim one batch of due enrolments, move each to its next due time, start check-ins."""
-    rows = session.execute(
+    rows = _claim_due(session, flows, now, batch)
+    # Enrolments moving to the same next due time move in one statement (a batch usually
+    # shares one flow, zone and due time, so one statement for the whole batch).
+    moves: dict[datetime, list[int]] = defaultdict(list)
+    due_times: dict[tuple[str, datetime, ZoneInfo], tuple[datetime, datetime]] = {}
+    requests = []
+    skipped = 0
+    for row in rows:  # each row carries the participant's columns too (PERSON_COLUMNS)
+        flow = flows[row.flow_id]
+        zone = participant_zone(row, settings)
+        key = (row.flow_id, row.next_due_at, zone)
+        if key not in due_times:
+            due_times[key] = latest_due(_schedule(flow), row.next_due_at, now, zone)
+        latest, upcoming = due_times[key]
+        moves[upcoming].append(row.enrolment_id)
+        if row.opted_out or row.forgotten_at is not None:
+            skipped += 1
+            continue
+        requests.append(StartRequest(row.id, flow, row.enrolment_id, scheduled_for=latest))
+    for upcoming, enrolment_ids in moves.items():
+        session.execute(
+            update(Enrolment)
+            .where(among(session, Enrolment.id, enrolment_ids))
+            .values(next_due_at=upcoming, last_started_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    started = start_checkins(session, requests, now, settings)
+    return len(started), skipped + len(requests) - len(started)
+
+
+def _claim_due(
+    session: Session, flows: dict[str, Flow], now: datetime, batch: int
+) -> Sequence[Row[*tuple[Any, ...]]]:
+    """Up to `batch` due enrolments with their participants' columns, row-locked: other
+    clocks skip them (PostgreSQL) or wait for the write lock (SQLite) until this
+    transaction has moved them on.
+
+    Ordered by due time alone, which the (active, next_due_at) index gives as it is read,
+    so each batch reads only its own rows; ordering by id as well made PostgreSQL sort
+    every due row for every batch (a million due: 500 sorts of up to a million rows).
+    """
+    return session.execute(
         select(
             Enrolment.id.label("enrolment_id"),
             Enrolment.flow_id,
@@ -158,25 +234,10 @@ def _start_due(
             Enrolment.next_due_at <= now,
             Enrolment.flow_id.in_(list(flows)),
         )
-        .order_by(Enrolment.next_due_at, Enrolment.id)
+        .order_by(Enrolment.next_due_at)
         .limit(batch)
         .with_for_update(skip_locked=True, of=Enrolment)
     ).all()
-    moves, requests = [], []
-    skipped = 0
-    for row in rows:  # each row carries the participant's columns too (PERSON_COLUMNS)
-        flow = flows[row.flow_id]
-        zone = participant_zone(row, settings)
-        latest, upcoming = latest_due(_schedule(flow), row.next_due_at, now, zone)
-        moves.append({"id": row.enrolment_id, "next_due_at": upcoming, "last_started_at": now})
-        if row.opted_out or row.forgotten_at is not None:
-            skipped += 1
-            continue
-        requests.append(StartRequest(row.id, flow, row.enrolment_id, scheduled_for=latest))
-    if moves:
-        session.execute(update(Enrolment), moves)
-    started = start_checkins(session, requests, now, settings)
-    return len(started), skipped + len(requests) - len(started)
 
 
 def _wake_timers(

@@ -3,8 +3,6 @@ providers are set up, naming missing settings but never showing a secret."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-
 from flask import Blueprint
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
@@ -14,8 +12,8 @@ from bot.delivery.outbox import counts
 from bot.schedule.clock import last_tick
 from bot.web.context import context
 from bot.web.staff.access import require_staff
-from bot.web.staff.masking import channel_name
 from bot.web.staff.pages import page
+from bot.web.staff.waiting import unconfigured_waiting, whatsapp_missing
 from storage.database import transaction
 from storage.models import OutboxItem
 
@@ -94,17 +92,7 @@ def index() -> str:
         },
         {"name": "Simulator", "ok": True, "detail": "always on"},
     ]
-    stuck = unconfigured_waiting(
-        waiting,
-        {
-            "sms": (
-                twilio.missing,
-                "Until then use the Simulator to try flows, alerts and summaries.",
-            ),
-            "whatsapp": (whatsapp_missing(twilio), ""),
-            "telegram": ([] if telegram.configured else ["TELEGRAM_BOT_TOKEN"], ""),
-        },
-    )
+    stuck = unconfigured_waiting(waiting, ctx)
     backend = make_url(ctx.settings.database_url).get_backend_name()
     return page(
         "health/index.html",
@@ -118,18 +106,6 @@ def index() -> str:
             backend, backend
         ),
     )
-
-
-def whatsapp_missing(twilio: TwilioSettings) -> list[str]:
-    """The settings WhatsApp still needs (empty when it can send)."""
-    if twilio.whatsapp_configured:
-        return []
-    wanted = {
-        "TWILIO_ACCOUNT_SID": twilio.account_sid,
-        "TWILIO_AUTH_TOKEN": twilio.auth_token,
-        "TWILIO_WHATSAPP_FROM": twilio.whatsapp_from,
-    }
-    return [name for name, value in wanted.items() if not value]
 
 
 def whatsapp_detail(twilio: TwilioSettings) -> str:
@@ -149,23 +125,3 @@ def whatsapp_detail(twilio: TwilioSettings) -> str:
             "coordinators on WhatsApp get alerts only within 24 hours of writing"
         )
     return "set up"
-
-
-def unconfigured_waiting(
-    waiting: dict[str, int], missing: Mapping[str, tuple[Sequence[str], str]]
-) -> list[str]:
-    """Sentences for messages that wait for a channel nobody has set up: they stay queued
-    until it is, so say which channel and what to do.
-
-    `missing` maps a channel to the settings it still needs (none: it is set up) and a
-    sentence to add.
-    """
-    out = []
-    for channel, (settings, extra) in missing.items():
-        if waiting.get(channel) and settings:
-            out.append(
-                f"{waiting[channel]} message(s) wait for {channel_name(channel)}, which is not "
-                f"set up: set {', '.join(settings)} and restart; they are sent then."
-                + (f" {extra}" if extra else "")
-            )
-    return out
