@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.channels.telegram import TelegramSettings
 from bot.channels.twilio import TwilioSettings
 from bot.delivery.outbox import Recipient, enqueue_text
+from bot.delivery.whatsapp_window import record_inbound
 from bot.settings import Settings
 from bot.web import create_app
 from storage.database import transaction
@@ -119,6 +120,7 @@ def test_health_says_whether_whatsapp_is_set_up(
     world: World,
 ) -> None:
     with transaction(sessions) as session:
+        record_inbound(session, "+447911123456", NOON)  # they wrote: free-form may go
         enqueue_text(session, Recipient("whatsapp", "+447911123456"), "hello", now=NOON)
     account = {"account_sid": "AC123", "auth_token": "SECRET-TOKEN-42"}
     nothing = _health(settings, sessions, library, clock, TwilioSettings())
