@@ -22,11 +22,22 @@ Flat out (the default) measures the most the server takes; `--rate R` sends R me
 and measures latency at that steady load. On Linux it also prints the web processes' CPU
 time per message.
 
+`--workers 1 2 4` runs PostgreSQL once per number of gunicorn processes, each on a fresh
+database, and prints the runs as a curve (`bench.curve`: worker-seconds per 1,000 messages,
+flat when the rate grows with the workers; the load average of each run; no verdict when
+the machine was busy). SQLite runs once, as `serve` would (one process; `--sqlite-workers`
+runs it at each number too).
+
+`--breakdown` says where one message's time goes: the app in this process, one message at
+a time, each phase timed (signature check, form parsing, the locked lookup, recording the
+message, the engine, saving state/answer/reply/outbox, BEGIN and COMMIT), the SQL
+statements counted (SQLite), against the floor measured the same way.
+
 `--in-process` measures the app alone instead: the same signed webhooks through Flask's
 test client in this process, one after another, and prints the CPU time per message
 (`time.process_time`; the test client's own share included), with no HTTP server.
 Example:
-    python bench/webhooks.py --participants 2000 --workers 3 \
+    python bench/webhooks.py --participants 2000 --workers 1 2 4 \
         --postgres postgresql+psycopg://postgres@127.0.0.1:5432/test
 """
 
@@ -55,6 +66,7 @@ from sqlalchemy.pool import NullPool
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.curve import Curve, Point, linear_verdict, load_average, settle  # noqa: E402
 from bench.twilio_load import (  # noqa: E402
     PATH,
     PUBLIC_URL,
@@ -327,6 +339,130 @@ def in_process(url: str, label: str, args: argparse.Namespace) -> None:
     )
 
 
+# --- where the time goes ----------------------------------------------------------------
+
+#: The phases of one inbound SMS, as (label, module, attribute) of the function timed.
+PHASES = (
+    ("request: verify (form parse + signature)", "bot.web.webhooks", "_verify_twilio"),
+    ("  of which the signature", "bot.web.webhooks", "_signed"),
+    ("request: parse the message", "bot.web.webhooks", "parse_inbound"),
+    ("unit of work (BEGIN .. COMMIT)", "bot.checkins.inbound", "unit_of_work"),
+    ("  receive (inside the transaction)", "bot.checkins.inbound", "receive"),
+    ("    sender + open check-in (locked)", "bot.checkins.receiving", "sender_and_open_checkin"),
+    ("    record the inbound message", "bot.checkins.receiving", "record_inbound_id"),
+    ("    flow version", "bot.checkins.receiving.flow_versions", "load"),
+    ("    engine (pure)", "bot.checkins.receiving.engine", "advance"),
+    ("    save state, answer, reply, outbox", "bot.checkins.receiving", "apply"),
+)
+
+
+class Timers:
+    """Wall time per phase (`PHASES`), by wrapping each function where it is called from."""
+
+    def __init__(self) -> None:
+        import importlib
+
+        self.spent = {label: 0.0 for label, _, _ in PHASES}
+        self._undo: list[tuple[Any, str, Any]] = []
+        for label, module_name, name in PHASES:
+            module: Any
+            try:
+                module = importlib.import_module(module_name)
+            except ModuleNotFoundError:  # a module's attribute: bot.checkins.receiving.engine
+                head, _, attr = module_name.rpartition(".")
+                module = getattr(importlib.import_module(head), attr)
+            original = getattr(module, name)
+            setattr(module, name, self._timed(label, original))
+            self._undo.append((module, name, original))
+
+    def _timed(self, label: str, function: Any) -> Any:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            began = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.spent[label] += time.perf_counter() - began
+
+        return timed
+
+    def close(self) -> None:
+        for module, name, original in reversed(self._undo):
+            setattr(module, name, original)
+
+
+def breakdown(url: str, label: str, args: argparse.Namespace) -> None:
+    """One message at a time through the app in this process (Flask's test client), each
+    phase timed, the SQL statements counted (SQLite), and the floor measured the same way
+    in the same process: what the inbound path costs over the bare transaction, and where."""
+    from sqlalchemy import event
+
+    from bot.channels.twilio import TwilioSettings
+    from bot.web import create_app
+
+    print(f"{label}: breakdown of one inbound SMS, {args.participants:,} messages one at a time")
+    populate(url, args.participants + WARM_UP)
+    app = create_app(
+        Settings(database_url=url, public_url=PUBLIC_URL),
+        twilio=TwilioSettings(auth_token=TOKEN),
+    )
+    engine = app.extensions["groundswell"].sessions.kw["bind"]
+    statements = [0]
+    if url.startswith("sqlite"):
+
+        @event.listens_for(engine, "connect")
+        def _count(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.set_trace_callback(
+                lambda _sql: statements.__setitem__(0, statements[0] + 1)
+            )
+
+        engine.dispose()  # connections made from here on are counted
+    client = app.test_client()
+    for k in range(WARM_UP):
+        body, headers = signed_request(args.participants + k, "hello", f"SMWARM{k:08d}")
+        client.post(PATH, data=body, headers=headers)
+    requests = [signed_request(n, ANSWERS[0], f"SM00{n:08d}") for n in range(args.participants)]
+    settle()
+    timers = Timers()
+    statements[0] = 0
+    point = Point(len(requests), 0.0)
+    began = time.perf_counter()
+    try:
+        for body, headers in requests:
+            if client.post(PATH, data=body, headers=headers).status_code != 200:
+                raise SystemExit("webhook failed")
+    finally:
+        timers.close()
+    total = time.perf_counter() - began
+    point.finish()
+    engine.dispose()
+    count = len(requests)
+    base = floor(url, count, 1)
+    floor_ms = base["seconds"] / count * 1000
+    print(f"  load {point.load_before:.1f}-{point.load_after:.1f}; ms per message (wall):")
+    rows = [("whole request (test client, Flask, app)", total)]
+    rows += list(timers.spent.items())
+    rows.append(("floor: the bare transaction, same rows", base["seconds"]))
+    for name, seconds in rows:
+        print(f"    {name:44} {seconds / count * 1000:7.3f}")
+    transaction_only = (
+        timers.spent["unit of work (BEGIN .. COMMIT)"]
+        - timers.spent["  receive (inside the transaction)"]
+    )
+    print(
+        f"    {'  (BEGIN, COMMIT and the session around)':44} "
+        f"{transaction_only / count * 1000:7.3f}"
+    )
+    if statements[0]:
+        print(
+            f"  SQL statements per message (BEGIN and COMMIT included): {statements[0] / count:.1f}"
+        )
+    work = timers.spent["unit of work (BEGIN .. COMMIT)"] / count * 1000
+    print(
+        f"  in process: the whole request is {total / count * 1000 / floor_ms:.1f}x the floor, "
+        f"its unit of work {work / floor_ms:.1f}x"
+    )
+
+
 # --- the floor -------------------------------------------------------------------------
 
 
@@ -448,6 +584,9 @@ class Figures:
     ratio: float | None  # floor rate / end-to-end rate; None when paced
     paced: float | None
     server_cpu_ms: float | None  # CPU of the web processes per message (Linux only)
+    workers: int = 1
+    load_before: float = 0.0
+    load_after: float = 0.0
 
 
 def verify(url: str, participants: int, rounds: int) -> None:
@@ -466,7 +605,7 @@ def verify(url: str, participants: int, rounds: int) -> None:
 def measure(url: str, label: str, args: argparse.Namespace) -> Figures:
     print(f"{label}: setting up {args.participants:,} residents with an open weekly check-in")
     populate(url, args.participants)
-    workers = args.workers or default_workers(url)
+    workers = args.workers_now or default_workers(url)
     port = free_port()
     server = start_server(url, port, workers, args.threads)
     try:
@@ -478,6 +617,7 @@ def measure(url: str, label: str, args: argparse.Namespace) -> Figures:
             f"{f'paced at {args.rate:g}/s' if args.rate else 'flat out'}; "
             f"load average before: {os.getloadavg()[0]:.1f}"
         )
+        load_before = load_average()
         cpu_before = tree_cpu_seconds(server.pid)
         result = load(
             port,
@@ -488,6 +628,7 @@ def measure(url: str, label: str, args: argparse.Namespace) -> Figures:
             args.rate,
         )
         cpu_after = tree_cpu_seconds(server.pid)
+        load_after = load_average()
     finally:
         stop_server(server)
     verify(url, args.participants, args.rounds)
@@ -516,6 +657,9 @@ def measure(url: str, label: str, args: argparse.Namespace) -> Figures:
             if cpu_before is not None and cpu_after is not None
             else None
         ),
+        workers=workers,
+        load_before=load_before,
+        load_after=load_after,
     )
 
 
@@ -550,12 +694,56 @@ def show(figures: Figures) -> None:
     print(f"  load average after: {os.getloadavg()[0]:.1f} (other processes skew the figures)")
 
 
+def curve_of_workers(figures: list[Figures]) -> None:
+    """The PostgreSQL runs as a curve over web worker processes: worker-seconds per 1,000
+    messages stays flat when the rate grows in step with the workers."""
+    if len(figures) < 2:
+        return
+    curve = Curve(
+        "PostgreSQL webhooks by web worker processes "
+        "(seconds = worker-seconds per 1,000 messages; flat = the rate grows with the workers)",
+        "workers",
+        flat=True,
+    )
+    for f in figures:
+        point = Point(f.workers, f.workers / f.rate * 1000, load_before=f.load_before)
+        point.load_after = f.load_after
+        point.extra = {
+            "messages/s": f"{f.rate:,.0f}",
+            "p99 ms": f"{f.p99_ms:.0f}",
+            "CPU ms/msg": "-" if f.server_cpu_ms is None else f"{f.server_cpu_ms:.2f}",
+            "floor/s": f"{f.floor_rate:,.0f}",
+            "x floor": "-" if f.ratio is None else f"{f.ratio:.1f}",
+        }
+        curve.add(point)
+    print(curve.table())
+    print("  " + linear_verdict(curve))
+    print(
+        f"  ({os.cpu_count()} CPUs here, shared with the load's client processes and "
+        "PostgreSQL: more web workers than CPUs cannot add throughput)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--participants", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3, help="answers per resident")
     parser.add_argument(
-        "--workers", type=int, help="gunicorn processes [default: as `serve`: 1 on SQLite, else 2]"
+        "--workers",
+        type=int,
+        nargs="+",
+        help="gunicorn processes, one run each, PostgreSQL printed as a curve "
+        "[default: as `serve`: 1 on SQLite, else 2]",
+    )
+    parser.add_argument(
+        "--sqlite-workers",
+        action="store_true",
+        help="SQLite too at each --workers (default: SQLite runs once, as `serve` would)",
+    )
+    parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="where one message's time goes (in process, phase by phase, against the floor)",
     )
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument("--connections", type=int, default=32, help="concurrent client lanes")
@@ -579,26 +767,36 @@ def main() -> None:
     results = []
 
     def run(url: str, label: str) -> None:
-        if args.in_process:
+        if args.breakdown:
+            breakdown(url, label, args)
+        elif args.in_process:
             in_process(url, label, args)
         else:
+            settle()
             results.append(measure(url, label, args))
             show(results[-1])
 
     if not args.no_sqlite:
-        with tempfile.TemporaryDirectory() as folder:
-            run(f"sqlite:///{folder}/bench.db", "SQLite")
+        for workers in args.workers if args.sqlite_workers else [None]:
+            args.workers_now = workers
+            with tempfile.TemporaryDirectory() as folder:
+                run(f"sqlite:///{folder}/bench.db", "SQLite")
     if args.postgres:
         admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-        name = f"gs_bench_{secrets.token_hex(4)}"
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            url = make_url(args.postgres).set(database=name).render_as_string(hide_password=False)
-            run(url, "PostgreSQL")
-        finally:
+        for workers in args.workers or [None]:
+            args.workers_now = workers
+            name = f"gs_bench_{secrets.token_hex(4)}"
             with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+            try:
+                url = (
+                    make_url(args.postgres).set(database=name).render_as_string(hide_password=False)
+                )
+                run(url, "PostgreSQL")
+            finally:
+                with admin.connect() as connection:
+                    connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        curve_of_workers([r for r in results if r.database == "PostgreSQL"])
     if args.json:
         Path(args.json).write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n")
     if results:

@@ -35,7 +35,8 @@ from storage.types import JSONType, UTCDateTime, utcnow
 CHANNELS = ("sms", "whatsapp", "telegram", "sim")
 # Answers and check-ins may also come from a file import (see `Participant.external_ref`).
 ANSWER_CHANNELS = (*CHANNELS, "import")
-COORDINATOR_CHANNELS = ("sms", "whatsapp", "telegram")
+# "sim": a coordinator the Simulator plays (alerts and summaries on the test phone).
+COORDINATOR_CHANNELS = ("sms", "whatsapp", "telegram", "sim")
 DIRECTIONS = ("in", "out")
 CHECKIN_STATUSES = ("active", "completed", "expired", "stopped", "superseded")
 MESSAGE_STATUSES = ("queued", "sending", "sent", "delivered", "undelivered", "failed", "cancelled")
@@ -214,8 +215,9 @@ class FlowSave(Base):
 class SendLimit(Base):
     """One sender limit shared by every worker: the earliest time its next send may go.
 
-    `next_at` is seconds since the epoch on the database's clock (PostgreSQL only; see
-    `storage.send_limits`). `key` names the limit, hashed when it includes a recipient.
+    `next_at` is seconds since the epoch on the database's clock (see
+    `storage.send_limits`; production shares limits on PostgreSQL only). `key` names the
+    limit, hashed when it includes a recipient.
     """
 
     __tablename__ = "send_limits"

@@ -1,17 +1,20 @@
 """Alerts: a step's `alert` condition held, so it is stored and the group's coordinators
-are told at once (pseudonym and group, never message text), in the flow's language."""
+are told at once (pseudonym and group, never message text), in the flow's language.
+
+A test participant's alerts reach only simulated coordinators (`recipients`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.delivery.outbox import Recipient, enqueue_text
+from bot.delivery.outbox import Recipient, enqueue_text, opening
 from bot.people.coordinators import recipients
 from storage.checkin_rows import PersonRow
-from storage.models import Alert, Group
+from storage.models import Alert, Group, Participant
 from survey_flows.engine_values import RaisedAlert
 from survey_flows.languages import system_text
 from survey_flows.model import Flow
@@ -48,7 +51,10 @@ def tell_coordinators(
     if person.group_id is None:
         return
     group = session.get_one(Group, person.group_id)
-    coordinators = recipients(session, person.group_id)
+    # A staff test (the Simulator's resident, or anyone marked as a test) tells only the
+    # coordinators the Simulator plays, never a real one.
+    is_test = session.scalar(select(Participant.is_test).where(Participant.id == person.id))
+    coordinators = recipients(session, person.group_id, simulated_only=bool(is_test))
     text = system_text(
         "coordinator_alert",
         flow.language,
@@ -59,4 +65,10 @@ def tell_coordinators(
     )
     for coordinator in coordinators:
         assert coordinator.channel is not None and coordinator.address is not None
-        enqueue_text(session, Recipient(coordinator.channel, coordinator.address), text, now=now)
+        enqueue_text(
+            session,
+            Recipient(coordinator.channel, coordinator.address),
+            text,
+            now=now,
+            opening=opening("coordinator", coordinator.name, "an alert"),
+        )

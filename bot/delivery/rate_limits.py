@@ -1,5 +1,5 @@
 """Sender rate limits: which limits exist (`LIMIT_KINDS`), the buckets of one worker
-(`Limiter`) and the limits every worker shares through PostgreSQL (`SharedLimiter`).
+(`Limiter`) and the limits every worker shares through the database (`SharedLimiter`).
 
 Why: providers throttle (Twilio long codes take about 1 message/s and queue or drop the
 excess; Telegram answers 429 beyond about 30 messages/s overall or 1/s in one chat), and a
@@ -50,6 +50,25 @@ LIMIT_KINDS: tuple[LimitKind, ...] = (
     LimitKind("telegram_chat", "telegram", True, "GROUNDSWELL_RATE_TELEGRAM_CHAT", 1.0),
 )
 _KINDS = {kind.name: kind for kind in LIMIT_KINDS}
+
+#: Meta's messaging tier: how many different people a WhatsApp sender may start
+#: conversations with (templates) in any 24 hours; 0 = no limit. New senders start at 1,000.
+DAILY_RECIPIENTS_VARIABLE = "GROUNDSWELL_WHATSAPP_DAILY_RECIPIENTS"
+DEFAULT_DAILY_RECIPIENTS = 1000
+
+
+def daily_recipients_from_env(environ: Mapping[str, str]) -> int:
+    """GROUNDSWELL_WHATSAPP_DAILY_RECIPIENTS (unset or empty: 1,000; 0: no limit)."""
+    raw = (environ.get(DAILY_RECIPIENTS_VARIABLE) or "").strip()
+    if not raw:
+        return DEFAULT_DAILY_RECIPIENTS
+    if not raw.isdigit():
+        raise SettingsError(
+            f"{DAILY_RECIPIENTS_VARIABLE} must be a whole number of people (0 = no limit), "
+            f"not {raw!r}"
+        )
+    return int(raw)
+
 
 #: Per-recipient buckets kept before idle (full) ones are forgotten.
 MAX_CHAT_BUCKETS = 10_000
@@ -277,11 +296,12 @@ def limit_key(kind: LimitKind, sender: str, address: str) -> str:
 
 
 class SharedLimiter:
-    """The limits every worker on one PostgreSQL database shares (see `storage.send_limits`).
+    """The limits every worker on one database shares (see `storage.send_limits`).
 
     `wait` takes one slot under each limit a send counts against, in one short
-    transaction, then sleeps until it. Sends under one limit end up at least
-    1/rate x (1 + `SHARED_MARGIN`) seconds apart, whichever process makes them.
+    transaction (one statement), then sleeps until it. Sends under one limit end up at
+    least 1/rate x (1 + `SHARED_MARGIN`) seconds apart, whichever process makes them.
+    `clock` (seconds since the epoch) replaces the database's clock: tests inject one.
     """
 
     def __init__(
@@ -290,15 +310,18 @@ class SharedLimiter:
         limits: RateLimits,
         sleep: Callable[[float], None],
         senders: Mapping[str, str] | None = None,
+        *,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.sessions = sessions
         self.limits = limits
         self._sleep = sleep
         self._senders = dict(senders or {})  # channel -> the sender's own name (its number)
         self._taken = 0
-        self._monotonic = time.monotonic
+        self._clock = clock
+        self._monotonic = clock or time.monotonic
         # The last slot taken: its limits, when it was (database clock), and the same
-        # moment on this process's monotonic clock.
+        # moment on `_monotonic` (or a little earlier: `sent` errs towards later ends).
         self._last: tuple[dict[str, float], float, float] | None = None
 
     def wait(self, channel: str, address: str, *, per_chat: bool = True) -> float:
@@ -307,26 +330,33 @@ class SharedLimiter:
         return self._reserve(channel, address, per_chat, float("inf"), near=False)[1]
 
     def try_wait(self, channel: str, address: str, *, per_chat: bool = True) -> float | None:
-        """Like `wait` when the slot is at most `SHARED_WAIT` away (returns None once it is
-        time to send); otherwise takes nothing and returns the seconds until the limit may
-        allow it, for the worker to send something else meanwhile."""
+        """Like `wait` when the slot is near (at most `SHARED_WAIT` and half the shortest
+        interval away; returns None once it is time to send); otherwise takes nothing and
+        returns the seconds after which to ask again: when the slot will be near, so the
+        next try takes it a little early and the send goes out on time (asking only once
+        it is due would add the asking's own time to every interval)."""
         taken, wait = self._reserve(channel, address, per_chat, SHARED_WAIT, near=True)
         return None if taken else wait
 
-    def sent(self) -> None:
+    def sent(self, session: Session | None = None) -> None:
         """Tell the limits the send of the last slot returned (sent or failed): the next
-        slot under them is then at least an interval after now."""
+        slot under them is then at least an interval after now. In `session` when given
+        (the worker's transaction marking the row sent: no transaction of its own)."""
         if self._last is None:
             return
         intervals, at, local = self._last
         self._last = None
-        with transaction(self.sessions) as session:
-            send_limits.settle(session, intervals, at + (self._monotonic() - local))
+        done_at = at + (self._monotonic() - local)
+        if session is not None:
+            send_limits.settle(session, intervals, done_at)
+            return
+        with transaction(self.sessions) as own:
+            send_limits.settle(own, intervals, done_at)
 
     def _reserve(
         self, channel: str, address: str, per_chat: bool, max_wait: float, *, near: bool
     ) -> tuple[bool, float]:
-        """(taken, seconds): a slot taken and slept for, or (False, seconds until one)."""
+        """(taken, seconds): a slot taken and slept for, or (False, seconds to ask again)."""
         self._last = None
         kinds = self.limits.applying(channel, per_chat)
         if not kinds:
@@ -341,17 +371,21 @@ class SharedLimiter:
             # Take a slot only when it is near: the previous one's send has then most likely
             # returned and `settle`d, so the slots follow real send times, not planned ones.
             max_wait = min(max_wait, min(intervals.values()) / 2)
+        now = None if self._clock is None else self._clock()
+        # No later than the database reads its clock: `at` is `asked + wait` here or later,
+        # so `sent` never counts a send's end as earlier than it was.
+        asked = self._monotonic()
         with transaction(self.sessions) as session:
-            slot = send_limits.reserve(session, intervals, max_wait)
+            slot = send_limits.reserve(session, intervals, max_wait, now=now)
         if not slot.taken:
-            return False, slot.wait
+            return False, max(slot.wait - max_wait, 0.0)
         self._taken += 1
         if self._taken % FORGET_EVERY == 0:
             with transaction(self.sessions) as session:
-                send_limits.forget_idle(session)
+                send_limits.forget_idle(session, now=now)
         if slot.wait > 0:
             self._sleep(slot.wait)
-        self._last = (intervals, slot.at, self._monotonic() - max(0.0, slot.wait))
+        self._last = (intervals, slot.at, asked + max(0.0, slot.wait))
         return True, slot.wait
 
 

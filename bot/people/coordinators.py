@@ -21,6 +21,10 @@ from bot.intake.roster import phone_number
 from storage.models import AuditEntry, Group, User, UserGroup
 from survey_flows.schedules import WEEKDAYS
 
+#: The channel of a coordinator the Simulator plays: their alerts and summaries arrive on
+#: a test phone in the web app, through the outbox like any other message.
+SIMULATED = "sim"
+
 
 class ContactError(ValueError):
     """A contact or summary setting cannot be used; the message says what to write."""
@@ -176,20 +180,25 @@ def set_groups(session: Session, user: User, groups: Sequence[Group]) -> None:
         session.add(UserGroup(user_id=user.id, group_id=group_id))
 
 
-def recipients(session: Session, group_id: int) -> list[User]:
-    """The group's coordinators who have a contact: they get its alerts and summary."""
-    return list(
-        session.scalars(
-            select(User)
-            .join(UserGroup, UserGroup.user_id == User.id)
-            .where(
-                UserGroup.group_id == group_id,
-                User.role == "coordinator",
-                User.channel.is_not(None),
-            )
-            .order_by(User.id)
+def recipients(session: Session, group_id: int, *, simulated_only: bool = False) -> list[User]:
+    """The group's coordinators who have a contact: they get its alerts and summary.
+
+    `simulated_only`: just the coordinators the Simulator plays (contact on `SIMULATED`),
+    for what a staff test raises, so trying a flow never messages a real coordinator.
+    """
+    query = (
+        select(User)
+        .join(UserGroup, UserGroup.user_id == User.id)
+        .where(
+            UserGroup.group_id == group_id,
+            User.role == "coordinator",
+            User.channel.is_not(None),
         )
+        .order_by(User.id)
     )
+    if simulated_only:
+        query = query.where(User.channel == SIMULATED)
+    return list(session.scalars(query))
 
 
 def by_contact(session: Session, reach: Contact) -> User | None:

@@ -14,7 +14,7 @@ from sqlalchemy import Row, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.segments import fit_segments
-from bot.delivery.outbox import Recipient, enqueue_text
+from bot.delivery.outbox import Recipient, enqueue_text, opening
 from bot.schedule.quiet_hours import release_time
 from bot.schedule.time_zones import zone_named
 from bot.settings import Settings
@@ -160,13 +160,72 @@ def _send_one(
         _, coordinator.next_summary_at = latest_due(
             schedule, coordinator.next_summary_at, now, zone
         )
-        for text, chart in summaries:
-            enqueue_text(
-                session,
-                Recipient(coordinator.channel, coordinator.address),
-                text,
-                now=now,
-                not_before=release_time(now, zone, settings.quiet_start, settings.quiet_end),
-                photo=chart,
+        release = release_time(now, zone, settings.quiet_start, settings.quiet_end)
+        _queue(session, coordinator, summaries, now, release)
+    return len(summaries)
+
+
+def _queue(
+    session: Session,
+    coordinator: User,
+    summaries: list[tuple[str, bytes | None]],
+    now: datetime,
+    not_before: datetime,
+) -> None:
+    """Queue each summary (text, chart) to the coordinator's contact."""
+    assert coordinator.channel is not None and coordinator.address is not None
+    for text, chart in summaries:
+        enqueue_text(
+            session,
+            Recipient(coordinator.channel, coordinator.address),
+            text,
+            now=now,
+            not_before=not_before,
+            photo=chart,
+            opening=opening("coordinator", coordinator.name, "the weekly summary"),
+        )
+
+
+def send_now(
+    sessions: sessionmaker[Session],
+    library: Flows,
+    settings: Settings,
+    coordinator_id: int,
+    now: datetime,
+) -> int:
+    """Queue a coordinator's summaries at once, one per group, for sending straight away;
+    how many were queued.
+
+    For the Simulator's "send this week's summary now": the texts are the ones the clock
+    would send now (`summary_message`), through the outbox like every summary; their
+    calendar is left as it is, so the weekly summary still comes on its day.
+    """
+    with transaction(sessions, readonly=True) as session:
+        channel = session.scalar(select(User.channel).where(User.id == coordinator_id))
+        group_ids = list(
+            session.scalars(
+                select(UserGroup.group_id)
+                .where(UserGroup.user_id == coordinator_id)
+                .order_by(UserGroup.group_id)
             )
+        )
+    if channel is None:
+        return 0
+    summaries = [
+        summary_message(
+            sessions,
+            library,
+            group_id,
+            now,
+            channel=channel,
+            threshold=settings.suppression_threshold,
+            key=settings.report_key,
+        )
+        for group_id in group_ids
+    ]
+    with transaction(sessions) as session:
+        coordinator = session.get(User, coordinator_id)
+        if coordinator is None or coordinator.channel != channel:
+            return 0  # removed, or their contact changed meanwhile
+        _queue(session, coordinator, summaries, now, now)
     return len(summaries)

@@ -27,7 +27,7 @@ def _differences(url: str) -> list[object]:
 
 
 def test_single_head() -> None:
-    assert migrate.head() == "0011"
+    assert migrate.head() == "0012"
 
 
 def test_upgrade_builds_the_models_schema(empty_database_url: str) -> None:

@@ -29,6 +29,7 @@ SAMPLE_VALUES = {
     "name": "weekly-wellbeing.yaml",
     "version": "0" * 64,
     "user_id": 1,
+    "group_id": 1,
     "token": "x",
 }
 
@@ -122,6 +123,8 @@ def test_coordinator_sees_their_group_only(client: FlaskClient, world: World) ->
         "/reports/download?flow=weekly-wellbeing&group={riverside}&format=csv",
         "/reports/download?flow=weekly-wellbeing&group=all&format=json",
         "/participants/?group={riverside}",
+        "/groups/{riverside}",
+        "/summaries/?group={riverside}",
     ],
 )
 def test_coordinator_cannot_reach_another_group_by_changing_the_address(
@@ -159,6 +162,8 @@ def test_coordinator_cannot_handle_another_groups_alert(
         ("GET", "/participants/import"),
         ("POST", "/participants/{elm_person}/start"),
         ("POST", "/simulator/start"),
+        ("POST", "/simulator/coordinator"),
+        ("POST", "/simulator/coordinator/summary"),
     ],
 )
 def test_staff_tools_are_closed_to_coordinators(

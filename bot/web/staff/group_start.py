@@ -33,7 +33,7 @@ def _flows() -> list[Flow]:
     return [e.flow for e in all_files(context().library) if e.flow is not None]
 
 
-def _reachable(session: Session, group_id: int) -> list[Participant]:
+def reachable(session: Session, group_id: int) -> list[Participant]:
     """The group's people a check-in can reach: opted in, not forgotten, with an address."""
     return list(
         session.scalars(
@@ -49,7 +49,8 @@ def _reachable(session: Session, group_id: int) -> list[Participant]:
     )
 
 
-def _held(person: Participant, now: datetime) -> bool:
+def held(person: Participant, now: datetime) -> bool:
+    """Whether it is quiet hours where `person` lives (their check-in would wait)."""
     settings = context().settings
     zone = participant_zone(person, settings)
     return release_time(now, zone, settings.quiet_start, settings.quiet_end) > now
@@ -68,9 +69,9 @@ def confirm() -> str:
         group = session.get(Group, int(raw)) if raw.isdigit() else None
         if raw and group is None:
             abort(404)
-        people = _reachable(session, group.id) if group else []
+        people = reachable(session, group.id) if group else []
         now = ctx.clock()
-        waiting = sum(1 for p in people if _held(p, now))
+        waiting = sum(1 for p in people if held(p, now))
     return page(
         "start/confirm.html",
         flows=flows,
@@ -96,7 +97,7 @@ def start() -> Response:
         group = session.get(Group, int(raw))
         if group is None:
             abort(404)
-        people = _reachable(session, group.id)
+        people = reachable(session, group.id)
         started = start_checkins(
             session,
             [StartRequest(p.id, flow) for p in people],

@@ -3,8 +3,6 @@ providers are set up, naming missing settings but never showing a secret."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from flask import Blueprint
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
@@ -14,6 +12,7 @@ from bot.schedule.clock import last_tick
 from bot.web.context import context
 from bot.web.staff.access import require_staff
 from bot.web.staff.pages import page
+from bot.web.staff.waiting import unconfigured_waiting
 from storage.database import transaction
 from storage.models import OutboxItem
 
@@ -87,7 +86,7 @@ def index() -> str:
         },
         {"name": "Simulator", "ok": True, "detail": "always on"},
     ]
-    stuck = unconfigured_waiting(waiting, twilio.configured, twilio.missing, telegram.configured)
+    stuck = unconfigured_waiting(waiting, ctx)
     backend = make_url(ctx.settings.database_url).get_backend_name()
     return page(
         "health/index.html",
@@ -101,23 +100,3 @@ def index() -> str:
             backend, backend
         ),
     )
-
-
-def unconfigured_waiting(
-    waiting: dict[str, int], sms_ok: bool, sms_missing: Sequence[str], telegram_ok: bool
-) -> list[str]:
-    """Sentences for messages that wait for a channel nobody has set up: they stay queued
-    until it is, so say which channel and what to do."""
-    out = []
-    if waiting.get("sms") and not sms_ok:
-        out.append(
-            f"{waiting['sms']} message(s) wait for SMS, which is not set up: set "
-            f"{', '.join(sms_missing)} and restart; they are sent then. Until then use the "
-            "Simulator to try flows, alerts and summaries."
-        )
-    if waiting.get("telegram") and not telegram_ok:
-        out.append(
-            f"{waiting['telegram']} message(s) wait for Telegram, which is not set up: set "
-            "TELEGRAM_BOT_TOKEN and restart; they are sent then."
-        )
-    return out

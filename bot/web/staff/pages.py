@@ -29,6 +29,11 @@ NOTICES = {
     "or has no address to send to.",
     "alert-handled": "Alert marked as handled.",
     "sim-cleared": "Test conversation cleared.",
+    "sim-coordinator": "You are playing a coordinator of this group: its alerts and summaries "
+    "arrive on the coordinator's test phone below. Your test resident is in the group too.",
+    "sim-coordinator-stopped": "Stopped playing the coordinator; its test phone is cleared.",
+    "sim-summary-sent": "This week's summary is queued to the coordinator's test phone.",
+    "sim-no-coordinator": "Choose a group to play its coordinator first.",
     "team-changed": "Saved. Alerts and summaries go to the new contact from now on.",
     "team-removed": "Removed: they can no longer sign in and get no alerts or summaries.",
     "account-saved": "Saved. Your next summary comes at the new time.",

@@ -10,6 +10,9 @@ Answers given here are stored like a resident's, but the test participant is mar
 `is_test`, so no report, summary, chart or story ever counts them. Starting a flow again,
 or "Clear test conversation", deletes the test participant's earlier check-ins, answers,
 alerts and messages.
+
+The page can also play a coordinator (`sim_coordinator`): a second test phone that gets a
+group's alerts and its weekly summary through the outbox.
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from flask import Blueprint, request
-from sqlalchemy import delete, or_, select
+from flask import Blueprint, abort, request
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
@@ -26,10 +29,21 @@ from bot.channels.base import InboundMessage
 from bot.checkins.receiving import receive
 from bot.checkins.starting import start_checkin
 from bot.delivery.outbox import Recipient
+from bot.schedule.summaries import send_now
 from bot.web.context import context
-from bot.web.staff.access import require_staff, viewer
+from bot.web.staff.access import group_or_404, require_staff, viewer
+from bot.web.staff.answer_words import button_words
 from bot.web.staff.flow_files import all_files
 from bot.web.staff.pages import page, redirect_with
+from bot.web.staff.sim_coordinator import (
+    coordinator_address,
+    coordinator_panel,
+    forget_phone,
+    play,
+    played,
+    stop,
+)
+from bot.web.staff.waiting import reasons
 from bot.web.staff.web_sessions import Viewer
 from storage.database import transaction
 from storage.models import (
@@ -91,23 +105,12 @@ def clear(session: Session, person: Participant, address: str) -> None:
 
     The person opted back in, so STOP in one test does not block the next.
     """
-    message_ids = select(Message.id).where(
-        or_(
-            Message.participant_id == person.id,
-            (Message.channel == CHANNEL) & (Message.address == address),
-        )
-    )
+    message_ids = select(Message.id).where(Message.participant_id == person.id)
     session.execute(delete(Answer).where(Answer.participant_id == person.id))
     session.execute(delete(Alert).where(Alert.participant_id == person.id))
-    session.execute(
-        delete(OutboxItem).where(
-            or_(
-                OutboxItem.message_id.in_(message_ids),
-                (OutboxItem.channel == CHANNEL) & (OutboxItem.address == address),
-            )
-        )
-    )
+    session.execute(delete(OutboxItem).where(OutboxItem.message_id.in_(message_ids)))
     session.execute(delete(Message).where(Message.id.in_(message_ids)))
+    forget_phone(session, address)
     session.execute(delete(Checkin).where(Checkin.participant_id == person.id))
     session.execute(delete(Enrolment).where(Enrolment.participant_id == person.id))
     person.opted_out = False
@@ -150,6 +153,8 @@ def _panel_context(session: Session, who: Viewer) -> dict[str, object]:
             select(OutboxItem).where(OutboxItem.message_id == last_out.id)
         ).first()
         buttons = list(row.buttons or []) if row is not None else []
+    coordinator = coordinator_panel(session, who)
+    shown = [m.id for m in [*messages, *coordinator["coordinator_messages"]]]
     return {
         "messages": messages,
         "buttons": buttons,
@@ -158,7 +163,10 @@ def _panel_context(session: Session, who: Viewer) -> dict[str, object]:
         # nothing can have finished: the panel says to start a flow instead.
         "phone_state": "running" if active else ("finished" if latest else "idle"),
         "status_words": STATUS_WORDS,
+        "pressed": button_words(session, messages),
         "address": address,
+        "waiting": reasons(session, shown, context().clock(), context()),
+        **coordinator,
     }
 
 
@@ -245,7 +253,7 @@ def reply() -> Response | str:
     if request.headers.get("X-Requested-With") == "fetch":
         with transaction(ctx.sessions, readonly=True) as session:
             panel = _panel_context(session, who)
-        return page("simulator/_panel.html", **panel)
+        return page("simulator/_phones.html", **panel)
     return redirect_with("staff.simulator.index", None, flow=request.form.get("flow", ""))
 
 
@@ -256,6 +264,50 @@ def clear_test() -> Response:
 
     def work(session: Session, now: datetime) -> None:
         clear(session, _tester(session, who, now), address_of(who))
+        forget_phone(session, coordinator_address(who))
 
     context().write(work)
     return redirect_with("staff.simulator.index", "sim-cleared")
+
+
+@blueprint.post("/coordinator")
+def play_coordinator() -> Response:
+    """Play a coordinator of the chosen group: its alerts and summaries reach the
+    coordinator's test phone on this page."""
+    who = viewer()
+    raw = request.form.get("group", "")
+    if not raw.isdigit():
+        abort(404)
+
+    def work(session: Session, now: datetime) -> None:
+        group = group_or_404(session, who, int(raw))
+        play(session, who, group, _tester(session, who, now), now)
+
+    context().write(work)
+    return redirect_with("staff.simulator.index", "sim-coordinator")
+
+
+@blueprint.post("/coordinator/summary")
+def send_summary() -> Response:
+    """Queue this week's summary to the coordinator's test phone now (the clock's text)."""
+    ctx = context()
+    who = viewer()
+    with transaction(ctx.sessions, readonly=True) as session:
+        coordinator = played(session, who)
+        coordinator_id = coordinator.id if coordinator else None
+    if coordinator_id is None:
+        return redirect_with("staff.simulator.index", "sim-no-coordinator")
+    send_now(ctx.sessions, ctx.library, ctx.settings, coordinator_id, ctx.clock())
+    return redirect_with("staff.simulator.index", "sim-summary-sent")
+
+
+@blueprint.post("/coordinator/stop")
+def stop_coordinator() -> Response:
+    """Stop playing the coordinator; its test phone is cleared."""
+    who = viewer()
+
+    def work(session: Session, now: datetime) -> None:
+        stop(session, who, _tester(session, who, now))
+
+    context().write(work)
+    return redirect_with("staff.simulator.index", "sim-coordinator-stopped")

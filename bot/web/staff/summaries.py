@@ -17,10 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.channels.segments import sms_segments
+from bot.people.coordinators import SIMULATED
 from bot.schedule.summaries import summary_message
 from bot.web.context import context
 from bot.web.staff.access import group_or_404, viewer, visible_groups
 from bot.web.staff.pages import page
+from bot.web.staff.waiting import reasons
 from storage.database import transaction
 from storage.models import Group, OutboxItem, User, UserGroup
 from survey_flows.schedules import WEEKDAYS
@@ -42,6 +44,7 @@ class Sent:
     to: str
     status: str
     body: str
+    why: str | None  # why it is still waiting (`bot.web.staff.waiting`), if it is
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,8 @@ def _recipients(session: Session, group_id: int) -> list[tuple[User, str]]:
     for person in people:
         if person.channel is None:
             how = "sees it here only (no phone or Telegram on their account)"
+        elif person.channel == SIMULATED:
+            how = "on the Simulator's test phone (a staff test)"
         else:
             day = WEEKDAYS[person.summary_weekday].capitalize()
             how = f"by {person.channel}, {day}s at {person.summary_time}"
@@ -76,15 +81,28 @@ def _recipients(session: Session, group_id: int) -> list[tuple[User, str]]:
     return out
 
 
-def _sent(session: Session, group: Group) -> list[Sent]:
+def _sent(session: Session, group: Group, now: datetime) -> list[Sent]:
     """The latest summaries of `group` in the outbox (they open with its name)."""
-    rows = session.scalars(
-        select(OutboxItem)
-        .where(OutboxItem.body.like(f"{OPENING}{group.name},%"))
-        .order_by(OutboxItem.created_at.desc(), OutboxItem.id.desc())
-        .limit(SENT_SHOWN)
+    rows = list(
+        session.scalars(
+            select(OutboxItem)
+            .where(OutboxItem.body.like(f"{OPENING}{group.name},%"))
+            .order_by(OutboxItem.created_at.desc(), OutboxItem.id.desc())
+            .limit(SENT_SHOWN)
+        )
     )
-    return [Sent(row.created_at, row.channel, row.address, row.status, row.body) for row in rows]
+    why = reasons(session, [r.message_id for r in rows if r.message_id], now, context())
+    return [
+        Sent(
+            row.created_at,
+            row.channel,
+            row.address,
+            row.status,
+            row.body,
+            why.get(row.message_id) if row.message_id else None,
+        )
+        for row in rows
+    ]
 
 
 def group_summary(group: Group, now: datetime) -> GroupSummary:
@@ -99,7 +117,7 @@ def group_summary(group: Group, now: datetime) -> GroupSummary:
     )
     with transaction(ctx.sessions, readonly=True) as session:
         people = _recipients(session, group.id)
-        sent = _sent(session, group)
+        sent = _sent(session, group, now)
     chart = "data:image/png;base64," + base64.b64encode(png).decode() if png else None
     return GroupSummary(
         group, sms, sms_segments(sms), telegram, chart, [line for _, line in people], sent

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from bot.people.coordinators import (
+    SIMULATED,
     ContactError,
     contact,
     set_contact,
@@ -54,7 +55,14 @@ def _form_contact(user: User | None) -> tuple[Any, Any]:
 
 
 def _people(session: Session) -> list[User]:
-    return list(session.scalars(select(User).order_by(User.role.desc(), User.email, User.name)))
+    """The team, without the coordinators the Simulator plays (staff tests, not people)."""
+    return list(
+        session.scalars(
+            select(User)
+            .where(User.channel.is_distinct_from(SIMULATED))
+            .order_by(User.role.desc(), User.email, User.name)
+        )
+    )
 
 
 def _team_page(problem: str | None = None, link: tuple[str, str] | None = None) -> str:

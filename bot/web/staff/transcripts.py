@@ -1,5 +1,6 @@
 """The Conversations pages (transcripts): who wrote lately, and one participant's
-transcript, in and out, with each outbound message's delivery status. Resident text is
+transcript, in and out, with each outbound message's delivery status (and, while it
+waits, why: `waiting`). Resident text is
 always shown escaped (Jinja autoescaping; nothing here is marked safe)."""
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from sqlalchemy import func, select
 
 from bot.web.context import context
 from bot.web.staff.access import group_filter, participant_or_404, viewer
+from bot.web.staff.answer_words import button_words
 from bot.web.staff.pages import page
+from bot.web.staff.waiting import reasons
 from storage.database import transaction
 from storage.models import Group, Message, Participant
 
@@ -66,7 +69,8 @@ def index() -> str:
 def show(participant_id: int) -> str:
     """The transcript: every message to and from the person, oldest first."""
     who = viewer()
-    with transaction(context().sessions, readonly=True) as session:
+    ctx = context()
+    with transaction(ctx.sessions, readonly=True) as session:
         person = participant_or_404(session, who, participant_id)
         messages = list(
             session.scalars(
@@ -76,11 +80,17 @@ def show(participant_id: int) -> str:
                 .limit(TRANSCRIPT_LIMIT)
             )
         )
+        waiting = reasons(
+            session, [m.id for m in messages if m.direction == "out"], ctx.clock(), ctx
+        )
+        pressed = button_words(session, messages)
     messages.reverse()
     return page(
         "conversations/show.html",
+        waiting=waiting,
         person=person,
         messages=messages,
         limit=TRANSCRIPT_LIMIT,
         status_words=STATUS_WORDS,
+        pressed=pressed,
     )

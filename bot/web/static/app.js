@@ -30,6 +30,10 @@
         var fresh = holder.querySelector("[data-sim-panel]");
         if (!fresh) { throw new Error("no panel"); }
         panel.replaceWith(fresh);
+        /* An answer may have raised an alert: the coordinator's phone comes back too. */
+        var coordinator = holder.querySelector("[data-sim-coordinator]");
+        var shown = document.querySelector("[data-sim-coordinator]");
+        if (coordinator && shown) { shown.replaceWith(coordinator); }
         enhanceSimulator(fresh);
         var input = fresh.querySelector("input[name=text]");
         if (input) { input.focus(); }
