@@ -142,6 +142,19 @@ def test_health_says_whether_whatsapp_is_set_up(
     )
     assert "set up, but no check-in template: set TWILIO_WHATSAPP_TEMPLATE_CHECKIN" in no_template
     assert "wait for WhatsApp" not in no_template
+    checkin_only = _health(
+        settings,
+        sessions,
+        library,
+        clock,
+        TwilioSettings(
+            **account, whatsapp_from="+15005550006", whatsapp_templates={"checkin": "HX1"}
+        ),
+    )
+    assert (
+        "set up; TWILIO_WHATSAPP_TEMPLATE_REMINDER and TWILIO_WHATSAPP_TEMPLATE_COORDINATOR not "
+        "set, so the check-in template stands in (set them for wording of their own)"
+    ) in checkin_only
     ready = _health(
         settings,
         sessions,
@@ -150,7 +163,7 @@ def test_health_says_whether_whatsapp_is_set_up(
         TwilioSettings(
             **account,
             whatsapp_from="+15005550006",
-            whatsapp_templates={"checkin": "HX1", "coordinator": "HX2"},
+            whatsapp_templates={"checkin": "HX1", "reminder": "HX2", "coordinator": "HX3"},
         ),
     )
     assert '<strong>WhatsApp (Twilio)</strong>: <span class="status status-ok">set up</span>' in (

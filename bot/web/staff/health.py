@@ -119,9 +119,14 @@ def whatsapp_detail(twilio: TwilioSettings) -> str:
             "set up, but no check-in template: set TWILIO_WHATSAPP_TEMPLATE_CHECKIN, or "
             "scheduled check-ins cannot reach people who have not written in the last 24 hours"
         )
-    if "coordinator" not in twilio.whatsapp_templates:
+    unset = [
+        f"TWILIO_WHATSAPP_TEMPLATE_{purpose.upper()}"
+        for purpose in ("reminder", "coordinator")
+        if purpose not in twilio.whatsapp_templates
+    ]
+    if unset:
         return (
-            "set up; no coordinator template (TWILIO_WHATSAPP_TEMPLATE_COORDINATOR), so "
-            "coordinators on WhatsApp get alerts only within 24 hours of writing"
+            f"set up; {' and '.join(unset)} not set, so the check-in template stands in "
+            f"(set {'them' if len(unset) > 1 else 'it'} for wording of their own)"
         )
     return "set up"
