@@ -429,18 +429,23 @@ def measure(url: str, repeat: int) -> dict[str, Any]:
             }
         )
     report = json.loads(text)
+    peak = peak_resident_mb()
     return {
         "runs": runs,
-        "peak_mb": peak_resident_mb(),
+        "peak_mb": peak,
+        # What bench/report_compare.py reads (from either side of a comparison).
+        "seconds": [r["seconds"] for r in runs],
+        "max_rss_mb": peak,
         "json_bytes": len(text.encode()),
         "enrolled": report["participants"]["enrolled"],
         "stories": len(report["stories"]),
     }
 
 
-def measure_point(url: str, answers: int, repeat: int) -> Point:
-    """One point of a curve, measured in a fresh process after the machine settles."""
-    settle()
+def measure_point(url: str, answers: int, repeat: int, quiet_wait: float) -> Point:
+    """One point of a curve, measured in a fresh process after the machine settles (up to
+    ``quiet_wait`` seconds)."""
+    settle(quiet_wait)
     point = Point(size=answers, seconds=0.0)
     child = subprocess.run(
         [sys.executable, __file__, "--measure", url, "--repeat", str(repeat)],
@@ -501,6 +506,9 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true", help="seed again even when kept")
     parser.add_argument("--seed-only", action="store_true", help="seed, do not measure")
     parser.add_argument("--repeat", type=int, default=3, help="builds per size (median)")
+    parser.add_argument(
+        "--settle", type=float, default=90, help="most seconds to wait for a quiet machine"
+    )
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
@@ -534,7 +542,7 @@ def main() -> None:
             continue
         curve = Curve(f"report on {label} (JSON, median of {args.repeat})", "answers")
         for n in plan_sizes:
-            curve.add(measure_point(urls[n], n, args.repeat))
+            curve.add(measure_point(urls[n], n, args.repeat, args.settle))
         curves.append(curve)
         say(curve.table())
     if args.seed_only:

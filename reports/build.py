@@ -47,7 +47,7 @@ from reports.disclosure import (
 from reports.intervals import welch_difference, welch_pairs
 from reports.method import method_note
 from reports.multiplicity import adjust
-from reports.sorting import lexsort_order
+from reports.sorting import lexsort_order, unique_codes
 from reports.statistics import (
     DEFAULT_THRESHOLD,
     FollowUp,
@@ -250,8 +250,8 @@ def _paired_people(answers: MeasureAnswers) -> np.ndarray:
         pid, at = pid[order], at[order]
     new_time = np.ones(pid.size, dtype=bool)
     new_time[1:] = (pid[1:] != pid[:-1]) | (at[1:] != at[:-1])
-    people, times = np.unique(pid[new_time], return_counts=True)
-    return people[times >= 2]
+    people, codes = unique_codes(pid[new_time])
+    return people[np.bincount(codes, minlength=people.size) >= 2]
 
 
 def _participation_arrays(data: ReportData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

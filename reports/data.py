@@ -337,6 +337,18 @@ def load_choice_answers(
     return found
 
 
+def _union(parts: list[np.ndarray]) -> np.ndarray:
+    """The sorted distinct ids in any of ``parts``: marked in a table indexed by id (ids are
+    a table's serial numbers, so it is small) rather than sorted, or sorted when they are
+    not small positive numbers."""
+    every = np.concatenate(parts).astype(_I64)
+    if every.size == 0 or every.min() < 0 or every.max() > 4 * every.size + 1_000_000:
+        return np.unique(every)
+    seen = np.zeros(int(every.max()) + 1, dtype=bool)
+    seen[every] = True
+    return np.flatnonzero(seen).astype(_I64)
+
+
 def _distinct_sorted(ids: np.ndarray) -> np.ndarray:
     """The distinct values of a sorted array, in one pass."""
     if ids.size == 0:
@@ -356,7 +368,7 @@ def _population(
 ) -> Population:
     """The union of the enrolled, the people sent check-ins and the people who answered."""
     answering = [_distinct_sorted(m.participant_id) for m in measures.values()]
-    ids = np.unique(np.concatenate([enrolled, checkins.participant_id, *answering]).astype(_I64))
+    ids = _union([enrolled, checkins.participant_id, *answering])
     flags = _lookup_group(ids, groups[0], status)  # the same lookup, status for group
     flags = np.where(flags == NO_GROUP, 0, flags)
     return Population(

@@ -21,32 +21,45 @@ def lexsort_order(keys: Sequence[np.ndarray]) -> np.ndarray | None:
     """``np.lexsort(keys)`` (the last key sorts first), or None when the rows are in that
     order already. Keys must hold no NaN (the callers drop rows without a value).
 
-    Rows that arrive in order of the later keys (answers in the order they were given, say)
-    need only a stable sort on the first key, which is tried before the full sort.
+    Otherwise a stable sort on the first key, after which only the runs of rows sharing a
+    first key that are still out of order are sorted in full: rows that arrive in order of
+    the later keys (answers in the order they were given, or a table scan that started
+    part-way) cost one stable sort and a few small ones, not a full sort on every key.
     """
-    if _is_sorted(keys):
+    if not _out_of_order(keys).any():
         return None
-    primary = keys[-1]
-    order = np.argsort(primary, kind="stable")
-    if _is_sorted([key[order] for key in keys]):
+    order = np.argsort(keys[-1], kind="stable")
+    ranked = [key[order] for key in keys]
+    wrong = _out_of_order(ranked)
+    if not wrong.any():
         return order
-    return np.lexsort(tuple(keys))
+    # Each row's run of equal first keys; a wrong step lies inside a run (the first key is
+    # sorted now), and sorting those runs' rows in place finishes the job exactly.
+    primary = ranked[-1]
+    new_run = np.empty(primary.size, dtype=bool)
+    new_run[0] = True
+    np.not_equal(primary[1:], primary[:-1], out=new_run[1:])
+    run = np.cumsum(new_run) - 1
+    bad = np.zeros(int(run[-1]) + 1, dtype=bool)
+    bad[run[1:][wrong]] = True
+    rows = np.flatnonzero(bad[run])
+    order[rows] = order[rows][np.lexsort(tuple(key[rows] for key in ranked))]
+    return order
 
 
-def _is_sorted(keys: Sequence[np.ndarray]) -> bool:
-    """Whether the rows are in ``np.lexsort(keys)`` order (one pass per key at most)."""
+def _out_of_order(keys: Sequence[np.ndarray]) -> np.ndarray:
+    """Per pair of neighbouring rows, whether the second sorts before the first (by
+    ``np.lexsort(keys)``'s order)."""
     n = keys[0].shape[0] if len(keys) else 0
-    if n < 2:
-        return True
-    tied = np.ones(n - 1, dtype=bool)  # rows still equal on every key checked so far
+    wrong = np.zeros(max(n - 1, 0), dtype=bool)
+    tied = np.ones(max(n - 1, 0), dtype=bool)  # rows equal on every key checked so far
     for key in reversed(keys):
         before, after = key[:-1], key[1:]
-        if np.any(tied & (before > after)):
-            return False
+        wrong |= tied & (before > after)
         tied &= before == after
         if not tied.any():
             break
-    return True
+    return wrong
 
 
 def unique_codes(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -371,6 +371,7 @@ class _Pairs:
     missed: np.ndarray
     first_key: np.ndarray
     first_value: np.ndarray
+    first_paired: np.ndarray  # per first_key: whether it is among the paired keys
 
 
 def _pair_up(
@@ -391,7 +392,17 @@ def _pair_up(
         empty = np.empty(0, dtype=np.float64)
         no_keys = np.empty(0, dtype=np.int64)
         return _Pairs(
-            no_keys, empty, empty, empty, empty, no_keys, no_keys, no_keys, no_keys, empty
+            no_keys,
+            empty,
+            empty,
+            empty,
+            empty,
+            no_keys,
+            no_keys,
+            no_keys,
+            no_keys,
+            empty,
+            np.empty(0, dtype=bool),
         )
     order = lexsort_order((v, t, keys))
     k, tt, vv = (keys, t, v) if order is None else (keys[order], t[order], v[order])
@@ -443,6 +454,7 @@ def _pair_up(
         missed=missed,
         first_key=block_key[first],
         first_value=means[first],
+        first_paired=paired,
     )
 
 
@@ -789,7 +801,7 @@ def summarise_measure(
             pairs.single.size > 0, pairs.same_time.size > 0, pairs.missed.size > 0
         ),
         follow_up_days=(pairs.t_latest - pairs.t_baseline) / ticks_per_day(times),
-        baseline_only=pairs.first_value[~np.isin(pairs.first_key, pairs.key)],
+        baseline_only=pairs.first_value[~pairs.first_paired],
     )
     return _with_effect_intervals([summary])[0]
 
@@ -841,7 +853,7 @@ def summarise_by_group(
     has_same_time = np.bincount(pairs.same_time // n_people, minlength=n_groups) > 0
     has_missed = np.bincount(pairs.missed // n_people, minlength=n_groups) > 0
     days = (pairs.t_latest - pairs.t_baseline) / ticks_per_day(times)
-    unpaired = ~np.isin(pairs.first_key, pairs.key)
+    unpaired = ~pairs.first_paired
     unpaired_group = pairs.first_key[unpaired] // n_people
     unpaired_value = pairs.first_value[unpaired]
 

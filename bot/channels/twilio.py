@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
@@ -54,8 +55,12 @@ STATUS_PATH = "/webhooks/twilio/status"
 FIND_SENT_SCAN = 200
 #: What marks a WhatsApp address in Twilio's API and webhooks.
 WHATSAPP_PREFIX = "whatsapp:"
+#: A WhatsApp sender's number, as Twilio writes it after the prefix.
+_E164 = re.compile(r"\+[1-9]\d{6,14}")
 #: The WhatsApp templates a deployment may name (TWILIO_WHATSAPP_TEMPLATE_<PURPOSE>).
 TEMPLATE_PURPOSES = ("checkin", "reminder", "coordinator")
+#: WhatsApp allows at most three quick-reply buttons in a session message.
+QUICK_REPLY_MAX = 3
 
 
 def _without_prefix(number: str | None) -> str | None:
@@ -76,14 +81,18 @@ class TwilioSettings:
     whatsapp_from: str | None = None
     #: WhatsApp template purpose ("checkin", "reminder", "coordinator") -> Content SID (HX...).
     whatsapp_templates: Mapping[str, str] = field(default_factory=dict)
+    #: Number of buttons (1-3) -> Content SID of a twilio/quick-reply content whose body is
+    #: {{1}}, button titles {{2}}.. and ids after them (see `bot.channels.whatsapp`).
+    whatsapp_quick_replies: Mapping[int, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> TwilioSettings:
         """Read TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM,
         TWILIO_MESSAGING_SERVICE_SID, TWILIO_API_URL and GROUNDSWELL_PUBLIC_URL (the status
         callback is that URL plus /webhooks/twilio/status); for WhatsApp
-        TWILIO_WHATSAPP_FROM and the template Content SIDs TWILIO_WHATSAPP_TEMPLATE_CHECKIN,
-        _REMINDER and _COORDINATOR. Empty values count as unset."""
+        TWILIO_WHATSAPP_FROM, the template Content SIDs TWILIO_WHATSAPP_TEMPLATE_CHECKIN,
+        _REMINDER and _COORDINATOR, and the quick-reply contents TWILIO_WHATSAPP_QUICK_REPLY_1
+        to _3. Empty values count as unset."""
 
         def get(name: str) -> str | None:
             value = (environ.get(name) or "").strip()
@@ -102,6 +111,11 @@ class TwilioSettings:
                 purpose: sid
                 for purpose in TEMPLATE_PURPOSES
                 if (sid := get(f"TWILIO_WHATSAPP_TEMPLATE_{purpose.upper()}"))
+            },
+            whatsapp_quick_replies={
+                count: sid
+                for count in range(1, QUICK_REPLY_MAX + 1)
+                if (sid := get(f"TWILIO_WHATSAPP_QUICK_REPLY_{count}"))
             },
         )
 
@@ -405,8 +419,8 @@ def parse_inbound(params: Mapping[str, str]) -> InboundMessage:
         raise BadWebhook("Twilio webhook with an empty MessageSid or From")
     if sender.startswith(WHATSAPP_PREFIX):
         number = sender.removeprefix(WHATSAPP_PREFIX)
-        if not number:
-            raise BadWebhook("WhatsApp webhook with an empty From number")
+        if not _E164.fullmatch(number):
+            raise BadWebhook("WhatsApp webhook whose From is not a phone number")
         pressed = params.get("ButtonPayload") or params.get("ButtonText")
         return InboundMessage(
             channel=WHATSAPP_CHANNEL,

@@ -7,10 +7,16 @@ resident's last message) or an approved template sent by Content SID (`ContentSi
 (`bot.delivery.whatsapp_window`), not this adapter's. Error 63016 ("outside the allowed
 window") becomes `OutsideWindow`, so the host can switch to the template.
 
-Choice questions go as numbered options in the text, as on SMS: WhatsApp's quick replies
-and list pickers are Content API resources that must exist before they are sent, so per
-question buttons would need content created at run time. A pressed template button
-arrives as `ButtonPayload` and is read like typed text (`twilio.parse_inbound`).
+Buttons: WhatsApp's quick replies are Content API resources that must exist before they
+are sent. A deployment creates one twilio/quick-reply content per number of buttons (1 to
+3) whose body is `{{1}}`, whose button titles are `{{2}}`, `{{3}}`... and whose button ids
+follow (for two buttons: titles {{2}} {{3}}, ids {{4}} {{5}}), and names them in
+TWILIO_WHATSAPP_QUICK_REPLY_1 to _3. A choice or yes/no question with that many options
+(titles of at most 20 characters) then goes with buttons; anything else (more options,
+long labels, no content configured) goes as numbered options in the text, as on SMS. List
+pickers (up to 10 items) are not used. A pressed button arrives as `ButtonPayload` (the
+option's value) and is read like typed text (`twilio.parse_inbound`), so a press and the
+same answer typed are read alike.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.channels.base import OutboundMessage, Permanent, SendError, SendResult
+from bot.channels.rendering import render_plain
 from bot.channels.twilio import (
     FIND_SENT_SCAN,
     WHATSAPP_CHANNEL,
@@ -39,6 +46,8 @@ OUTSIDE_WINDOW_CODE = "63016"
 EMPTY_VARIABLE_CODE = "63013"
 #: Used for a template variable that would be empty (error 63013 otherwise).
 FALLBACK_VARIABLE = "there"
+#: WhatsApp refuses quick-reply button titles longer than this.
+BUTTON_TITLE_MAX = 20
 
 
 class OutsideWindow(Permanent):
@@ -91,9 +100,32 @@ class WhatsAppSender(TwilioSender):
             )
         return sid
 
+    def quick_reply_sid(self, message: OutboundMessage) -> str | None:
+        """The quick-reply content for `message`'s options, if it can go with buttons."""
+        options = message.options
+        if message.template is not None or not options:
+            return None
+        if any(
+            not o.label.strip() or len(o.label) > BUTTON_TITLE_MAX or not o.value.strip()
+            for o in options
+        ):
+            return None
+        return self.settings.whatsapp_quick_replies.get(len(options))
+
     def send(self, message: OutboundMessage) -> SendResult:
-        """Send a template (`message.template`) or a free-form text; raise `OutsideWindow`
-        when WhatsApp says the window is closed."""
+        """Send a template (`message.template`), a question with quick-reply buttons, or a
+        free-form text; raise `OutsideWindow` when WhatsApp says the window is closed."""
+        buttons = self.quick_reply_sid(message)
+        if buttons is not None:
+            kwargs = {
+                **self._route(message.address),
+                "content_sid": buttons,
+                "content_variables": json.dumps(dict(quick_reply_variables(message))),
+            }
+            try:
+                return SendResult(self._call_create(kwargs))
+            except SendError as error:
+                raise _window_error(error) from error
         if message.template is None:
             try:
                 return super().send(message)
@@ -109,10 +141,10 @@ class WhatsAppSender(TwilioSender):
     def find_sent(
         self, message: OutboundMessage, since: datetime, exclude: Collection[str] = ()
     ) -> str | None:
-        """As for SMS; a template's text is Twilio's to fill in, so for a template the
-        answer is any message we sent this number at or after `since` that no other row
-        claims (rows to one number go strictly one after another)."""
-        if message.template is None:
+        """As for SMS; the text of a template or quick reply is Twilio's to fill in, so for
+        those the answer is any message we sent this number at or after `since` that no
+        other row claims (rows to one number go strictly one after another)."""
+        if message.template is None and self.quick_reply_sid(message) is None:
             return super().find_sent(message, since, exclude)
         if since.tzinfo is None:
             since = since.replace(tzinfo=UTC)
@@ -130,6 +162,17 @@ class WhatsAppSender(TwilioSender):
         except Exception as exc:
             raise self._error(exc) from exc
         return found
+
+
+def quick_reply_variables(message: OutboundMessage) -> tuple[tuple[str, str], ...]:
+    """The variables of a quick-reply content: "1" the question (without the numbered
+    options the text carries for channels without buttons), then each button's title,
+    then each button's id (the option's value)."""
+    options = message.options
+    listed = render_plain("", options, numbered=True)
+    text = message.body.removesuffix(listed).strip() or message.body
+    values = [text, *(o.label for o in options), *(o.value for o in options)]
+    return tuple((str(number), value) for number, value in enumerate(values, 1))
 
 
 def _window_error(error: SendError) -> SendError:

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.delivery.outbox import Recipient, enqueue_text
+from bot.delivery.outbox import Recipient, enqueue_text, opening
 from bot.people.coordinators import recipients
 from storage.checkin_rows import PersonRow
 from storage.models import Alert, Group, Participant
@@ -65,4 +65,10 @@ def tell_coordinators(
     )
     for coordinator in coordinators:
         assert coordinator.channel is not None and coordinator.address is not None
-        enqueue_text(session, Recipient(coordinator.channel, coordinator.address), text, now=now)
+        enqueue_text(
+            session,
+            Recipient(coordinator.channel, coordinator.address),
+            text,
+            now=now,
+            opening=opening("coordinator", coordinator.name, "an alert"),
+        )

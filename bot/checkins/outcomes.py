@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bot.checkins.alerts import raise_alerts
-from bot.delivery.outbox import Recipient, enqueue_many, for_channel
+from bot.delivery.outbox import Opening, Recipient, enqueue_many, for_channel
 from bot.people.enrolment import enrol_in_group_flow
 from bot.people.opt_out import opt_in, opt_out
 from storage.checkin_rows import OpenCheckin, PersonRow, save_outcome
@@ -34,11 +34,13 @@ def apply(
     not_before: datetime,
     library: Flows,
     message_id: int | None = None,
+    opening: Opening | None = None,
 ) -> int:
     """Write the outcome of one event on `checkin`; returns how many messages were queued.
 
     `checkin` and `person` are the rows read under lock (`storage.checkin_rows`); messages
-    go to `to` no earlier than `not_before` (a STOP confirmation goes at once).
+    go to `to` no earlier than `not_before` (a STOP confirmation goes at once). On
+    WhatsApp outside the person's window, `opening` is the template sent instead.
     """
     state = outcome.state
     answers = [
@@ -75,7 +77,7 @@ def apply(
         not_before = now  # the one confirmation goes at once, after the queue was cleared
     enqueue_many(
         session,
-        [for_channel(to, message, not_before, checkin.id) for message in outcome.messages],
+        [for_channel(to, message, not_before, checkin.id, opening) for message in outcome.messages],
         now=now,
     )
     return len(outcome.messages)

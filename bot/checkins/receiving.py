@@ -27,6 +27,7 @@ from storage.flow_versions import Flows
 from storage.messages import record_inbound_id
 from survey_flows import engine
 from survey_flows.engine_values import Conversation, Outcome, Reply
+from survey_flows.keywords import Keyword, classify
 
 
 @dataclass(frozen=True)
@@ -66,8 +67,10 @@ def receive(
     )
     if record_id is None:
         return Received(duplicate=True)
+    opened: set[int] = set()
     if inbound.channel == whatsapp_window.CHANNEL:
         whatsapp_window.record_inbound(session, inbound.address, now)
+        opened = whatsapp_window.release_held(session, inbound.address, now)
     to = Recipient(inbound.channel, inbound.address, person.id if person else None)
     if person is None:
         joined, sent = join_or_hint(session, inbound, to, now, library, settings)
@@ -84,6 +87,10 @@ def receive(
         for message in outcome.messages:
             enqueue(session, to, message, now=now)
         return Received(participant=person.pseudonym, messages=len(outcome.messages))
+    if checkin.id in opened and classify(inbound.text) is not Keyword.STOP:
+        # The reply to the WhatsApp template opens the check-in: its held first question
+        # goes now, and this message (any text, or the template's button) is no answer.
+        return Received(participant=person.pseudonym, messages=0)
     flow = flow_versions.load(session, checkin.flow_version)
     outcome = engine.advance(
         flow,

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from bot.checkins.engine_context import PERSON_COLUMNS, channel_traits, engine_participant
 from bot.checkins.recipients import addresses_of, pick_recipient
-from bot.delivery.outbox import Recipient, enqueue_many, for_channel
+from bot.delivery.outbox import Recipient, checkin_opening, enqueue_many, for_channel
 from bot.schedule.time_zones import held_until
 from bot.settings import Settings
 from storage import flow_versions
@@ -121,13 +121,15 @@ def start_checkins(
                 "finished_at": None if outcome.state.open else begins,
             }
         )
-        outcomes.append((to, outcome, begins))
+        outcomes.append((to, outcome, begins, checkin_opening(person.name, flow.title)))
     if not rows:
         return []
     checkin_ids = insert_many(session, table_of(Checkin), rows)
+    # On WhatsApp outside the person's window only the check-in template goes; the
+    # messages wait for their reply (bot.delivery.whatsapp_window).
     sends = [
-        for_channel(to, message, begins, checkin_id)
-        for checkin_id, (to, outcome, begins) in zip(checkin_ids, outcomes, strict=True)
+        for_channel(to, message, begins, checkin_id, opens)
+        for checkin_id, (to, outcome, begins, opens) in zip(checkin_ids, outcomes, strict=True)
         for message in outcome.messages
     ]
     enqueue_many(session, sends, now=now)

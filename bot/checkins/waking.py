@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from bot.checkins.engine_context import engine_participant
 from bot.checkins.outcomes import apply
 from bot.checkins.recipients import preferred_recipient
-from bot.delivery.outbox import Recipient
+from bot.delivery.outbox import Recipient, checkin_opening
 from bot.schedule.time_zones import held_until
 from bot.settings import Settings
 from storage import flow_versions
@@ -17,7 +17,7 @@ from storage.checkin_rows import OpenCheckin, PersonRow
 from storage.flow_versions import Flows
 from storage.models import Checkin, Participant
 from survey_flows import engine
-from survey_flows.engine_values import Conversation, Event, Outcome
+from survey_flows.engine_values import Conversation, Event, Outcome, ReminderDue
 
 
 def wake_checkin(
@@ -50,5 +50,10 @@ def wake_checkin(
         now,
         not_before=held_until(participant, now, settings),
         library=library,
+        # On WhatsApp outside the window a reminder is the reminder template; an expiry
+        # notice is only held (and dropped when the person next writes).
+        opening=checkin_opening(participant.name, flow.title, reminder=True)
+        if isinstance(event, ReminderDue)
+        else None,
     )
     return event

@@ -35,7 +35,7 @@ from bot.channels.base import Sender
 from bot.commands.clock import TICK_SECONDS, run_tick
 from bot.commands.common import database, settings
 from bot.commands.serve import DEFAULT_HOST, default_port
-from bot.delivery.rate_limits import RateLimits, shared_limiter
+from bot.delivery.rate_limits import RateLimits, daily_recipients_from_env, shared_limiter
 from bot.delivery.senders import senders_from_env
 from bot.delivery.worker import Worker
 from bot.settings import Settings, SettingsError
@@ -73,6 +73,7 @@ def run(host: str, port: int | None) -> None:
     try:
         senders = senders_from_env(os.environ)
         limits = RateLimits.from_env(os.environ)
+        daily = daily_recipients_from_env(os.environ)
     except (SettingsError, ValueError) as error:
         raise click.ClickException(str(error)) from None
     library = FlowStore(sessions)
@@ -89,7 +90,9 @@ def run(host: str, port: int | None) -> None:
         raise click.ClickException(f"cannot listen on {host}:{port}: {error.strerror}") from None
     stop = threading.Event()
     shared = shared_limiter(sessions, limits, senders, time.sleep)
-    worker = Worker(sessions, senders, limits=limits, shared=shared)
+    worker = Worker(
+        sessions, senders, limits=limits, shared=shared, whatsapp_daily_recipients=daily
+    )
     threads = [
         threading.Thread(target=server.run, name="web", daemon=True),
         threading.Thread(

@@ -21,7 +21,7 @@ import click
 from bot.channels.base import Sender
 from bot.commands.common import database, settings, wait_for_database
 from bot.delivery import outbox
-from bot.delivery.rate_limits import RateLimits, shared_limiter
+from bot.delivery.rate_limits import RateLimits, daily_recipients_from_env, shared_limiter
 from bot.delivery.senders import senders_from_env
 from bot.delivery.worker import Worker
 from bot.settings import SettingsError
@@ -37,13 +37,16 @@ def worker(once: bool, wait: float) -> None:
     """Send queued messages until stopped (SIGTERM or Ctrl-C finishes the current send).
 
     Rate limits, in messages per second (0 = unlimited): GROUNDSWELL_RATE_SMS (default 1,
-    a Twilio long code), GROUNDSWELL_RATE_TELEGRAM (30) and GROUNDSWELL_RATE_TELEGRAM_CHAT
-    (1). On PostgreSQL they hold for all workers together, however many run on however
-    many machines; on SQLite run one worker.
+    a Twilio long code), GROUNDSWELL_RATE_WHATSAPP (80), GROUNDSWELL_RATE_TELEGRAM (30) and
+    GROUNDSWELL_RATE_TELEGRAM_CHAT (1); GROUNDSWELL_WHATSAPP_DAILY_RECIPIENTS (1,000) is
+    Meta's per-day limit on people a WhatsApp sender opens conversations with. On
+    PostgreSQL the rates hold for all workers together, however many run on however many
+    machines; on SQLite run one worker.
     """
     sessions = database(settings(), wait=wait)
     try:
         limits = RateLimits.from_env(os.environ)
+        daily = daily_recipients_from_env(os.environ)
         senders = senders_from_env(os.environ)
     except (SettingsError, ValueError) as error:
         raise click.ClickException(str(error)) from None
@@ -52,6 +55,7 @@ def worker(once: bool, wait: float) -> None:
         senders,
         limits=limits,
         shared=shared_limiter(sessions, limits, senders, time.sleep),
+        whatsapp_daily_recipients=daily,
     )
     try:
         if once:

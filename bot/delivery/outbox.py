@@ -15,8 +15,9 @@ after the provider may have accepted it) leaves `last_error` starting with
 
 from __future__ import annotations
 
+import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,15 +39,20 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from bot.channels.rendering import plain_text
+from bot.delivery import whatsapp_window
 from bot.people.opt_out import opt_out
+from storage import flow_versions
 from storage.bulk import Prepared, insert_many, insert_rows
 from storage.database import rows_affected
 from storage.models import (
+    OUTBOX_HELD,
     OUTBOX_PENDING,
     OUTBOX_PENDING_SQL,
+    Checkin,
     Message,
     OutboxItem,
     Participant,
+    User,
     table_of,
 )
 from storage.types import UTCDateTime
@@ -54,9 +60,14 @@ from survey_flows.engine_values import Outgoing
 
 PENDING = OUTBOX_PENDING
 BUTTON_CHANNELS = ("telegram", "sim")
+#: WhatsApp shows at most three quick-reply buttons in a conversation.
+QUICK_REPLIES = 3
 MESSAGE = "message"
 CALLBACK_ANSWER = "callback_answer"
 EDIT_BUTTONS = "edit_buttons"
+TEMPLATE = "template"
+#: Kinds that are messages in the person's conversation: they go strictly in queue order.
+IN_ORDER = (MESSAGE, TEMPLATE)
 #: How many of an address's latest sends a lookup for a send in doubt steers clear of.
 RECENT_SENDS = 200
 #: Prefix of `last_error` when an earlier attempt may have reached the provider.
@@ -77,8 +88,50 @@ class Recipient:
 
 
 @dataclass(frozen=True)
+class Opening:
+    """The approved WhatsApp template that opens a conversation outside the person's
+    24-hour window: `template` names it ("checkin", "reminder", "coordinator"; the sender
+    knows their Content SIDs), `variables` fill it ("1" -> text, ...)."""
+
+    template: str
+    variables: tuple[tuple[str, str], ...] = ()
+
+    def describe(self) -> str:
+        """How the template send reads in a transcript."""
+        return (
+            f"[WhatsApp template {self.template}: " + ", ".join(v for _, v in self.variables) + "]"
+        )
+
+
+#: Stands in for a person's name in a template: WhatsApp refuses empty variables (63013).
+NO_NAME = "there"
+
+
+def opening(template: str, *values: str | None, fallback: str = NO_NAME) -> Opening:
+    """The `Opening` of `template` with `values` as its variables "1", "2", ...; an empty
+    or missing value becomes `fallback` (WhatsApp refuses empty variables: error 63013)."""
+    return Opening(
+        template,
+        tuple(
+            (str(number), (value or "").strip() or fallback)
+            for number, value in enumerate(values, 1)
+        ),
+    )
+
+
+def checkin_opening(name: str | None, flow_title: str, *, reminder: bool = False) -> Opening:
+    """The template that opens (or reminds of) a check-in: "Hi {{1}}, {{2}}..."."""
+    return opening("reminder" if reminder else "checkin", name, flow_title)
+
+
+@dataclass(frozen=True)
 class Send:
-    """One message to queue: what, to whom, and not before when."""
+    """One message to queue: what, to whom, and not before when.
+
+    `opening`: on WhatsApp, the template to send first when the person's window is closed
+    (the message itself is then held until they write). `kind` and `status` are set by the
+    window rule (`_through_window`), not by callers.
+    """
 
     to: Recipient
     body: str
@@ -86,6 +139,9 @@ class Send:
     checkin_id: int | None = None
     buttons: list[dict[str, str]] | None = None
     photo: bytes | None = None
+    opening: Opening | None = None
+    kind: str = MESSAGE
+    status: str = "queued"
 
 
 def for_channel(
@@ -93,12 +149,18 @@ def for_channel(
     message: Outgoing,
     not_before: datetime,
     checkin_id: int | None = None,
+    opening: Opening | None = None,
 ) -> Send:
-    """An engine message as its channel shows it: buttons on Telegram, a numbered list on SMS."""
-    if to.channel in BUTTON_CHANNELS and message.options:
-        buttons = [{"value": o.value, "label": o.label} for o in message.options]
-        return Send(to, message.text, not_before, checkin_id, buttons)
-    return Send(to, plain_text(message), not_before, checkin_id)
+    """An engine message as its channel shows it: buttons on Telegram, a numbered list on SMS
+    and WhatsApp."""
+    buttons = [{"value": o.value, "label": o.label} for o in message.options] or None
+    if to.channel in BUTTON_CHANNELS and buttons:
+        return Send(to, message.text, not_before, checkin_id, buttons, opening=opening)
+    if to.channel == whatsapp_window.CHANNEL and buttons and len(buttons) <= QUICK_REPLIES:
+        # Quick-reply buttons where the deployment has the content for them; the text
+        # keeps its numbered options, which the sender drops when the buttons go.
+        return Send(to, plain_text(message), not_before, checkin_id, buttons, opening=opening)
+    return Send(to, plain_text(message), not_before, checkin_id, opening=opening)
 
 
 def enqueue(
@@ -122,9 +184,13 @@ def enqueue_text(
     now: datetime,
     not_before: datetime | None = None,
     photo: bytes | None = None,
+    opening: Opening | None = None,
 ) -> None:
-    """Queue a plain message (system texts, coordinator alerts and summaries)."""
-    enqueue_many(session, [Send(to, body, not_before or now, photo=photo)], now=now)
+    """Queue a plain message (system texts, coordinator alerts and summaries); `opening`
+    is the WhatsApp template to send first if the recipient's window is closed."""
+    enqueue_many(
+        session, [Send(to, body, not_before or now, photo=photo, opening=opening)], now=now
+    )
 
 
 #: Up to this many sends, `enqueue_many` inserts row by row (see there).
@@ -188,9 +254,13 @@ def enqueue_many(session: Session, sends: list[Send], *, now: datetime) -> None:
     """
     if not sends:
         return
+    sends = _through_window(session, sends)
     if len(sends) <= ROW_BY_ROW:
         connection = session.connection()
-        one_statement = connection.dialect.name == "postgresql"
+        # One statement gives the message record and its row one body and status each.
+        one_statement = connection.dialect.name == "postgresql" and all(
+            send.kind == MESSAGE and send.status == "queued" for send in sends
+        )
         for send in sends:
             if one_statement:
                 _QUEUE_ONE.rows(connection, _message_row(send, now) | _item_row(None, send, now))
@@ -209,6 +279,62 @@ def enqueue_many(session: Session, sends: list[Send], *, now: datetime) -> None:
     )
 
 
+def _through_window(session: Session, sends: list[Send]) -> list[Send]:
+    """WhatsApp's 24-hour rule applied to `sends` (the others pass unchanged).
+
+    A WhatsApp message due when the person's window is closed is held (status "held")
+    until they write (`whatsapp_window.release_held`); when it carries an `opening`, the
+    template goes ahead of it, unless one is already waiting to go to that person. A
+    check-in that already has messages held (its first question) holds no more: they ask
+    the question already.
+    """
+    waiting = [s for s in sends if s.to.channel == whatsapp_window.CHANNEL and s.kind == MESSAGE]
+    if not waiting:
+        return sends
+    last = whatsapp_window.last_inbound(session, {s.to.address for s in waiting})
+    closed = [
+        s for s in waiting if not whatsapp_window.window_open(last.get(s.to.address), s.not_before)
+    ]
+    if not closed:
+        return sends
+    already = whatsapp_window.checkins_with_held(
+        session, {s.checkin_id for s in closed if s.checkin_id is not None}
+    )
+    closed_ids = {id(s) for s in closed}
+    opened = whatsapp_window.waiting_templates(session, {s.to.address for s in closed})
+    result = []
+    for send in sends:
+        if id(send) not in closed_ids:
+            result.append(send)
+            continue
+        if send.opening is not None and send.to.address not in opened:
+            opened.add(send.to.address)
+            result.append(
+                Send(
+                    send.to,
+                    send.opening.describe(),
+                    send.not_before,
+                    send.checkin_id,
+                    opening=send.opening,
+                    kind=TEMPLATE,
+                )
+            )
+        if send.checkin_id is None or send.checkin_id not in already:
+            result.append(replace(send, status=OUTBOX_HELD))
+    return result
+
+
+def template_body(opening: Opening) -> str:
+    """A template row's `body`: which template, and its variables (JSON)."""
+    return json.dumps({"template": opening.template, "variables": dict(opening.variables)})
+
+
+def template_of(body: str) -> Opening:
+    """The template a template row's `body` names (see `template_body`)."""
+    data = json.loads(body)
+    return Opening(str(data["template"]), tuple((k, str(v)) for k, v in data["variables"].items()))
+
+
 def _message_row(send: Send, now: datetime) -> dict[str, Any]:
     return {
         "participant_id": send.to.participant_id,
@@ -225,13 +351,15 @@ def _message_row(send: Send, now: datetime) -> dict[str, Any]:
 def _item_row(message_id: int | None, send: Send, now: datetime) -> dict[str, Any]:
     return {
         "message_id": message_id,
-        "kind": MESSAGE,
+        "kind": send.kind,
         "channel": send.to.channel,
         "address": send.to.address,
-        "body": send.body,
+        "body": template_body(send.opening)
+        if send.kind == TEMPLATE and send.opening is not None
+        else send.body,
         "buttons": send.buttons,
         "photo": send.photo,
-        "status": "queued",
+        "status": send.status,
         "attempts": 0,
         "not_before": send.not_before,
         "created_at": now,
@@ -314,7 +442,7 @@ def claim(
         earlier.c.address == candidate.c.address,
         earlier.c.id < candidate.c.id,
         earlier.c.status.in_(PENDING),
-        earlier.c.kind == MESSAGE,
+        earlier.c.kind.in_(IN_ORDER),
     )
     due = (
         select(candidate.c.id)
@@ -322,7 +450,7 @@ def claim(
             candidate.c.status.in_(_PENDING_LITERALS),  # the partial index's predicate
             candidate.c.not_before <= now,
             or_(candidate.c.claimed_until.is_(None), candidate.c.claimed_until < now),
-            or_(candidate.c.kind != MESSAGE, ~blocked),
+            or_(candidate.c.kind.not_in(IN_ORDER), ~blocked),
         )
         .order_by(candidate.c.id)
         .limit(limit)
@@ -539,6 +667,117 @@ def mark_opted_out(
     )
     opt_out(session, participant, now, f"opted out (error {code})")
     return held
+
+
+def hold_for_window(session: Session, item_id: int, now: datetime) -> bool:
+    """WhatsApp refused a free-form message (63016: the window closed after it was
+    queued): hold it, and what is queued behind it, until the person writes, and queue the
+    template that invites them (unless one is already waiting). Works on a row being sent
+    (the error came back from the send) and on one marked sent (it came in a status
+    callback); the person never received it, so sending it later is no duplicate. False if
+    the row is neither.
+    """
+    row = session.execute(
+        select(OutboxItem.kind, OutboxItem.channel, OutboxItem.address, OutboxItem.message_id)
+        .where(OutboxItem.id == item_id, OutboxItem.status.in_(("sending", "sent")))
+        .with_for_update()
+    ).first()
+    if row is None or row.kind != MESSAGE or row.message_id is None:
+        return False
+    message = session.get_one(Message, row.message_id)
+    session.execute(
+        update(OutboxItem)
+        .where(OutboxItem.id == item_id)
+        .values(
+            status=OUTBOX_HELD,
+            claimed_until=None,
+            provider_id=None,
+            sent_at=None,
+            last_error="outside the WhatsApp window (63016): held until the person writes",
+        )
+        .execution_options(synchronize_session=False)
+    )
+    message.status, message.provider_id, message.error_code = "queued", None, "63016"
+    # The messages queued behind it would be refused too: hold them with it.
+    session.execute(
+        update(OutboxItem)
+        .where(
+            OutboxItem.channel == row.channel,
+            OutboxItem.address == row.address,
+            OutboxItem.kind == MESSAGE,
+            OutboxItem.status == "queued",
+        )
+        .values(status=OUTBOX_HELD)
+        .execution_options(synchronize_session=False)
+    )
+    waiting = session.scalar(
+        select(func.count())
+        .select_from(OutboxItem)
+        .where(
+            OutboxItem.channel == row.channel,
+            OutboxItem.address == row.address,
+            OutboxItem.kind == TEMPLATE,
+            OutboxItem.status.in_(PENDING),
+        )
+    )
+    if not waiting:
+        opens = _opening_of(session, message)
+        to = Recipient(row.channel, row.address, message.participant_id)
+        template = Send(to, opens.describe(), now, message.checkin_id, opening=opens, kind=TEMPLATE)
+        enqueue_many(session, [template], now=now)
+    return True
+
+
+def _opening_of(session: Session, message: Message) -> Opening:
+    """The template that invites the person `message` was for to write back."""
+    if message.participant_id is None:
+        name = session.scalar(
+            select(User.name).where(
+                User.channel == message.channel, User.address == message.address
+            )
+        )
+        return opening("coordinator", name, "a message")
+    person = session.get_one(Participant, message.participant_id)
+    checkin = session.get(Checkin, message.checkin_id) if message.checkin_id else None
+    title = flow_versions.load(session, checkin.flow_version).title if checkin else None
+    return checkin_opening(person.name, title or "your check-in")
+
+
+def templates_sent_since(session: Session, channel: str, since: datetime) -> dict[str, datetime]:
+    """address -> its first template sent at or after `since`: the people a WhatsApp sender
+    started conversations with (what Meta's per-day tier counts)."""
+    rows = session.execute(
+        select(OutboxItem.address, func.min(OutboxItem.sent_at))
+        .where(
+            OutboxItem.channel == channel,
+            OutboxItem.kind == TEMPLATE,
+            OutboxItem.status == "sent",
+            OutboxItem.sent_at >= since,
+        )
+        .group_by(OutboxItem.address)
+    )
+    return {address: first for address, first in rows if first is not None}
+
+
+def postpone(
+    session: Session, item_id: int, worker: str, not_before: datetime, reason: str
+) -> None:
+    """Put a claimed row back, due at `not_before`, without counting the claim as an
+    attempt (it was not tried: a limit said wait)."""
+    session.execute(
+        update(OutboxItem)
+        .where(OutboxItem.id == item_id, OutboxItem.claimed_by == worker)
+        .where(OutboxItem.status == "sending")
+        .values(
+            status="queued",
+            not_before=not_before,
+            claimed_by=None,
+            claimed_until=None,
+            attempts=OutboxItem.attempts - 1,
+            last_error=reason,
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 def counts(session: Session) -> dict[str, int]:

@@ -51,6 +51,25 @@ LIMIT_KINDS: tuple[LimitKind, ...] = (
 )
 _KINDS = {kind.name: kind for kind in LIMIT_KINDS}
 
+#: Meta's messaging tier: how many different people a WhatsApp sender may start
+#: conversations with (templates) in any 24 hours; 0 = no limit. New senders start at 1,000.
+DAILY_RECIPIENTS_VARIABLE = "GROUNDSWELL_WHATSAPP_DAILY_RECIPIENTS"
+DEFAULT_DAILY_RECIPIENTS = 1000
+
+
+def daily_recipients_from_env(environ: Mapping[str, str]) -> int:
+    """GROUNDSWELL_WHATSAPP_DAILY_RECIPIENTS (unset or empty: 1,000; 0: no limit)."""
+    raw = (environ.get(DAILY_RECIPIENTS_VARIABLE) or "").strip()
+    if not raw:
+        return DEFAULT_DAILY_RECIPIENTS
+    if not raw.isdigit():
+        raise SettingsError(
+            f"{DAILY_RECIPIENTS_VARIABLE} must be a whole number of people (0 = no limit), "
+            f"not {raw!r}"
+        )
+    return int(raw)
+
+
 #: Per-recipient buckets kept before idle (full) ones are forgotten.
 MAX_CHAT_BUCKETS = 10_000
 #: Shared limits space sends this much further apart than the rate says, so that the few

@@ -43,7 +43,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.base import OutboundMessage, Sender, SendError
 from bot.delivery import outbox
-from bot.delivery.rate_limits import Limiter, RateLimits, SharedLimiter
+from bot.delivery.rate_limits import (
+    DAILY_RECIPIENTS_VARIABLE,
+    DEFAULT_DAILY_RECIPIENTS,
+    Limiter,
+    RateLimits,
+    SharedLimiter,
+)
 from storage.database import transaction
 from storage.models import OutboxItem
 from survey_flows.engine_values import Option
@@ -59,6 +65,9 @@ IDLE_RECHECK = 1.0
 #: Channels whose provider can say whether it holds a message (`find_sent` is reliable);
 #: for the others a None from `find_sent` only means "cannot tell".
 PROVIDER_CAN_TELL = frozenset({"sms", "whatsapp"})
+#: WhatsApp's "outside the allowed window" (the same as `bot.channels.whatsapp`'s; that
+#: module is not imported here, the provider clients load slowly).
+OUTSIDE_WINDOW_CODE = "63016"
 #: Error codes that mean "too many requests": the message certainly did not go out.
 RATE_LIMIT_CODES = frozenset({"429", "20429"})
 _NUMBER = re.compile(r"\+?\d[\d ()./-]{5,}\d")
@@ -90,6 +99,7 @@ class DrainReport:
     failed: int = 0
     opted_out: int = 0
     recovered: int = 0
+    held: int = 0  # WhatsApp refused free-form (63016): held, the template sent instead
 
     @property
     def total(self) -> int:
@@ -102,9 +112,10 @@ class DrainReport:
             setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
     def __str__(self) -> str:
+        held = f", held for WhatsApp's window {self.held}" if self.held else ""
         return (
             f"sent {self.sent}, retried {self.retried}, failed {self.failed}, "
-            f"opted out {self.opted_out}, recovered {self.recovered}"
+            f"opted out {self.opted_out}, recovered {self.recovered}{held}"
         )
 
 
@@ -123,6 +134,7 @@ class _Job:
     created_at: datetime
     key: str
     in_doubt: bool
+    template: outbox.Opening | None = None
 
     @classmethod
     def of(cls, item: Row[*tuple[Any, ...]]) -> _Job:
@@ -139,6 +151,7 @@ class _Job:
             created_at=item.created_at,
             key=item.idempotency_key,
             in_doubt=outbox.outcome_unknown(item),
+            template=outbox.template_of(item.body) if item.kind == outbox.TEMPLATE else None,
         )
 
     def outbound(self) -> OutboundMessage:
@@ -150,6 +163,8 @@ class _Job:
             options=self.buttons,
             photo=self.photo,
             key=self.key,
+            template=self.template.template if self.template else None,
+            variables=self.template.variables if self.template else (),
         )
 
 
@@ -180,6 +195,10 @@ class Worker:
     HTTP timeout: a lease is renewed whenever less than a quarter of it is left.
     `shared` (PostgreSQL, see `rate_limits.shared_limiter`) makes the limits hold across
     every worker: each send also takes its slot there, just before it goes.
+    `whatsapp_daily_recipients` is Meta's tier: templates (which start conversations) go
+    to at most that many different people in any 24 hours (0: no limit); a template over
+    it waits, with a log line, until the oldest of those turns a day old. Workers count
+    from the database, so two racing workers may overshoot by a message or two.
     """
 
     def __init__(
@@ -195,6 +214,7 @@ class Worker:
         max_attempts: int = 12,
         sleep: Callable[[float], None] = time.sleep,
         shared: SharedLimiter | None = None,
+        whatsapp_daily_recipients: int = DEFAULT_DAILY_RECIPIENTS,
     ) -> None:
         if batch < 1 or max_attempts < 1 or lease <= timedelta(0):
             raise ValueError("batch and max_attempts must be >= 1 and lease positive")
@@ -208,6 +228,7 @@ class Worker:
         self.limits = limits or RateLimits()
         self.limiter = Limiter(self.limits, lambda: clock().timestamp(), sleep)
         self.shared = shared
+        self.whatsapp_daily_recipients = whatsapp_daily_recipients
         self._paused: dict[str, datetime] = {}  # channel -> until (after a 429)
         self._random = random.Random()
 
@@ -326,7 +347,7 @@ class Worker:
             if job.id in drain.dropped:
                 return (-1.0, job)  # nothing to send: clear it away at once
             delay = self.limiter.delay(
-                job.channel, job.address, per_chat=job.kind == outbox.MESSAGE
+                job.channel, job.address, per_chat=job.kind in outbox.IN_ORDER
             )
             if delay <= 0:
                 return (0.0, job)
@@ -374,6 +395,8 @@ class Worker:
         if job.kind == outbox.EDIT_BUTTONS:
             self._edit_buttons(job, sender, report)
             return
+        if job.kind == outbox.TEMPLATE and self._over_daily_tier(job):
+            return
         message = job.outbound()
         in_doubt = False
         if job.in_doubt:
@@ -410,6 +433,9 @@ class Worker:
             result = sender.send(message)
         except SendError as error:
             self._settle(job)
+            if error.code == OUTSIDE_WINDOW_CODE and job.kind == outbox.MESSAGE:
+                self._hold_for_window(job, report)
+                return
             self._failed_attempt(job, error, in_doubt or _ambiguous(error), drain)
             return
         except Exception as exc:  # a bug or an unmapped error: the outcome is unknown
@@ -427,6 +453,48 @@ class Worker:
             )
         log.debug("outbox %d (%s): sent", job.id, job.channel)
         report.sent += 1
+
+    def _over_daily_tier(self, job: _Job) -> bool:
+        """Whether this template would start a conversation past Meta's per-day tier; if
+        so it is put back until a slot frees up (nothing is lost) and the log says so."""
+        tier = self.whatsapp_daily_recipients
+        if tier <= 0:
+            return False
+        now = self.clock()
+        with transaction(self.sessions, readonly=True) as session:
+            started = outbox.templates_sent_since(session, job.channel, now - timedelta(days=1))
+        if job.address in started or len(started) < tier:
+            return False
+        until = min(started.values()) + timedelta(days=1)
+        with transaction(self.sessions) as session:
+            outbox.postpone(
+                session, job.id, self.name, until, "WhatsApp daily recipient limit reached"
+            )
+        log.warning(
+            "WhatsApp daily limit reached: %d people were sent a template in the last 24 "
+            "hours (%s=%d); outbox %d waits until %s UTC",
+            len(started),
+            DAILY_RECIPIENTS_VARIABLE,
+            tier,
+            job.id,
+            until.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
+        )
+        return True
+
+    def _hold_for_window(self, job: _Job, report: DrainReport) -> None:
+        """WhatsApp said the window is closed (63016): hold the message until the person
+        writes and send the template instead (`outbox.hold_for_window`)."""
+        with transaction(self.sessions) as session:
+            held = outbox.hold_for_window(session, job.id, self.clock())
+        log.warning(
+            "outbox %d (%s): outside WhatsApp's 24-hour window (error 63016); %s",
+            job.id,
+            job.channel,
+            "held until the person writes, the template sent instead"
+            if held
+            else "taken over or cancelled meanwhile",
+        )
+        report.held += int(held)
 
     def _answer_callback(self, job: _Job, sender: Sender, report: DrainReport) -> None:
         answer: Callable[[str], Any] | None = getattr(sender, "answer_callback", None)

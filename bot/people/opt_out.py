@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from storage.database import rows_affected
-from storage.models import OUTBOX_PENDING, Message, OutboxItem, Participant
+from storage.models import OUTBOX_HELD, OUTBOX_PENDING, Message, OutboxItem, Participant
 
 
 def opt_out(session: Session, participant: Participant, now: datetime, reason: str) -> bool:
@@ -41,7 +41,8 @@ def opt_in(participant: Participant) -> bool:
 def cancel_pending(session: Session, participant_id: int, reason: str) -> int:
     """Cancel everything still waiting for a participant (they opted out or were forgotten).
 
-    Rows a worker has claimed are cancelled too: the worker checks that it still holds a
+    Rows held for a closed WhatsApp window are cancelled too, and so are rows a worker has
+    claimed: the worker checks that it still holds a
     row just before sending it (`holds`), so a STOP stops what was already on its way to
     the provider's door, not only what was still in the queue.
     """
@@ -50,7 +51,10 @@ def cancel_pending(session: Session, participant_id: int, reason: str) -> int:
     )
     result = session.execute(
         update(OutboxItem)
-        .where(OutboxItem.message_id.in_(message_ids), OutboxItem.status.in_(OUTBOX_PENDING))
+        .where(
+            OutboxItem.message_id.in_(message_ids),
+            OutboxItem.status.in_((*OUTBOX_PENDING, OUTBOX_HELD)),
+        )
         .values(status="cancelled", last_error=reason, claimed_until=None)
         .execution_options(synchronize_session=False)
     )

@@ -14,7 +14,7 @@ from sqlalchemy import Row, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.segments import fit_segments
-from bot.delivery.outbox import Recipient, enqueue_text
+from bot.delivery.outbox import Recipient, enqueue_text, opening
 from bot.schedule.quiet_hours import release_time
 from bot.schedule.time_zones import zone_named
 from bot.settings import Settings
@@ -182,6 +182,7 @@ def _queue(
             now=now,
             not_before=not_before,
             photo=chart,
+            opening=opening("coordinator", coordinator.name, "the weekly summary"),
         )
 
 

@@ -31,11 +31,13 @@ from twilio.request_validator import RequestValidator, remove_port
 from bot.channels.base import BadWebhook, InboundMessage
 from bot.channels.telegram import parse_update, secret_ok
 from bot.channels.twilio import OPTED_OUT_CODE, parse_inbound, parse_status, verify_signature
+from bot.channels.whatsapp import OUTSIDE_WINDOW_CODE
 from bot.checkins.inbound import describe, handle
+from bot.delivery.outbox import hold_for_window
 from bot.people.opt_out import opt_out
 from bot.web.context import WebContext, context
 from bot.web.errors import plain
-from storage.models import Message, Participant
+from storage.models import Message, OutboxItem, Participant
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +163,8 @@ def record_status(
 
     Unknown sids (a later part of a split message, a message sent from elsewhere) and
     unknown statuses are ignored. Error 21610 means the number texted STOP: the
-    participant is opted out and nothing more is sent to them.
+    participant is opted out and nothing more is sent to them. Error 63016 means WhatsApp
+    refused a free-form message outside the window: it is held and the template sent.
     """
     mapped = _STATUSES.get(status.lower())
     if mapped is None:
@@ -181,6 +184,11 @@ def record_status(
     message.status = ours
     if error_code is not None:
         message.error_code = error_code
+    if error_code == OUTSIDE_WINDOW_CODE and message.channel == "whatsapp":
+        # WhatsApp refused it after accepting it: hold it and send the template instead.
+        item = session.scalar(select(OutboxItem.id).where(OutboxItem.message_id == message.id))
+        if item is not None:
+            hold_for_window(session, item, now)
     if error_code == str(OPTED_OUT_CODE) and message.participant_id is not None:
         participant = session.get(Participant, message.participant_id, with_for_update=True)
         if participant is not None:

@@ -363,13 +363,20 @@ class FakeTwilio(FakeServer):
         self._opted_out: set[str] = set()
         self._windows: dict[str, float] = {}  # whatsapp:+number -> monotonic last inbound
         self._templates: dict[str, str] = {}  # ContentSid -> text with {{1}} placeholders
+        self._session_only: set[str] = set()  # contents WhatsApp takes only in the window
 
     # ----------------------------------------------------------------- WhatsApp
 
-    def add_template(self, content_sid: str, text: str) -> None:
-        """Register an approved template: ``text`` with ``{{1}}``, ``{{2}}``... placeholders."""
+    def add_template(self, content_sid: str, text: str, *, session_only: bool = False) -> None:
+        """Register an approved template: ``text`` with ``{{1}}``, ``{{2}}``... placeholders.
+
+        ``session_only``: content that is not an approved template (quick replies sent in a
+        conversation): outside the window it fails with 63016 like free-form text.
+        """
         with self._cond:
             self._templates[content_sid] = text
+            if session_only:
+                self._session_only.add(content_sid)
 
     def resident_wrote(self, number: str) -> None:
         """``number`` (E.164, prefix optional) sent us a WhatsApp message: its window opens."""
@@ -395,6 +402,8 @@ class FakeTwilio(FakeServer):
         template = self._templates.get(content_sid)
         if template is None:
             return None, Reply.json(400, twilio_error(21655, 400))
+        if content_sid in self._session_only and not self._window_open(params.get("To") or ""):
+            return None, Reply.json(400, twilio_error(63016, 400))
         try:
             variables = json.loads(params.get("ContentVariables") or "{}")
         except ValueError:

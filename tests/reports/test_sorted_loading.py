@@ -117,7 +117,9 @@ def _rows(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, np.
     )
 
 
-@pytest.mark.parametrize("shape", ["random", "sorted", "time order", "short"])
+@pytest.mark.parametrize(
+    "shape", ["random", "sorted", "time order", "scan from the middle", "short"]
+)
 def test_lexsort_order_puts_rows_as_lexsort_does(shape: str) -> None:
     keys = _rows(np.random.default_rng(5), 2 if shape == "short" else 500)
     if shape == "sorted":
@@ -125,6 +127,9 @@ def test_lexsort_order_puts_rows_as_lexsort_does(shape: str) -> None:
         keys = tuple(k[order] for k in keys)
     elif shape == "time order":  # given in time order: a stable sort by person suffices
         order = np.lexsort(keys[:2])
+        keys = tuple(k[order] for k in keys)
+    elif shape == "scan from the middle":  # sorted, but read from row 250 round to 249
+        order = np.roll(np.lexsort(keys), -250)
         keys = tuple(k[order] for k in keys)
     found = lexsort_order(keys)
     expected = np.lexsort(keys)

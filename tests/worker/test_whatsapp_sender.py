@@ -8,10 +8,17 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.base import OutboundMessage, Permanent
 from bot.channels.twilio import TwilioSettings
 from bot.channels.whatsapp import OutsideWindow, WhatsAppSender
+from bot.delivery.outbox import Recipient, enqueue_text, opening
+from bot.delivery.rate_limits import RateLimits
+from bot.delivery.worker import Worker
+from storage.database import transaction
+from storage.models import OutboxItem
 from tests.fakes import FakeTwilio
 from tests.fakes.twilio_api import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 from tests.worker.conftest import FakeClock
@@ -27,7 +34,8 @@ def whatsapp_settings(fake: FakeTwilio, **templates: str) -> TwilioSettings:
         auth_token=DEFAULT_AUTH_TOKEN,
         api_url=fake.base_url,
         whatsapp_from=WA_FROM,
-        whatsapp_templates=templates or {"checkin": CHECKIN_TEMPLATE},
+        whatsapp_templates=templates
+        or {"checkin": CHECKIN_TEMPLATE, "coordinator": CHECKIN_TEMPLATE},
     )
 
 
@@ -111,3 +119,47 @@ def test_a_template_in_doubt_is_found_at_the_provider(
 
     assert sender.find_sent(message, since) == sid
     assert sender.find_sent(message, since, exclude={sid}) is None
+
+
+def test_daily_recipient_tier_holds_new_conversations_until_the_next_day(
+    twilio: FakeTwilio,
+    sender: WhatsAppSender,
+    sessions: sessionmaker[Session],
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    others = ["+447700900201", "+447700900202"]
+    with transaction(sessions) as session:
+        for number in [RESIDENT, *others]:
+            enqueue_text(
+                session,
+                Recipient("whatsapp", number),
+                "Your alert",
+                now=clock.now,
+                opening=opening("coordinator", "Ana", "an alert"),
+            )
+    worker = Worker(
+        sessions,
+        {"whatsapp": sender},
+        clock=clock,
+        sleep=clock.sleep,
+        limits=RateLimits.unlimited(),
+        whatsapp_daily_recipients=2,
+    )
+
+    first = worker.run_once()
+
+    assert first.sent == 2
+    assert len(twilio.messages) == 2
+    assert "WhatsApp daily limit reached: 2 people" in caplog.text
+    assert "GROUNDSWELL_WHATSAPP_DAILY_RECIPIENTS=2" in caplog.text
+    with transaction(sessions, readonly=True) as session:
+        waiting = session.scalars(
+            select(OutboxItem).where(OutboxItem.kind == "template", OutboxItem.status == "queued")
+        ).one()
+        assert waiting.not_before > clock.now + timedelta(hours=23)
+        assert waiting.attempts == 0
+
+    clock.advance(24 * 3600 + 1)
+    assert worker.run_once().sent == 1
+    assert len(twilio.messages) == 3

@@ -125,6 +125,7 @@ def _person_page(
             revealed=revealed or {},
             masked=masked,
             flows=_flows() if who.is_staff else [],
+            flow_titles={flow.id: flow.title for flow in _flows()},
             problem=problem,
         ),
         status,

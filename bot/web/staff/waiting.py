@@ -16,12 +16,16 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.delivery.rate_limits import LIMIT_KINDS
 from bot.web.context import WebContext
-from storage.models import OUTBOX_PENDING, OutboxItem
+from storage.models import OUTBOX_HELD, OUTBOX_PENDING, OutboxItem
 
 #: With at least this many messages before it on its channel, a message is said to be held
 #: by the sender limit (SMS go out at about one a second).
 LIMIT_QUEUE = 10
+#: Channels the worker's sender limits hold (`bot.delivery.rate_limits`).
+LIMITED = frozenset(kind.channel for kind in LIMIT_KINDS)
+STAYS = "(if it stays, see Health: is the worker running?)"
 CHANNEL_NAMES = {"sms": "SMS", "telegram": "Telegram", "whatsapp": "WhatsApp", "sim": "Simulator"}
 
 
@@ -39,6 +43,11 @@ def channel_set_up(channel: str, ctx: WebContext) -> ChannelSetUp:
         return ChannelSetUp(ctx.twilio.configured, ", ".join(ctx.twilio.missing))
     if channel == "telegram":
         return ChannelSetUp(ctx.telegram.configured, "TELEGRAM_BOT_TOKEN")
+    if channel == "whatsapp":
+        return ChannelSetUp(
+            ctx.twilio.whatsapp_configured,
+            "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_WHATSAPP_FROM",
+        )
     return ChannelSetUp(True)
 
 
@@ -67,6 +76,11 @@ def why_waiting(item: OutboxItem, ahead: int, now: datetime, ctx: WebContext) ->
     name = CHANNEL_NAMES.get(item.channel, item.channel)
     if item.status == "sending":
         return "being sent now"
+    if item.status == OUTBOX_HELD:
+        return (
+            "waiting for the resident to reply on WhatsApp: more than 24 hours since they "
+            "last wrote, so only the approved opening message may go first"
+        )
     setup = channel_set_up(item.channel, ctx)
     if not setup.ok:
         return f"{name} is not set up (no {setup.missing}), so this waits until it is"
@@ -77,12 +91,14 @@ def why_waiting(item: OutboxItem, ahead: int, now: datetime, ctx: WebContext) ->
         return f"waiting for quiet hours to end at {at}"
     if item.attempts:
         return "the last try failed; trying again shortly"
-    if ahead >= LIMIT_QUEUE:
+    if ahead >= LIMIT_QUEUE and item.channel in LIMITED:
         return (
             f"held by the sender limit: {ahead} {name} messages go before it, a few a "
             "second at most"
         )
-    return "next for the worker to send (if it stays, see Health: is the worker running?)"
+    if ahead:
+        return f"queued behind {ahead} earlier message(s), which the worker sends first {STAYS}"
+    return f"next for the worker to send {STAYS}"
 
 
 def reasons(
@@ -94,7 +110,7 @@ def reasons(
         session.scalars(
             select(OutboxItem).where(
                 OutboxItem.message_id.in_(list(message_ids)),
-                OutboxItem.status.in_(OUTBOX_PENDING),
+                OutboxItem.status.in_((*OUTBOX_PENDING, OUTBOX_HELD)),
             )
         )
     )
