@@ -186,7 +186,8 @@ def welcome(url: str, senders: dict[str, Sender]) -> str:
             f"Next: open {url}, sign in and try the Simulator page, or add a group residents"
             " can join:",
             '  groundswell groups add "Mill Lane" --join-code MILL --flow weekly-wellbeing',
-            "then text JOIN MILL to your Twilio number, or send /start MILL to your Telegram bot.",
+            "then text JOIN MILL to your Twilio number (by SMS or WhatsApp), or send /start MILL"
+            " to your Telegram bot.",
             "Stop with Ctrl-C.",
         ]
     )

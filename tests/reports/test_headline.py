@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from reports.formats.headline import (
     group_sentences,
@@ -102,3 +106,23 @@ def test_the_period_is_the_days_the_figures_cover() -> None:
                   "end": "2026-11-30T00:00:00+00:00"}  # fmt: skip
     assert period_phrase(open_start) == "up to 29 November 2026"
     assert period_phrase({}) == "over all answers so far"
+
+
+@given(
+    change=st.floats(min_value=-10, max_value=10, allow_nan=False),
+    n=st.integers(min_value=0, max_value=500),
+    verdict=st.sampled_from(["increase", "decrease", "no clear change", "not enough data"]),
+    p=st.one_of(st.none(), st.floats(min_value=0, max_value=1)),
+)
+def test_no_sentence_says_1_points_1_people_or_minus_zero(
+    change: float, n: int, verdict: str, p: float | None
+) -> None:
+    m = {"n_paired": n, "mean_change": change, "verdict": verdict, "verdict_better": True,
+         "p_adjusted": p}  # fmt: skip
+    sentence = measure_sentence("Mood", m, PERIOD)
+    quantities = re.findall(r"(-?[\d.]+) (points?|person|people)\b", sentence)
+    assert quantities, sentence
+    for number, unit in quantities:
+        assert not re.fullmatch(r"-?0(\.0*)?", number) or number == "0", sentence
+        assert not number.endswith(".0") and not number.startswith("-"), sentence
+        assert (unit in ("point", "person")) == (number == "1"), sentence

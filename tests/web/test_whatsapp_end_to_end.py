@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -23,6 +23,8 @@ from bot.channels.whatsapp import WhatsAppSender
 from bot.checkins.waking import wake_checkin
 from bot.delivery.rate_limits import RateLimits
 from bot.delivery.worker import DrainReport, Worker
+from bot.people.enrolment import enrol
+from bot.schedule.clock import tick
 from bot.settings import Settings
 from storage.database import transaction
 from storage.models import Answer, Checkin, Participant
@@ -305,3 +307,29 @@ def test_a_reminder_outside_the_window_is_the_reminder_template(
     worker.run_once()
     assert "satisfied" in fake.messages[-1]["body"].lower()
     assert answers(sessions, participant) == {}
+
+
+def test_the_clocks_scheduled_checkin_outside_the_window_sends_only_the_template(
+    client: FlaskClient,
+    fake: FakeTwilio,
+    worker: Worker,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    tuesday = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+    friday_six = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)  # the flow's time, London in GMT
+    participant = add_participant(sessions, channel="whatsapp", name="Sam")
+    with transaction(sessions) as session:
+        enrol(session, session.get_one(Participant, participant), "weekly-wellbeing", tuesday)
+    tick(sessions, FlowLibrary(), settings, tuesday + timedelta(minutes=1))
+    clock.now = friday_six + timedelta(seconds=30)
+
+    assert tick(sessions, FlowLibrary(), settings, clock.now).started == 1
+    worker.run_once()
+
+    assert [m["template"] for m in sent(fake)] == [CHECKIN]
+    reply(client, fake, "ready")
+    worker.run_once()
+    assert [m["template"] for m in sent(fake, 1)] == [None] * (len(fake.messages) - 1)
+    assert "satisfied" in fake.messages[-1]["body"].lower()

@@ -27,6 +27,8 @@ from storage.models import (
 from survey_flows.wording import question_text
 
 PAGE_SIZE = 50
+#: Channels whose address is a phone number: a staff search by number looks in both.
+PHONE_CHANNELS = ("sms", "whatsapp")
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ def _where(who: Viewer, filters: Filters, phone: str | None) -> list[Any]:
         clauses.append(
             exists().where(
                 ChannelAddress.participant_id == Participant.id,
-                ChannelAddress.channel == "sms",
+                ChannelAddress.channel.in_(PHONE_CHANNELS),
                 ChannelAddress.address == phone,
             )
         )
