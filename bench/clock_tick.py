@@ -187,13 +187,14 @@ class SqliteStore:
 
     def make_template(self, people: int) -> None:
         building = self.folder / f"clock_{people}.building.db"
-        for stale in (building, self._path(people)):
-            stale.unlink(missing_ok=True)
+        self.drop(f"sqlite:///{building}")
+        self.drop(self.template_url(people))
         seed(f"sqlite:///{building}", people)
         # Fold the write-ahead log in, so the file alone is the whole database.
-        create_engine(f"sqlite:///{building}").connect().exec_driver_sql(
-            "PRAGMA wal_checkpoint(TRUNCATE)"
-        ).close()
+        with create_engine(f"sqlite:///{building}", poolclass=NullPool).connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        for log in ("-wal", "-shm"):  # the log's files, now empty
+            Path(f"{building}{log}").unlink(missing_ok=True)
         building.rename(self._path(people))
 
     def template_url(self, people: int) -> str:

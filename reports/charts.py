@@ -26,6 +26,7 @@ from matplotlib.ticker import MaxNLocator
 from reports.build import Report
 from reports.disclosure import DisclosurePolicy, publish_count
 from survey_flows.model import Flow
+from survey_flows.wording import count_words
 
 __all__ = [
     "Chart",
@@ -371,11 +372,13 @@ def _distribution_alt(entry: dict[str, Any], n: int) -> str:
     rc = entry["reliable_change"]
     if rc["improved"] is None:
         return (
-            f"Histogram of the change in {entry['label']} for each of {n} people; "
+            f"Histogram of the change in {entry['label']} for each of "
+            f"{count_words(n, 'person', 'people')}; "
             f"people are not classified as reliably changed ({rc.get('reason') or 'no method'})."
         )
     return (
-        f"Histogram of the change in {entry['label']} for each of {n} people, with the band "
+        f"Histogram of the change in {entry['label']} for each of "
+        f"{count_words(n, 'person', 'people')}, with the band "
         f"of changes smaller than {rc['threshold']:.3g} shaded: {rc['improved']} improved "
         f"reliably, {rc['no_change']} showed no reliable change, {rc['deteriorated']} "
         "deteriorated reliably."
@@ -398,7 +401,8 @@ def _weekly_alt(label: str, weeks: list[dict[str, Any]]) -> str:
     shown = [w for w in weeks if not w["suppressed"] and w["mean"] is not None]
     first, last = shown[0], shown[-1]
     return (
-        f"Mean {label} per week for {len(shown)} weeks, from {first['mean']:.2f} in the week "
+        f"Mean {label} per week for {count_words(len(shown), 'week')}, from "
+        f"{first['mean']:.2f} in the week "
         f"of {first['week_start']} to {last['mean']:.2f} in the week of {last['week_start']}, "
         "each with its 95% interval."
     )

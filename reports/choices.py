@@ -72,7 +72,7 @@ def _step_counts(
         )
     hidden = answered < policy.threshold
     return {
-        "question": pick_text(step.text, flow.language, flow.language),
+        "question": question_text(flow, step.id),
         "answered": None if hidden else publish_count(policy, answered),
         "suppressed": hidden,
         "options": options,

@@ -26,6 +26,7 @@ from storage.flow_versions import Flows
 from storage.models import Checkin, Enrolment, Group, Participant
 from survey_flows.checks.problems import FlowError
 from survey_flows.model import Flow
+from survey_flows.wording import count_words, number_words, signed_words
 
 WEEK = timedelta(days=7)
 PERIOD = timedelta(weeks=12)
@@ -121,7 +122,7 @@ def _measure_sentences(report: dict[str, Any], flow: Flow) -> list[str]:
             rows.append((-1.0, f"{label}: not enough answers yet to see a change."))
             continue
         low, high = low_high
-        interval = f"95% CI {_signed(low)} to {_signed(high)}; {n} people"
+        interval = f"95% CI {_signed(low)} to {_signed(high)}; {count_words(n, 'person', 'people')}"
         verdict = figures.get("verdict")
         if verdict == "not enough data":
             rows.append((-1.0, f"{label}: not enough answers yet to see a change ({interval})."))
@@ -129,9 +130,8 @@ def _measure_sentences(report: dict[str, Any], flow: Flow) -> list[str]:
             direction = "rose" if verdict == "increase" else "fell"
             verdict = "better" if figures.get("verdict_better") else "worse"
             size = abs(figures.get("effect_size_dz") or 0.0)
-            rows.append(
-                (size, f"{label} {direction} by {abs(change):.1f} ({verdict}; {interval}).")
-            )
+            by = number_words(abs(change), 1)
+            rows.append((size, f"{label} {direction} by {by} ({verdict}; {interval})."))
         else:
             rows.append((-0.5, f"{label}: no clear change ({_signed(change)}, {interval})."))
     rows.sort(key=lambda row: -row[0])
@@ -144,7 +144,8 @@ def _leading_chart(report: Any, flow: Flow) -> bytes | None:
 
 
 def _signed(value: float) -> str:
-    return f"{value:+.1f}"
+    """A change to one decimal, as an SMS has room for: +0.9, -1.2, 0 (never -0.0)."""
+    return signed_words(value, 1)
 
 
 def _week_counts(session: Session, group_id: int, now: datetime) -> tuple[int, int]:

@@ -313,6 +313,14 @@ def render(source: str, names: Mapping[str, Any]) -> str:
         return _strip_placeholders(source)
 
 
+#: What `flows check` and a flow's page in the web app say about a line with a bare name.
+BARE_NAME_WARNING = (
+    "{{ participant.name }} is empty for people with no name on record (the text then "
+    "leaves it out: 'Hi, time for ...'); to choose the words, write "
+    '{{ participant.name or "there" }}'
+)
+
+
 def bare_name_lines(text: str) -> list[int]:
     """1-based lines of `text` that use a bare `{{ participant.name }}` (no `or` fallback)."""
     return [n for n, line in enumerate(text.splitlines(), 1) if BARE_NAME.search(line)]

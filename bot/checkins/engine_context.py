@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -37,12 +38,19 @@ def channel_traits(channel: str) -> ChannelTraits:
     return CHANNEL_TRAITS.get(channel, ChannelTraits())
 
 
+@lru_cache(maxsize=256)
+def _uses_previous(source_text: str) -> bool:
+    """Whether a flow's text reads last time's answers (once per flow, not per person: a
+    clock tick asks for every one of a million people)."""
+    return "previous." in source_text
+
+
 def engine_participant(session: Session, participant: Any, flow: Flow | None) -> EngineParticipant:
     """What the engine may know of a person; `previous` answers only when the flow uses them.
 
     `participant`: an ORM object, or a row with (at least) `id` and the four used here.
     """
-    wanted = flow is not None and "previous." in flow.source_text
+    wanted = flow is not None and _uses_previous(flow.source_text)
     return EngineParticipant(
         id=participant.pseudonym,
         name=participant.name,

@@ -66,14 +66,11 @@ def check(paths: tuple[Path, ...]) -> None:
         problems += check_flow_text(text, str(path))[1]
     for problem in problems:
         click.echo(str(problem))
+    from survey_flows.expressions import BARE_NAME_WARNING
+
     for path in files:
         for line in _bare_names(path):
-            click.echo(
-                f"{path}:{line}: warning: {{{{ participant.name }}}} is empty for people with no "
-                "name on record (the text then leaves it out: 'Hi, time for ...'); to choose "
-                'the words, write {{ participant.name or "there" }}',
-                err=True,
-            )
+            click.echo(f"{path}:{line}: warning: {BARE_NAME_WARNING}", err=True)
     if problems:
         click.echo(
             f"{len(problems)} problem(s) in {len({p.path for p in problems})} of "

@@ -176,15 +176,18 @@ def welcome(url: str, senders: dict[str, Sender]) -> str:
     sms = (
         "on" if "sms" in senders else "off (set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM)"
     )
+    whatsapp = "on" if "whatsapp" in senders else "off (set TWILIO_WHATSAPP_FROM as well)"
     telegram = "on" if "telegram" in senders else "off (set TELEGRAM_BOT_TOKEN)"
     return "\n".join(
         [
             f"Groundswell is running at {url} (health check: {url}/healthz).",
-            f"SMS: {sms}. Telegram: {telegram}. The local simulator is always on.",
+            f"SMS: {sms}. WhatsApp: {whatsapp}. Telegram: {telegram}. "
+            "The local simulator is always on.",
             f"Next: open {url}, sign in and try the Simulator page, or add a group residents"
             " can join:",
             '  groundswell groups add "Mill Lane" --join-code MILL --flow weekly-wellbeing',
-            "then text JOIN MILL to your Twilio number, or send /start MILL to your Telegram bot.",
+            "then text JOIN MILL to your Twilio number (by SMS or WhatsApp), or send /start MILL"
+            " to your Telegram bot.",
             "Stop with Ctrl-C.",
         ]
     )

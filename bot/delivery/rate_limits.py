@@ -202,6 +202,12 @@ class TokenBucket:
         self._refill(now)
         self._tokens -= 1.0
 
+    def settle(self, now: float) -> None:
+        """Count the token last taken as spent at `now` (when its send returned), not when
+        it was taken: the next one comes a whole interval after the send really went."""
+        self._refill(now)
+        self._tokens = min(self._tokens, self.burst - 1.0)
+
     def full(self, now: float) -> bool:
         """Whether the bucket is back to its burst (idle long enough to be forgotten)."""
         self._refill(now)
@@ -257,6 +263,15 @@ class Limiter:
         for bucket in buckets:
             bucket.take(now)
         return delay
+
+    def sent(self, channel: str, address: str, *, per_chat: bool = True) -> None:
+        """The send `wait` allowed has returned: its limits count from now. Between
+        `wait` and the send the worker checks the row (a transaction, slow on a busy
+        machine); without this, a late send and an on-time next one could fall closer
+        together than the limit allows."""
+        now = self._clock()
+        for bucket in self._buckets(channel, address, per_chat, now):
+            bucket.settle(now)
 
     def hold_off(
         self, channel: str, address: str, seconds: float, *, per_chat: bool = True

@@ -432,16 +432,17 @@ class Worker:
         try:
             result = sender.send(message)
         except SendError as error:
-            self._settle()
+            self._settle(job)
             if error.code == OUTSIDE_WINDOW_CODE and job.kind == outbox.MESSAGE:
                 self._hold_for_window(job, report)
                 return
             self._failed_attempt(job, error, in_doubt or _ambiguous(error), drain)
             return
         except Exception as exc:  # a bug or an unmapped error: the outcome is unknown
-            self._settle()
+            self._settle(job)
             self._unexpected(job, exc, report)
             return
+        self._settle(job, shared=False)  # the shared limits in the marking transaction
         with transaction(self.sessions) as session:
             kept = outbox.mark_sent(session, job.id, self.name, result.provider_id, self.clock())
             if self.shared is not None:  # last: its limit rows stay locked only to the commit
@@ -525,21 +526,24 @@ class Worker:
         try:
             call()
         except SendError as error:
-            self._settle()
+            self._settle(job, per_chat=per_chat)
             self._fail(job, redact(error.message), error.code, report)
             return
         except Exception as exc:
-            self._settle()
+            self._settle(job, per_chat=per_chat)
             self._unexpected(job, exc, report)
             return
-        self._settle()
+        self._settle(job, per_chat=per_chat)
         with transaction(self.sessions) as session:
             outbox.mark_sent(session, job.id, self.name, job.body[:64], self.clock())
         report.sent += 1
 
-    def _settle(self) -> None:
-        """After a send returned: the shared limits count from now (see `SharedLimiter`)."""
-        if self.shared is not None:
+    def _settle(self, job: _Job, *, per_chat: bool = True, shared: bool = True) -> None:
+        """After a send returned: the limits count from now, not from when the send was
+        allowed, so a send held up on its way (a busy machine, a slow check) never has the
+        next one squeezed up against it (`Limiter.sent`; with `shared`, `SharedLimiter`)."""
+        self.limiter.sent(job.channel, job.address, per_chat=per_chat)
+        if shared and self.shared is not None:
             try:
                 self.shared.sent()
             except Exception:  # the slot was taken; only the correction is lost

@@ -40,6 +40,7 @@ from storage.models import (
     OutboxItem,
     Participant,
     UnknownSender,
+    WhatsAppWindow,
 )
 from storage.pseudonyms import ALPHABET, PREFIX
 from survey_flows.checks.loading import parse_flow
@@ -408,6 +409,9 @@ def forget_participant(
     pairs = [(a.channel, a.address) for a in addresses]
     messages, cancelled = _erase_messages(session, person, pairs)
     session.execute(delete(UnknownSender).where(_from_addresses(UnknownSender, pairs)))
+    numbers = [address for channel, address in pairs if channel == "whatsapp"]
+    if numbers:  # when they last wrote on WhatsApp, kept by number
+        session.execute(delete(WhatsAppWindow).where(WhatsAppWindow.address.in_(numbers)))
     for address in addresses:
         session.delete(address)
     kept = blanked = answers_deleted = checkins_deleted = alerts_deleted = 0

@@ -1,4 +1,6 @@
-""" "What changed": the report's opening, one plain sentence per measure, led by its verdict.
+""" "What changed": the report's opening, one plain sentence per measure, led by its verdict,
+and one for each group whose change is clear (so a change in one place is not buried under
+an all-groups "no clear change").
 
 Written for a reader without statistics training: the verdict comes first (from the
 report's own `verdict`, decided on the adjusted evidence in `reports.verdict`), then the
@@ -9,12 +11,19 @@ appear here: they are in the statistics below, with a short glossary (`GLOSSARY`
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from survey_flows.wording import number_words
+from survey_flows.wording import count_words, number_words
 
-__all__ = ["GLOSSARY", "how_sure", "period_phrase", "what_changed", "when_made"]
+__all__ = [
+    "GLOSSARY",
+    "group_sentences",
+    "how_sure",
+    "period_phrase",
+    "what_changed",
+    "when_made",
+]
 
 #: Short explanations of the words the statistics section uses.
 GLOSSARY: tuple[tuple[str, str], ...] = (
@@ -48,6 +57,10 @@ GLOSSARY: tuple[tuple[str, str], ...] = (
 )
 
 
+#: How the sentences of a clear change (an increase or a decrease) begin.
+CLEAR = ("Better:", "Worse:")
+
+
 def how_sure(p_adjusted: float | None) -> str:
     """How sure we are that the change is real, in words, from the adjusted p-value."""
     if p_adjusted is None:
@@ -69,8 +82,13 @@ def _day(text: str | None) -> str | None:
 
 
 def period_phrase(period: dict[str, Any]) -> str:
-    """The period in words: "from 7 September 2026 to 29 November 2026"."""
-    since, until = _day(period.get("since")), _day(period.get("until"))
+    """The period in words: "from 7 September 2026 to 29 November 2026": the days the
+    figures cover (``start`` and ``end``, after snapping to whole weeks), else as asked."""
+    since = _day(period.get("start")) or _day(period.get("since"))
+    until = _day(period.get("until"))
+    if period.get("end"):  # exclusive: the last day covered is the one before it ends
+        last = datetime.fromisoformat(period["end"]) - timedelta(microseconds=1)
+        until = f"{last.day} {last:%B %Y}"
     if since and until:
         return f"from {since} to {until}"
     if since:
@@ -81,12 +99,11 @@ def period_phrase(period: dict[str, Any]) -> str:
 
 
 def _points(x: float) -> str:
-    shown = number_words(abs(x))
-    return f"{shown} point" if shown == "1" else f"{shown} points"
+    return count_words(abs(x), "point")
 
 
 def _people(n: int) -> str:
-    return "1 person" if n == 1 else f"{n} people"
+    return count_words(n, "person", "people")
 
 
 def measure_sentence(label: str, m: dict[str, Any], period: dict[str, Any]) -> str:
@@ -121,12 +138,38 @@ def measure_sentence(label: str, m: dict[str, Any], period: dict[str, Any]) -> s
     )
 
 
+def group_sentences(report: dict[str, Any]) -> list[str]:
+    """One sentence for each group's measure whose change the report's verdict calls an
+    increase or a decrease, in an all-groups report (in a one-group report the sentences
+    above are already that group's).
+
+    Only the figures the report itself publishes for the group are used: a group the
+    disclosure control hides (``reports.disclosure.decide_cells``: small counts, or hidden
+    so that another cannot be worked out by subtraction) has ``suppressed`` set and gets
+    no sentence, so this section never says more than the report's tables.
+    """
+    if report.get("scope") != "all":
+        return []
+    period = report.get("period") or {}
+    out = []
+    for group, body in (report.get("groups") or {}).items():
+        for name, m in (body.get("measures") or {}).items():
+            if m.get("suppressed") or m.get("verdict") not in ("increase", "decrease"):
+                continue
+            label = m.get("label") or (report.get("measures") or {}).get(name, {}).get("label")
+            out.append(measure_sentence(f"{label or name} in {group}", m, period))
+    return out
+
+
 def what_changed(report: dict[str, Any]) -> list[str]:
-    """The "What changed" sentences of a report (its JSON form), one per measure."""
-    return [
+    """The "What changed" sentences of a report (its JSON form): one per measure and one
+    per group whose change is clear (``group_sentences``), the clear changes first."""
+    overall = [
         measure_sentence(m.get("label") or name, m, report.get("period") or {})
         for name, m in (report.get("measures") or {}).items()
     ]
+    sentences = overall + group_sentences(report)
+    return sorted(sentences, key=lambda s: not s.startswith(CLEAR))
 
 
 def when_made(stamp: str) -> str:

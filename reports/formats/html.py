@@ -27,6 +27,7 @@ from reports.formats.wording import (
     choice_lines,
     clean_text,
     comparison_sentence,
+    count_words,
     follow_up_sentence,
     hidden_phrase,
     number,
@@ -149,8 +150,8 @@ Made on {{ when_made(report.generated_at) }}.</p>
 <p>Nobody answered at the start and again later.</p>
 {% else %}
 <p><strong>Verdict: {{ m.verdict }}.</strong></p>
-<p>{{ m.n_paired }} people answered at the start and again later; their mean went from
-{{ number(m.baseline_mean) }} to {{ number(m.latest_mean) }}.
+<p>{{ count_words(m.n_paired, "person", "people") }} answered at the start and again later;
+their mean went from {{ number(m.baseline_mean) }} to {{ number(m.latest_mean) }}.
 {{ change_sentence(m) }} {{ tests_sentence(m) }} {{ follow_up_sentence(m) }}</p>
 <p>{{ reliable_sentence(m) }}</p>
 {% if band_lines(m) %}<ul class="bands">{% for line in band_lines(m) %}<li>{{ line }}</li>
@@ -276,6 +277,7 @@ _ENV.globals.update(
     change_sentence=change_sentence,
     clean_text=clean_text,
     comparison_sentence=comparison_sentence,
+    count_words=count_words,
     follow_up_sentence=follow_up_sentence,
     tests_sentence=tests_sentence,
     number=number,

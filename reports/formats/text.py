@@ -18,6 +18,7 @@ from reports.formats.wording import (
     choice_lines,
     clean_text,
     comparison_sentence,
+    count_words,
     follow_up_sentence,
     hidden_phrase,
     number,
@@ -44,7 +45,8 @@ def _measure_lines(m: dict[str, Any], threshold: int, indent: int) -> list[str]:
     if not m["n_paired"]:
         return _wrap("Nobody answered at the start and again later.", indent)
     lines = _wrap(
-        f"{m['n_paired']} people answered at the start and again later. Their mean went "
+        f"{count_words(m['n_paired'], 'person', 'people')} answered at the start and again "
+        "later. Their mean went "
         f"from {number(m['baseline_mean'])} to {number(m['latest_mean'])}.",
         indent,
     )
@@ -63,15 +65,16 @@ def _weekly_lines(weeks: list[dict[str, Any]]) -> list[str]:
     """One short line per week."""
     lines = ["  Week by week (Monday start; mean, 95% interval, people):"]
     for w in weeks:
+        people = count_words(w["n"] or 0, "person", "people")
         if w["suppressed"]:
             lines.append(f"    {w['week_start']}  not shown (too few people)")
         elif w["ci95"] is None:
-            lines.append(f"    {w['week_start']}  {number(w['mean'])}  ({w['n']} people)")
+            lines.append(f"    {w['week_start']}  {number(w['mean'])}  ({people})")
         else:
             low, high = w["ci95"]
             lines.append(
                 f"    {w['week_start']}  {number(w['mean'])}  "
-                f"({number(low)} to {number(high)}; {w['n']} people)"
+                f"({number(low)} to {number(high)}; {people})"
             )
     return lines
 
@@ -94,8 +97,9 @@ def render(report: dict[str, Any]) -> str:
     follow_up = report.get("follow_up")
     if follow_up:
         out += _wrap(
-            f"Follow-up: each person's answer nearest {number(follow_up['weeks'])} weeks "
-            f"after their baseline (within {number(follow_up['window_days'])} days either side)."
+            f"Follow-up: each person's answer nearest {count_words(follow_up['weeks'], 'week')} "
+            f"after their baseline (within {count_words(follow_up['window_days'], 'day')} either "
+            "side)."
         )
     if report["period"].get("since"):
         out += _wrap("Baselines are each person's first answer in this period.")

@@ -3,7 +3,9 @@
 Every sentence here is built from the JSON report alone, and none states more than the
 figures support: a change is called an increase or a decrease only when the report's
 ``verdict`` (on the adjusted evidence, see ``reports.verdict``) says so, and hidden figures
-are never hinted at.
+are never hinted at. Numbers and units are written by ``survey_flows.wording`` (``number``
+and ``signed`` here are its ``number_words`` and ``signed_words``), the one formatter of
+every number a reader sees: no "1 points", no "-0".
 """
 
 from __future__ import annotations
@@ -12,6 +14,10 @@ import math
 import unicodedata
 from typing import Any
 
+from survey_flows.wording import count_words
+from survey_flows.wording import number_words as number
+from survey_flows.wording import signed_words as signed
+
 __all__ = [
     "attrition_check_sentence",
     "attrition_sentence",
@@ -19,6 +25,7 @@ __all__ = [
     "change_sentence",
     "clean_text",
     "comparison_sentence",
+    "count_words",
     "effect_words",
     "follow_up_sentence",
     "hidden_phrase",
@@ -42,20 +49,6 @@ def clean_text(text: str) -> str:
         "\ufffd" if unicodedata.category(ch) in ("Cc", "Cf", "Co", "Cs") and ch != "\t" else ch
         for ch in text
     )
-
-
-def number(x: float, digits: int = 2) -> str:
-    """A figure with at most ``digits`` decimals and no trailing zeros."""
-    text = f"{x:.{digits}f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "+0") else text
-
-
-def signed(x: float, digits: int = 2) -> str:
-    """A change with its sign: +0.8, -1.25, 0."""
-    text = number(x, digits)
-    return text if text == "0" or text.startswith("-") else "+" + text
 
 
 def p_value(p: float | None) -> str:
@@ -149,9 +142,10 @@ def follow_up_sentence(m: dict[str, Any]) -> str:
     if not days:
         return ""
     return (
-        f"People were followed for a median of {number(days['median'], 0)} days (middle half "
-        f"{number(days['p25'], 0)} to {number(days['p75'], 0)}; range {number(days['min'], 0)} "
-        f"to {number(days['max'], 0)})."
+        f"People were followed for a median of {count_words(days['median'], 'day', digits=0)} "
+        "(middle half "
+        f"{number(days['p25'], 0)} to {count_words(days['p75'], 'day', digits=0)}; range "
+        f"{number(days['min'], 0)} to {count_words(days['max'], 'day', digits=0)})."
     )
 
 
@@ -214,12 +208,12 @@ def reliable_sentence(m: dict[str, Any]) -> str:
         return (
             f"{rc['improved']} of {n} improved reliably, {rc['no_change']} showed no "
             f"reliable change and {rc['deteriorated']} deteriorated reliably (a reliable "
-            f"change is more than {number(rc['threshold'])} points, by Jacobson-Truax with "
+            f"change is more than {count_words(rc['threshold'], 'point')}, by Jacobson-Truax with "
             f"reliability {number(m['reliability'])} and {source})."
         )
     return (
         f"{rc['improved']} of {n} improved by at least the meaningful change of "
-        f"{number(rc['threshold'])} points, {rc['deteriorated']} got worse by at least that "
+        f"{count_words(rc['threshold'], 'point')}, {rc['deteriorated']} got worse by at least that "
         f"much and {rc['no_change']} changed less."
     )
 

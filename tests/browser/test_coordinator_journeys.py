@@ -70,6 +70,9 @@ def test_staff_report_what_changed_has_no_jargon(page: Any) -> None:
     expect(section).to_be_visible(timeout=60_000)
     text = section.inner_text()
     assert not any(word in text for word in JARGON), text
+    # The demo's one real change, in Riverside, is headlined (and first).
+    first = section.get_by_role("listitem").first
+    expect(first).to_contain_text("Better: Life satisfaction in Riverside rose by")
 
 
 def test_staff_add_a_coordinator_on_the_team_page(page: Any) -> None:

@@ -19,7 +19,16 @@ from reports.formats import html as html_format
 from reports.formats import json as json_format
 from reports.formats import text as text_format
 from reports.formats.cells import cell
-from reports.formats.wording import change_sentence, clean_text, hidden_phrase, signed
+from reports.formats.wording import (
+    change_sentence,
+    clean_text,
+    follow_up_sentence,
+    hidden_phrase,
+    reliable_sentence,
+    signed,
+)
+from reports.summary import _measure_sentences
+from survey_flows.checks.folder import FlowLibrary, default_flows_folder
 from tests.reports.dataset import GROUPS, SCRIPT_STORY, Dataset, insert_dataset
 
 STAMP = datetime(2025, 3, 1, tzinfo=UTC)
@@ -32,6 +41,34 @@ def built(sessions: sessionmaker[Session]) -> Any:
 
 
 # --------------------------------------------------------------------------- wording
+
+
+def test_one_point_and_one_day_are_singular() -> None:
+    rc = {"improved": 2, "no_change": 5, "deteriorated": 1, "threshold": 1.0}
+    jt = reliable_sentence(
+        {"reliable_change": rc | {"method": "jacobson-truax"}, "reliability": 0.8}
+    )
+    meaningful = reliable_sentence({"reliable_change": rc | {"method": "meaningful-change"}})
+    for sentence in (jt, meaningful):
+        assert "1 point" in sentence and "1 points" not in sentence
+    days = {"median": 1, "p25": 1, "p75": 1, "min": 1, "max": 1}
+    assert "median of 1 day " in follow_up_sentence({"follow_up_days": days})
+    assert "1 days" not in follow_up_sentence({"follow_up_days": days})
+
+
+def test_a_summary_never_says_minus_zero() -> None:
+    flow = FlowLibrary(default_flows_folder()).resolve("weekly-wellbeing")
+    figures = {
+        "label": "Life satisfaction",
+        "suppressed": False,
+        "mean_change": -0.04,
+        "ci95": [-0.04, 0.03],
+        "n_paired": 1,
+        "verdict": "no clear change",
+    }
+    (sentence,) = _measure_sentences({"measures": {"life_satisfaction": figures}}, flow)
+    assert sentence == ("Life satisfaction: no clear change (0, 95% CI 0 to 0; 1 person).")
+    assert "-0.0" not in sentence and "+0.0" not in sentence
 
 
 @pytest.mark.parametrize(

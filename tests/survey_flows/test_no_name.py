@@ -42,3 +42,14 @@ def test_flows_check_warns_about_a_bare_name_but_passes(tmp_path: Path) -> None:
 def test_the_shipped_flows_read_well_without_a_name() -> None:
     result = CliRunner().invoke(main, ["flows", "check"])
     assert result.exit_code == 0 and "warning" not in result.output
+
+
+def test_the_docs_flow_examples_read_well_without_a_name() -> None:
+    from survey_flows.expressions import bare_name_lines
+    from tests.docs.test_examples import DOCUMENTS, blocks
+
+    examples = [b for path in DOCUMENTS for b in blocks(path) if b.language == "yaml"]
+    named = [b for b in examples if any("participant.name" in line for line in b.lines)]
+    assert named  # the guide does show names, each with its fallback
+    for block in named:
+        assert bare_name_lines("\n".join(block.lines)) == [], block.where

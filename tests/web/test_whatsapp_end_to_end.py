@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -19,14 +20,19 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.twilio import TwilioSettings
 from bot.channels.whatsapp import WhatsAppSender
+from bot.checkins.waking import wake_checkin
 from bot.delivery.rate_limits import RateLimits
 from bot.delivery.worker import DrainReport, Worker
+from bot.people.enrolment import enrol
+from bot.schedule.clock import tick
 from bot.settings import Settings
 from storage.database import transaction
-from storage.models import Answer, Participant
+from storage.models import Answer, Checkin, Participant
+from survey_flows.checks.folder import FlowLibrary
 from tests.fakes import FakeTwilio, twilio_status_callback_params, whatsapp_inbound_params
 from tests.fakes.twilio_api import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 from tests.web.conftest import (
+    NOON,
     OUR_NUMBER,
     RESIDENT,
     Clock,
@@ -265,3 +271,65 @@ def test_a_yes_no_question_goes_with_buttons_and_a_press_answers_it(
     assert "call you" in fake.messages[-1]["body"]
     with transaction(sessions, readonly=True) as session:
         assert session.scalars(select(Answer.value).where(Answer.step_id == "consent")).one()
+
+
+def test_a_reminder_outside_the_window_is_the_reminder_template(
+    client: FlaskClient,
+    fake: FakeTwilio,
+    worker: Worker,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    participant = add_participant(sessions, channel="whatsapp", name="Sam")
+    clock.now = NOON - timedelta(hours=1)
+    reply(client, fake, "hello")
+    clock.now = NOON
+    checkin = start_flow(sessions, participant, "weekly-wellbeing", settings)
+    worker.run_once()
+    before = len(fake.messages)
+
+    def wake(at: datetime) -> None:
+        clock.now = at
+        with transaction(sessions) as session:
+            wake_checkin(session, session.get_one(Checkin, checkin), at, settings, FlowLibrary())
+        worker.run_once()
+
+    wake(NOON + timedelta(hours=4))  # the first reminder: still inside the window
+    assert [m["template"] for m in sent(fake, before)] == [None]
+    fake.close_window(RESIDENT)  # WhatsApp's 24 hours run out with ours
+    wake(NOON + timedelta(hours=24))  # the second: outside it
+
+    [template] = sent(fake, before + 1)
+    assert template["template"] == REMINDER
+    assert "still open" in template["body"]
+    reply(client, fake, "sorry, here now")
+    worker.run_once()
+    assert "satisfied" in fake.messages[-1]["body"].lower()
+    assert answers(sessions, participant) == {}
+
+
+def test_the_clocks_scheduled_checkin_outside_the_window_sends_only_the_template(
+    client: FlaskClient,
+    fake: FakeTwilio,
+    worker: Worker,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    tuesday = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+    friday_six = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)  # the flow's time, London in GMT
+    participant = add_participant(sessions, channel="whatsapp", name="Sam")
+    with transaction(sessions) as session:
+        enrol(session, session.get_one(Participant, participant), "weekly-wellbeing", tuesday)
+    tick(sessions, FlowLibrary(), settings, tuesday + timedelta(minutes=1))
+    clock.now = friday_six + timedelta(seconds=30)
+
+    assert tick(sessions, FlowLibrary(), settings, clock.now).started == 1
+    worker.run_once()
+
+    assert [m["template"] for m in sent(fake)] == [CHECKIN]
+    reply(client, fake, "ready")
+    worker.run_once()
+    assert [m["template"] for m in sent(fake, 1)] == [None] * (len(fake.messages) - 1)
+    assert "satisfied" in fake.messages[-1]["body"].lower()

@@ -155,6 +155,19 @@ def csrf_token(response: TestResponse) -> str:
     return found.group(1)
 
 
+def simulator_reply(client: FlaskClient, **data: str) -> str:
+    """Reply on the Simulator's test phone (``text=`` or ``button=``), as its page's script
+    does, and return the panel it sends back."""
+    page = client.get("/simulator/")
+    response = client.post(
+        "/simulator/reply",
+        data={**data, "csrf_token": csrf_token(page)},
+        headers={"X-Requested-With": "fetch"},
+    )
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
 def sign_in(client: FlaskClient, email: str, password: str = PASSWORD) -> TestResponse:
     """Sign in through the form, as a browser would."""
     token = csrf_token(client.get("/sign-in"))

@@ -26,7 +26,16 @@ from storage.models import (
 )
 from survey_flows.checks.folder import FlowLibrary
 from tests.survey_flows.test_multiple_choice import FLOW
-from tests.web_ui.conftest import COORDINATOR, STAFF, Clock, World, csrf_token, post_form, sign_in
+from tests.web_ui.conftest import (
+    COORDINATOR,
+    STAFF,
+    Clock,
+    World,
+    csrf_token,
+    post_form,
+    sign_in,
+    simulator_reply,
+)
 
 BROKEN = (
     "flow: weekly-wellbeing\ntitle: Broken\nsteps:\n  - id: q1\n    ask: Hello?\n    type: scael\n"
@@ -287,17 +296,6 @@ def test_start_a_flow_now_and_enrol(
 # --- simulator ---------------------------------------------------------------------------
 
 
-def _reply(client: FlaskClient, **data: str) -> str:
-    page = client.get("/simulator/")
-    response = client.post(
-        "/simulator/reply",
-        data={**data, "csrf_token": csrf_token(page)},
-        headers={"X-Requested-With": "fetch"},
-    )
-    assert response.status_code == 200
-    return response.get_data(as_text=True)
-
-
 def test_the_simulator_runs_the_weekly_flow_through_the_real_engine(
     client: FlaskClient, world: World, sessions: sessionmaker[Session]
 ) -> None:
@@ -306,11 +304,11 @@ def test_the_simulator_runs_the_weekly_flow_through_the_real_engine(
     page = client.get("/simulator/").get_data(as_text=True)
     assert "how satisfied are you with your life" in page
     for answer in ("3", "6", "7", "9"):
-        _reply(client, text=answer)
-    panel = _reply(client, text="yes")  # life satisfaction 3 asks about a call back
+        simulator_reply(client, text=answer)
+    panel = simulator_reply(client, text="yes")  # life satisfaction 3 asks about a call back
     assert "Some of the time" in panel  # the loneliness question's buttons
-    panel = _reply(client, button="some")
-    panel = _reply(client, text="The new bench <b>is</b> lovely")
+    panel = simulator_reply(client, button="some")
+    panel = simulator_reply(client, text="The new bench <b>is</b> lovely")
     assert "The new bench &lt;b&gt;is&lt;/b&gt; lovely" in panel
     assert "You gave life satisfaction 3 today" in panel
     with transaction(sessions, readonly=True) as session:
@@ -340,11 +338,11 @@ def test_the_simulator_ticks_multiple_choices_and_done_answers(
     post_form(client, "/simulator/", "/simulator/start", {"flow": "helped"})
     page = client.get("/simulator/").get_data(as_text=True)
     assert "(Press each that applies, then Done.)" in page
-    panel = _reply(client, button="bins")
+    panel = simulator_reply(client, button="bins")
     assert "Chosen so far: Bins and litter. Press more, or Done." in panel
     assert "✓ Bins and litter" in panel
-    panel = _reply(client, button="traffic")
-    panel = _reply(client, button="#done")
+    panel = simulator_reply(client, button="traffic")
+    panel = simulator_reply(client, button="#done")
     assert "Tell us more about the traffic." in panel
     with transaction(sessions, readonly=True) as session:
         rows = session.execute(
@@ -360,7 +358,7 @@ def test_the_idle_simulator_says_to_start_a_flow_and_never_that_one_finished(
     page = client.get("/simulator/").get_data(as_text=True)
     assert "Start a flow first" in page
     assert "has finished" not in page
-    panel = _reply(client, text="hello")  # before any flow started
+    panel = simulator_reply(client, text="hello")  # before any flow started
     assert "hello" in panel
     assert "Nothing answered: no flow is running on this test phone." in panel
     assert "Start a flow first" in panel
@@ -378,8 +376,8 @@ def test_the_simulator_says_a_check_in_finished_only_after_one_did(
     sign_in(client, STAFF)
     post_form(client, "/simulator/", "/simulator/start", {"flow": "weekly-wellbeing"})
     for answer in ("8", "8", "8", "2", "never"):
-        assert "has finished" not in _reply(client, text=answer)
-    panel = _reply(client, text="skip")
+        assert "has finished" not in simulator_reply(client, text=answer)
+    panel = simulator_reply(client, text="skip")
     assert "This check-in has finished." in panel
     assert "Start a flow first" not in panel
 

@@ -3,12 +3,15 @@ page, in Health's words: a channel not set up, quiet hours, a failed try, the se
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.channels.telegram import TelegramSettings
 from bot.delivery.outbox import Recipient, enqueue_text
 from storage.database import transaction
 from storage.models import OutboxItem
@@ -61,14 +64,22 @@ def test_quiet_hours_a_failed_try_and_the_sender_limit_are_named(
 
 
 def test_a_message_behind_many_on_its_channel_is_held_by_the_sender_limit(
-    client: FlaskClient, world: World, sessions: sessionmaker[Session]
+    app: Flask, client: FlaskClient, world: World, sessions: sessionmaker[Session]
 ) -> None:
     for n in range(10):  # ten earlier sends to others on the same channel
         _queue(sessions, Recipient("sim", f"other-{n}"), "to someone else")
+        _queue(sessions, Recipient("telegram", f"55{n}"), "to someone else")
     _queue(sessions, Recipient("sim", "phone-1", world.elm_person), "Hi Sam")
+    _queue(sessions, Recipient("telegram", "5551", world.elm_person), "Hi Sam")
     sign_in(client, STAFF)
     page = client.get(f"/conversations/{world.elm_person}").get_data(as_text=True)
-    assert "held by the sender limit: 10 Simulator messages go before it" in page
+    assert "queued behind 10 earlier message(s)" in page  # the simulator has no limit
+    assert "Telegram is not set up" in page
+    ctx = app.extensions["groundswell"]
+    app.extensions["groundswell"] = replace(ctx, telegram=TelegramSettings(token="123:abc"))
+    page = client.get(f"/conversations/{world.elm_person}").get_data(as_text=True)
+    assert "held by the sender limit: 10 Telegram messages go before it" in page
+    assert page.count("sender limit") == 1
 
 
 def test_sent_summaries_say_why_they_wait(

@@ -45,6 +45,8 @@ def test_the_report_page_opens_on_what_changed_without_jargon(
         assert sentence.startswith(VERDICT_LEADS), sentence
         assert not any(word in sentence for word in JARGON), sentence
     assert any(word in section for word in SURE)
+    # The demo's one real change, in one place, leads the section.
+    assert sentences[0].startswith("Better: Life satisfaction in Riverside rose by")
     assert page.index('id="what-changed"') < page.index("Wilcoxon")
     assert "What the words below mean" in page
 

@@ -193,3 +193,46 @@ def test_an_sms_backlog_does_not_hold_up_telegram(
     assert order.index("tg 1") < order.index("sms 3")  # one second later, same chat
     assert order.index("late telegram") < order.index("sms 5")
     assert sum(clock.slept) == pytest.approx(11.0)  # 12 SMS at 1/s
+
+
+def test_a_send_that_returns_late_pushes_the_next_one_back() -> None:
+    clock = Seconds()
+    limiter = Limiter(RateLimits(sms=1), clock, clock.sleep)
+    limiter.wait("sms", "a")
+    clock.now += 0.4  # the send took 0.4 s to go out and return
+    limiter.sent("sms", "a")
+    limiter.wait("sms", "a")
+    assert clock.slept == [pytest.approx(1.0)]  # counted from the return, not the permit
+
+
+class LateSender:
+    """Instant, except that each message reaches the provider after a given delay (a busy
+    machine between the limit's permit and the request); records arrivals."""
+
+    def __init__(self, clock: FakeClock, delays: list[float]) -> None:
+        self.clock = clock
+        self.delays = delays
+        self.arrivals: list[float] = []
+
+    def send(self, message: OutboundMessage) -> SendResult:
+        self.clock.advance(self.delays.pop(0) if self.delays else 0.0)
+        self.arrivals.append(self.clock.now.timestamp())
+        return SendResult(f"SM{len(self.arrivals)}")
+
+    def find_sent(self, message: OutboundMessage, since: object) -> str | None:
+        return None
+
+    def close(self) -> None:
+        pass
+
+
+def test_sends_held_up_on_their_way_never_arrive_closer_than_the_limit(
+    sessions: sessionmaker[Session], clock: FakeClock
+) -> None:
+    for n in range(4):
+        queue(sessions, "sms", f"+155512300{n:02d}", ["hi"], clock.now)
+    sender = LateSender(clock, [0.5, 0.0, 0.7, 0.0])
+    worker = Worker(sessions, {"sms": sender}, clock=clock, sleep=clock.sleep)
+    assert worker.run_once().sent == 4
+    gaps = [b - a for a, b in zip(sender.arrivals, sender.arrivals[1:], strict=False)]
+    assert min(gaps) >= 1.0 - 1e-6, gaps

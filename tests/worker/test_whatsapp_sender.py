@@ -14,9 +14,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.channels.base import OutboundMessage, Permanent
 from bot.channels.twilio import TwilioSettings
 from bot.channels.whatsapp import OutsideWindow, WhatsAppSender
+from bot.delivery import outbox
 from bot.delivery.outbox import Recipient, enqueue_text, opening
 from bot.delivery.rate_limits import RateLimits
-from bot.delivery.worker import Worker
+from bot.delivery.senders import senders_from_env
+from bot.delivery.worker import DrainReport, Worker
+from bot.settings import SettingsError
 from storage.database import transaction
 from storage.models import OutboxItem
 from tests.fakes import FakeTwilio
@@ -163,3 +166,64 @@ def test_daily_recipient_tier_holds_new_conversations_until_the_next_day(
     clock.advance(24 * 3600 + 1)
     assert worker.run_once().sent == 1
     assert len(twilio.messages) == 3
+
+
+def test_a_template_sent_before_a_crash_is_recovered_not_sent_again(
+    twilio: FakeTwilio,
+    sender: WhatsAppSender,
+    sessions: sessionmaker[Session],
+    clock: FakeClock,
+) -> None:
+    with transaction(sessions) as session:
+        enqueue_text(
+            session,
+            Recipient("whatsapp", RESIDENT),
+            "Your alert",
+            now=clock.now,
+            opening=opening("coordinator", "Ana", "an alert"),
+        )
+    with transaction(sessions) as session:
+        [item] = outbox.claim(session, "doomed", clock.now, limit=1, lease=timedelta(seconds=60))
+        assert item.kind == "template"
+        invite = outbox.template_of(item.body)
+    sender.send(
+        OutboundMessage(
+            "whatsapp",
+            RESIDENT,
+            "",
+            key=item.idempotency_key,
+            template=invite.template,
+            variables=invite.variables,
+        )
+    )
+    clock.advance(61)
+    worker = Worker(sessions, {"whatsapp": sender}, clock=clock, sleep=clock.sleep)
+
+    report = worker.run_once()
+
+    assert report == DrainReport(recovered=1)
+    assert len(twilio.messages) == 1
+
+
+def test_whatsapp_settings_and_sender_come_from_the_environment() -> None:
+    environ = {
+        "TWILIO_ACCOUNT_SID": DEFAULT_ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": DEFAULT_AUTH_TOKEN,
+        "TWILIO_WHATSAPP_FROM": "whatsapp:" + WA_FROM,
+        "TWILIO_WHATSAPP_TEMPLATE_CHECKIN": CHECKIN_TEMPLATE,
+        "TWILIO_WHATSAPP_QUICK_REPLY_2": "HX" + "2" * 32,
+    }
+    settings = TwilioSettings.from_env(environ)
+    assert settings.whatsapp_from == WA_FROM  # the prefix is ours to add
+    assert settings.whatsapp_templates == {"checkin": CHECKIN_TEMPLATE}
+    assert settings.whatsapp_quick_replies == {2: "HX" + "2" * 32}
+    assert DEFAULT_AUTH_TOKEN not in repr(settings)
+
+    senders = senders_from_env(environ)
+    try:
+        assert set(senders) == {"whatsapp", "sim"}  # no TWILIO_FROM: no SMS
+    finally:
+        for each in senders.values():
+            each.close()
+    with pytest.raises(SettingsError, match="WhatsApp is partly configured"):
+        senders_from_env({"TWILIO_WHATSAPP_FROM": WA_FROM})

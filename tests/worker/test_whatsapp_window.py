@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.delivery import whatsapp_window
 from bot.delivery.outbox import Recipient, enqueue_text, opening, template_of
 from bot.delivery.whatsapp_window import MARGIN, WINDOW, window_open
+from bot.people.privacy import forget_participant
 from storage.database import transaction
-from storage.models import OutboxItem
+from storage.models import ChannelAddress, OutboxItem, Participant
 
 WROTE = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 NUMBER = "+447700900123"
@@ -82,3 +83,24 @@ def test_a_late_message_never_moves_the_window_back(sessions: sessionmaker[Sessi
         whatsapp_window.record_inbound(session, NUMBER, WROTE)
         whatsapp_window.record_inbound(session, NUMBER, WROTE - timedelta(hours=1))
         assert whatsapp_window.last_inbound(session, [NUMBER]) == {NUMBER: WROTE}
+
+
+def test_forgetting_a_participant_forgets_when_their_number_last_wrote(
+    sessions: sessionmaker[Session],
+) -> None:
+    with transaction(sessions) as session:
+        person = Participant(name="Sam", opted_out=False)
+        session.add(person)
+        session.flush()
+        session.add(ChannelAddress(participant_id=person.id, channel="whatsapp", address=NUMBER))
+        whatsapp_window.record_inbound(session, NUMBER, WROTE)
+        whatsapp_window.record_inbound(session, "+447700900999", WROTE)
+        person_id = person.id
+
+    with transaction(sessions) as session:
+        forget_participant(session, person_id, keep_answers=True, now=WROTE)
+
+    with transaction(sessions, readonly=True) as session:
+        assert set(whatsapp_window.last_inbound(session, [NUMBER, "+447700900999"])) == {
+            "+447700900999"
+        }

@@ -46,6 +46,7 @@ from bot.web.staff.cookies import cookie, lifetime
 from bot.web.staff.masking import channel_name
 from storage.database import transaction
 from storage.models import Alert
+from survey_flows.wording import count_words
 
 blueprint = Blueprint("staff", __name__)
 for child in (
@@ -166,7 +167,8 @@ def _error_page(error: HTTPException) -> BaseResponse | tuple[str, int]:
 @blueprint.context_processor
 def _layout() -> dict[str, Any]:
     """What every page needs: who is signed in, the CSRF token, open alerts to count, and
-    `channel_name` to say a channel ("WhatsApp") the one way."""
+    `channel_name` to say a channel ("WhatsApp") and `count_words` to say a number with its
+    unit ("1 minute") the one way."""
     viewer = g.get("viewer")
     current = g.get("current")
     open_alerts = 0
@@ -186,6 +188,7 @@ def _layout() -> dict[str, Any]:
         "open_alerts": open_alerts,
         "flow_pairs": _flow_pairs,
         "channel_name": channel_name,
+        "count_words": count_words,
     }
 
 

@@ -20,12 +20,11 @@ from werkzeug.wrappers import Response
 from bot.web.context import context
 from bot.web.staff import audit
 from bot.web.staff.access import alert_or_404, group_filter, viewer
+from bot.web.staff.answer_words import flow_of
 from bot.web.staff.masking import channel_name, masked
 from bot.web.staff.pages import page, redirect_with
-from storage import flow_versions
 from storage.database import transaction
 from storage.models import Alert, Answer, ChannelAddress, Group, Participant
-from survey_flows.model import Flow
 from survey_flows.wording import answer_label, question_text
 
 blueprint = Blueprint("alerts", __name__, url_prefix="/alerts")
@@ -47,21 +46,6 @@ class AlertCard:
     contacts: list[tuple[int, str, str]]  # (address id, channel, masked address)
 
 
-def _flow(session: Session, version: str | None, flow_id: str | None) -> Flow | None:
-    """The flow version the answer was given in, else the flow in the folder now."""
-    if version:
-        try:
-            return flow_versions.load(session, version)
-        except Exception:
-            pass
-    if not flow_id:
-        return None
-    try:
-        return context().library.resolve(flow_id)
-    except Exception:
-        return None
-
-
 def cards(session: Session, rows: list[Any]) -> list[AlertCard]:
     """The cards of these (alert, pseudonym, group, value, version) rows."""
     ids = [row[0].participant_id for row in rows]
@@ -76,7 +60,7 @@ def cards(session: Session, rows: list[Any]) -> list[AlertCard]:
         )
     out = []
     for alert, pseudonym, group, value, version in rows:
-        flow = _flow(session, version, alert.flow_id)
+        flow = flow_of(session, version, alert.flow_id)
         out.append(
             AlertCard(
                 alert=alert,

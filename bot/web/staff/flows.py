@@ -22,6 +22,7 @@ from storage.flow_versions import FlowStore
 from storage.models import Checkin, FlowSave, FlowVersion
 from survey_flows.checks.flow import check_flow_text
 from survey_flows.checks.problems import FlowProblem
+from survey_flows.expressions import BARE_NAME_WARNING, bare_name_lines
 from survey_flows.graph import mermaid
 from survey_flows.model import pick_text
 from survey_flows.schedules import describe_schedule
@@ -107,6 +108,7 @@ def show(name: str) -> str:
     if entry.flow is not None:
         with transaction(ctx.sessions, readonly=True) as session:
             versions = _versions(session, entry.flow.id)
+    source = flow_files.source(ctx.library, name)
     return page(
         "flows/show.html",
         entry=entry,
@@ -116,7 +118,9 @@ def show(name: str) -> str:
         if entry.flow and entry.flow.schedule
         else None,
         versions=versions,
-        source=flow_files.source(ctx.library, name),
+        source=source,
+        name_lines=bare_name_lines(source),
+        name_warning=BARE_NAME_WARNING,
         pick_text=pick_text,
     )
 

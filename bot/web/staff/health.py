@@ -7,12 +7,13 @@ from flask import Blueprint
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
+from bot.channels.twilio import TwilioSettings
 from bot.delivery.outbox import counts
 from bot.schedule.clock import last_tick
 from bot.web.context import context
 from bot.web.staff.access import require_staff
 from bot.web.staff.pages import page
-from bot.web.staff.waiting import unconfigured_waiting
+from bot.web.staff.waiting import unconfigured_waiting, whatsapp_missing
 from storage.database import transaction
 from storage.models import OutboxItem
 
@@ -65,6 +66,11 @@ def index() -> str:
             else "not set up: set " + ", ".join(twilio.missing),
         },
         {
+            "name": "WhatsApp (Twilio)",
+            "ok": twilio.whatsapp_configured,
+            "detail": whatsapp_detail(twilio),
+        },
+        {
             "name": "Telegram",
             "ok": telegram.configured,
             "detail": (
@@ -100,3 +106,27 @@ def index() -> str:
             backend, backend
         ),
     )
+
+
+def whatsapp_detail(twilio: TwilioSettings) -> str:
+    """WhatsApp's line on Health: what is missing, including the approved templates a
+    check-in needs to open outside the 24-hour window."""
+    missing = whatsapp_missing(twilio)
+    if missing:
+        return "not set up: set " + ", ".join(missing)
+    if "checkin" not in twilio.whatsapp_templates:
+        return (
+            "set up, but no check-in template: set TWILIO_WHATSAPP_TEMPLATE_CHECKIN, or "
+            "scheduled check-ins cannot reach people who have not written in the last 24 hours"
+        )
+    unset = [
+        f"TWILIO_WHATSAPP_TEMPLATE_{purpose.upper()}"
+        for purpose in ("reminder", "coordinator")
+        if purpose not in twilio.whatsapp_templates
+    ]
+    if unset:
+        return (
+            f"set up; {' and '.join(unset)} not set, so the check-in template stands in "
+            f"(set {'them' if len(unset) > 1 else 'it'} for wording of their own)"
+        )
+    return "set up"

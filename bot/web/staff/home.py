@@ -1,7 +1,7 @@
 """`/`: send each person to where their work is.
 
-Staff on a fresh or laptop install (no participants yet, or no SMS or Telegram set up, as
-after `make run`) land on the simulator, to try a flow at once; otherwise on the
+Staff on a fresh or laptop install (no participants yet, or no SMS, WhatsApp or Telegram
+set up, as after `make run`) land on the simulator, to try a flow at once; otherwise on the
 participants list. Coordinators land on their open alerts if any, else their reports.
 """
 
@@ -27,7 +27,9 @@ def home() -> Response:
     with transaction(ctx.sessions, readonly=True) as session:
         if who.is_staff:
             no_people = not session.scalar(select(exists().where(Participant.id.is_not(None))))
-            laptop = not (ctx.twilio.configured or ctx.telegram.configured)
+            laptop = not (
+                ctx.twilio.configured or ctx.twilio.whatsapp_configured or ctx.telegram.configured
+            )
             target = "staff.simulator.index" if no_people or laptop else "staff.participants.index"
         else:
             open_alerts = session.scalar(

@@ -125,6 +125,7 @@ def _person_page(
             revealed=revealed or {},
             masked=masked,
             flows=_flows() if who.is_staff else [],
+            flow_titles={flow.id: flow.title for flow in _flows()},
             problem=problem,
         ),
         status,
@@ -264,7 +265,7 @@ def mark_test(participant_id: int) -> Response:
     )
 
 
-FORM_FIELDS = ("name", "phone", "telegram", "language", "timezone", "group")
+FORM_FIELDS = ("name", "phone", "whatsapp", "telegram", "language", "timezone", "group")
 
 
 def _new_page(values: dict[str, str], problems: list[str], status: int = 200) -> tuple[str, int]:
@@ -312,9 +313,11 @@ def _added(values: dict[str, str]) -> str:
     """The new person's page (found by the address just stored), else the list."""
     ctx = context()
     wanted = []
-    if values.get("phone", "").strip():
-        with contextlib.suppress(ValueError):
-            wanted.append(("sms", phone_number(values["phone"], ctx.settings.default_region)))
+    for channel, field in (("sms", "phone"), ("whatsapp", "whatsapp")):
+        if values.get(field, "").strip():
+            with contextlib.suppress(ValueError):
+                number = phone_number(values[field], ctx.settings.default_region)
+                wanted.append((channel, number))
     if values.get("telegram", "").strip():
         wanted.append(("telegram", values["telegram"].strip()))
     with transaction(ctx.sessions, readonly=True) as session:

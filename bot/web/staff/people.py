@@ -13,6 +13,7 @@ from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.web.staff.access import group_filter
+from bot.web.staff.answer_words import CHECKIN_WORDS, ShownAnswer, flow_of, shown_answers
 from bot.web.staff.web_sessions import Viewer
 from storage.models import (
     Alert,
@@ -23,8 +24,11 @@ from storage.models import (
     Group,
     Participant,
 )
+from survey_flows.wording import question_text
 
 PAGE_SIZE = 50
+#: Channels whose address is a phone number: a staff search by number looks in both.
+PHONE_CHANNELS = ("sms", "whatsapp")
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,7 @@ def _where(who: Viewer, filters: Filters, phone: str | None) -> list[Any]:
         clauses.append(
             exists().where(
                 ChannelAddress.participant_id == Participant.id,
-                ChannelAddress.channel == "sms",
+                ChannelAddress.channel.in_(PHONE_CHANNELS),
                 ChannelAddress.address == phone,
             )
         )
@@ -169,11 +173,14 @@ def languages(session: Session, who: Viewer) -> list[str]:
 
 @dataclass(frozen=True)
 class CheckinEntry:
-    """One check-in on a person's timeline, with the answers given in it."""
+    """One check-in on a person's timeline, in the words residents saw: the flow's title,
+    its status in words, each answer's question and label, and the questions alerted on."""
 
     checkin: Checkin
-    answers: list[Answer]
-    alerts: list[Alert]
+    flow_title: str
+    status: str
+    answers: list[ShownAnswer]
+    alerts: list[tuple[Alert, str]]
 
 
 def timeline(session: Session, participant_id: int, limit: int = 50) -> list[CheckinEntry]:
@@ -189,14 +196,28 @@ def timeline(session: Session, participant_id: int, limit: int = 50) -> list[Che
     ids = [c.id for c in checkins]
     answers: dict[int, list[Answer]] = {}
     for answer in session.scalars(
-        select(Answer).where(Answer.checkin_id.in_(ids)).order_by(Answer.answered_at, Answer.id)
+        select(Answer)
+        .where(Answer.checkin_id.in_(ids))
+        .order_by(Answer.answered_at, Answer.id, Answer.part)
     ):
         answers.setdefault(answer.checkin_id, []).append(answer)
     alerts: dict[int, list[Alert]] = {}
     for alert in session.scalars(select(Alert).where(Alert.checkin_id.in_(ids))):
         if alert.checkin_id is not None:
             alerts.setdefault(alert.checkin_id, []).append(alert)
-    return [CheckinEntry(c, answers.get(c.id, []), alerts.get(c.id, [])) for c in checkins]
+    entries = []
+    for c in checkins:
+        flow = flow_of(session, c.flow_version, c.flow_id)
+        entries.append(
+            CheckinEntry(
+                checkin=c,
+                flow_title=flow.title if flow is not None else c.flow_id,
+                status=CHECKIN_WORDS.get(c.status, c.status),
+                answers=shown_answers(session, answers.get(c.id, [])),
+                alerts=[(a, question_text(flow, a.step_id)) for a in alerts.get(c.id, [])],
+            )
+        )
+    return entries
 
 
 def enrolments(session: Session, participant_id: int) -> list[Enrolment]:

@@ -32,6 +32,7 @@ from bot.delivery.outbox import Recipient
 from bot.schedule.summaries import send_now
 from bot.web.context import context
 from bot.web.staff.access import group_or_404, require_staff, viewer
+from bot.web.staff.answer_words import button_words
 from bot.web.staff.flow_files import all_files
 from bot.web.staff.pages import page, redirect_with
 from bot.web.staff.sim_coordinator import (
@@ -162,6 +163,7 @@ def _panel_context(session: Session, who: Viewer) -> dict[str, object]:
         # nothing can have finished: the panel says to start a flow instead.
         "phone_state": "running" if active else ("finished" if latest else "idle"),
         "status_words": STATUS_WORDS,
+        "pressed": button_words(session, messages),
         "address": address,
         "waiting": reasons(session, shown, context().clock(), context()),
         **coordinator,

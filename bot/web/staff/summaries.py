@@ -1,5 +1,6 @@
 """Summaries: this week's summary for each of the viewer's groups, exactly as it would be
-sent (SMS and Telegram side by side, the Telegram chart too), and the ones already sent.
+sent (SMS, WhatsApp and Telegram side by side, the Telegram chart too), and the ones
+already sent.
 
 Coordinators see their own groups only; `?group=` naming another group answers 404. The
 texts come from `bot.schedule.summaries.summary_message`, the very function the clock
@@ -11,6 +12,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from flask import Blueprint, abort, request
 from sqlalchemy import select
@@ -21,8 +23,10 @@ from bot.people.coordinators import SIMULATED
 from bot.schedule.summaries import summary_message
 from bot.web.context import context
 from bot.web.staff.access import group_or_404, viewer, visible_groups
+from bot.web.staff.masking import channel_name
 from bot.web.staff.pages import page
 from bot.web.staff.waiting import reasons
+from reports.data import ReportData
 from storage.database import transaction
 from storage.models import Group, OutboxItem, User, UserGroup
 from survey_flows.schedules import WEEKDAYS
@@ -54,6 +58,7 @@ class GroupSummary:
     group: Group
     sms: str
     sms_segments: int
+    whatsapp: str
     telegram: str
     chart: str | None  # data: URI of the PNG
     recipients: list[str]
@@ -71,12 +76,12 @@ def _recipients(session: Session, group_id: int) -> list[tuple[User, str]]:
     out = []
     for person in people:
         if person.channel is None:
-            how = "sees it here only (no phone or Telegram on their account)"
+            how = "sees it here only (no phone, WhatsApp or Telegram on their account)"
         elif person.channel == SIMULATED:
             how = "on the Simulator's test phone (a staff test)"
         else:
             day = WEEKDAYS[person.summary_weekday].capitalize()
-            how = f"by {person.channel}, {day}s at {person.summary_time}"
+            how = f"by {channel_name(person.channel)}, {day}s at {person.summary_time}"
         out.append((person, f"{person.shown_name}: {how}"))
     return out
 
@@ -106,21 +111,38 @@ def _sent(session: Session, group: Group, now: datetime) -> list[Sent]:
 
 
 def group_summary(group: Group, now: datetime) -> GroupSummary:
-    """`group`'s summary now, both ways, with its recipients and what was sent."""
+    """`group`'s summary now, each channel's way, with its recipients and what was sent."""
     ctx = context()
     threshold = ctx.settings.suppression_threshold
-    sms, _ = summary_message(
-        ctx.sessions, ctx.library, group.id, now, channel="sms", threshold=threshold
-    )
-    telegram, png = summary_message(
-        ctx.sessions, ctx.library, group.id, now, channel="telegram", threshold=threshold
-    )
+    loaded: dict[tuple[Any, ...], ReportData] = {}  # the answers are read once for all three
+
+    def message(channel: str) -> tuple[str, bytes | None]:
+        return summary_message(
+            ctx.sessions,
+            ctx.library,
+            group.id,
+            now,
+            channel=channel,
+            threshold=threshold,
+            loaded=loaded,
+        )
+
+    sms, _ = message("sms")
+    whatsapp, _ = message("whatsapp")
+    telegram, png = message("telegram")
     with transaction(ctx.sessions, readonly=True) as session:
         people = _recipients(session, group.id)
         sent = _sent(session, group, now)
     chart = "data:image/png;base64," + base64.b64encode(png).decode() if png else None
     return GroupSummary(
-        group, sms, sms_segments(sms), telegram, chart, [line for _, line in people], sent
+        group,
+        sms,
+        sms_segments(sms),
+        whatsapp,
+        telegram,
+        chart,
+        [line for _, line in people],
+        sent,
     )
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from bot.web.context import context
 from bot.web.staff.access import group_filter, participant_or_404, viewer
+from bot.web.staff.answer_words import button_words
 from bot.web.staff.pages import page
 from bot.web.staff.waiting import reasons
 from storage.database import transaction
@@ -82,6 +83,7 @@ def show(participant_id: int) -> str:
         waiting = reasons(
             session, [m.id for m in messages if m.direction == "out"], ctx.clock(), ctx
         )
+        pressed = button_words(session, messages)
     messages.reverse()
     return page(
         "conversations/show.html",
@@ -90,4 +92,5 @@ def show(participant_id: int) -> str:
         messages=messages,
         limit=TRANSCRIPT_LIMIT,
         status_words=STATUS_WORDS,
+        pressed=pressed,
     )

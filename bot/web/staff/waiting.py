@@ -16,13 +16,18 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.channels.twilio import TwilioSettings
+from bot.delivery.rate_limits import LIMIT_KINDS
 from bot.web.context import WebContext
+from bot.web.staff.masking import channel_name
 from storage.models import OUTBOX_HELD, OUTBOX_PENDING, OutboxItem
 
 #: With at least this many messages before it on its channel, a message is said to be held
 #: by the sender limit (SMS go out at about one a second).
 LIMIT_QUEUE = 10
-CHANNEL_NAMES = {"sms": "SMS", "telegram": "Telegram", "whatsapp": "WhatsApp", "sim": "Simulator"}
+#: Channels the worker's sender limits hold (`bot.delivery.rate_limits`).
+LIMITED = frozenset(kind.channel for kind in LIMIT_KINDS)
+STAYS = "(if it stays, see Health: is the worker running?)"
 
 
 @dataclass(frozen=True)
@@ -33,17 +38,26 @@ class ChannelSetUp:
     missing: str = ""  # e.g. "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN"
 
 
+def whatsapp_missing(twilio: TwilioSettings) -> list[str]:
+    """The settings WhatsApp still needs to send (empty when it can)."""
+    if twilio.whatsapp_configured:
+        return []
+    wanted = {
+        "TWILIO_ACCOUNT_SID": twilio.account_sid,
+        "TWILIO_AUTH_TOKEN": twilio.auth_token,
+        "TWILIO_WHATSAPP_FROM": twilio.whatsapp_from,
+    }
+    return [name for name, value in wanted.items() if not value]
+
+
 def channel_set_up(channel: str, ctx: WebContext) -> ChannelSetUp:
     """Whether `channel` has what it needs to send (the simulator always has)."""
     if channel == "sms":
         return ChannelSetUp(ctx.twilio.configured, ", ".join(ctx.twilio.missing))
+    if channel == "whatsapp":
+        return ChannelSetUp(ctx.twilio.whatsapp_configured, ", ".join(whatsapp_missing(ctx.twilio)))
     if channel == "telegram":
         return ChannelSetUp(ctx.telegram.configured, "TELEGRAM_BOT_TOKEN")
-    if channel == "whatsapp":
-        return ChannelSetUp(
-            ctx.twilio.whatsapp_configured,
-            "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_WHATSAPP_FROM",
-        )
     return ChannelSetUp(True)
 
 
@@ -60,7 +74,7 @@ def unconfigured_waiting(waiting: dict[str, int], ctx: WebContext) -> list[str]:
                 else ""
             )
             out.append(
-                f"{count} message(s) wait for {CHANNEL_NAMES.get(channel, channel)}, which is "
+                f"{count} message(s) wait for {channel_name(channel)}, which is "
                 f"not set up: set {setup.missing} and restart; they are sent then.{advice}"
             )
     return out
@@ -69,7 +83,7 @@ def unconfigured_waiting(waiting: dict[str, int], ctx: WebContext) -> list[str]:
 def why_waiting(item: OutboxItem, ahead: int, now: datetime, ctx: WebContext) -> str:
     """Why this pending outbox row has not gone yet. `ahead`: pending rows queued before
     it on its channel."""
-    name = CHANNEL_NAMES.get(item.channel, item.channel)
+    name = channel_name(item.channel)
     if item.status == "sending":
         return "being sent now"
     if item.status == OUTBOX_HELD:
@@ -87,12 +101,14 @@ def why_waiting(item: OutboxItem, ahead: int, now: datetime, ctx: WebContext) ->
         return f"waiting for quiet hours to end at {at}"
     if item.attempts:
         return "the last try failed; trying again shortly"
-    if ahead >= LIMIT_QUEUE:
+    if ahead >= LIMIT_QUEUE and item.channel in LIMITED:
         return (
             f"held by the sender limit: {ahead} {name} messages go before it, a few a "
             "second at most"
         )
-    return "next for the worker to send (if it stays, see Health: is the worker running?)"
+    if ahead:
+        return f"queued behind {ahead} earlier message(s), which the worker sends first {STAYS}"
+    return f"next for the worker to send {STAYS}"
 
 
 def reasons(
