@@ -64,16 +64,20 @@ def _out_of_order(keys: Sequence[np.ndarray]) -> np.ndarray:
 
 def unique_codes(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sorted unique labels and each row's integer code into them, as
-    ``np.unique(labels, return_inverse=True)`` gives them; linear for sorted integers."""
-    if (
-        labels.dtype.kind in "iu"
-        and labels.ndim == 1
-        and labels.size > 1
-        and not np.any(labels[1:] < labels[:-1])
-    ):
-        new = np.empty(labels.size, dtype=bool)
-        new[0] = True
-        np.not_equal(labels[1:], labels[:-1], out=new[1:])
-        return labels[new], np.cumsum(new, dtype=np.int64) - 1
+    ``np.unique(labels, return_inverse=True)`` gives them; linear for sorted integers and
+    for integers in a small range (group ids, participant ids), which need no sort."""
+    if labels.dtype.kind in "iu" and labels.ndim == 1 and labels.size > 1:
+        if not np.any(labels[1:] < labels[:-1]):
+            new = np.empty(labels.size, dtype=bool)
+            new[0] = True
+            np.not_equal(labels[1:], labels[:-1], out=new[1:])
+            return labels[new], np.cumsum(new, dtype=np.int64) - 1
+        low, high = int(labels.min()), int(labels.max())
+        if high - low <= 4 * labels.size + 1_000_000:
+            offset = labels.astype(np.int64) - low
+            present = np.zeros(high - low + 1, dtype=bool)
+            present[offset] = True
+            code_of = np.cumsum(present, dtype=np.int64) - 1
+            return np.flatnonzero(present).astype(labels.dtype) + low, code_of[offset]
     uniq, inverse = np.unique(labels, return_inverse=True)
     return uniq, inverse.reshape(-1).astype(np.int64)

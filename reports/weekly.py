@@ -29,7 +29,7 @@ from reports.disclosure import (
     publish_mean,
     weekly_visibility,
 )
-from reports.sorting import lexsort_order
+from reports.sorting import lexsort_order, unique_codes
 
 __all__ = ["WeeklyMeans", "weekly_means"]
 
@@ -205,8 +205,7 @@ def weekly_means(
     pw_group = g[starts]
 
     total = _stats(pw_week, pw_value, n_weeks)
-    group_labels, group_code = np.unique(pw_group, return_inverse=True)
-    group_code = group_code.reshape(-1)
+    group_labels, group_code = unique_codes(pw_group)
     per_group: dict[int, _Stats] = {}
     for gi, label in enumerate(group_labels.tolist()):
         if label == no_group:

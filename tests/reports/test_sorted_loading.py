@@ -139,13 +139,15 @@ def test_lexsort_order_puts_rows_as_lexsort_does(shape: str) -> None:
     assert (found is None) == (shape == "sorted" or np.array_equal(expected, np.arange(2)))
 
 
-@pytest.mark.parametrize("presorted", [True, False])
-def test_unique_codes_are_numpys(presorted: bool) -> None:
+@pytest.mark.parametrize("shape", ["sorted", "small range", "wide range"])
+def test_unique_codes_are_numpys(shape: str) -> None:
     labels = np.random.default_rng(9).integers(-5, 40, 300)
-    if presorted:
+    if shape == "sorted":
         labels = np.sort(labels)
+    elif shape == "wide range":
+        labels = labels * 10**9
     uniq, codes = unique_codes(labels)
     expected_uniq, expected_codes = np.unique(labels, return_inverse=True)
-    assert np.array_equal(uniq, expected_uniq)
+    assert np.array_equal(uniq, expected_uniq) and uniq.dtype == labels.dtype
     assert np.array_equal(codes, expected_codes.reshape(-1))
     assert codes.dtype == np.int64
