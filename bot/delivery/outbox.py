@@ -710,17 +710,7 @@ def hold_for_window(session: Session, item_id: int, now: datetime) -> bool:
         .values(status=OUTBOX_HELD)
         .execution_options(synchronize_session=False)
     )
-    waiting = session.scalar(
-        select(func.count())
-        .select_from(OutboxItem)
-        .where(
-            OutboxItem.channel == row.channel,
-            OutboxItem.address == row.address,
-            OutboxItem.kind == TEMPLATE,
-            OutboxItem.status.in_(PENDING),
-        )
-    )
-    if not waiting:
+    if not whatsapp_window.waiting_templates(session, {row.address}):
         opens = _opening_of(session, message)
         to = Recipient(row.channel, row.address, message.participant_id)
         template = Send(to, opens.describe(), now, message.checkin_id, opening=opens, kind=TEMPLATE)

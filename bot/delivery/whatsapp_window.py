@@ -29,7 +29,7 @@ from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
 from storage.database import dialect_insert
-from storage.models import OUTBOX_HELD, Checkin, Message, OutboxItem, WhatsAppWindow
+from storage.models import OUTBOX_HELD, OUTBOX_PENDING, Checkin, Message, OutboxItem, WhatsAppWindow
 
 CHANNEL = "whatsapp"
 #: How long after a person's last message free-form messages may be sent.
@@ -103,7 +103,7 @@ def waiting_templates(session: Session, addresses: Collection[str]) -> set[str]:
                 OutboxItem.channel == CHANNEL,
                 OutboxItem.address.in_(list(addresses)),
                 OutboxItem.kind == "template",
-                OutboxItem.status.in_(("queued", "sending")),
+                OutboxItem.status.in_(OUTBOX_PENDING),
             )
         )
     )

@@ -124,19 +124,7 @@ def _send_one(
     expected = due.next_summary_at
     summaries: list[tuple[str, bytes | None]] = []
     if expected is not None:
-        summaries = [
-            summary_message(
-                sessions,
-                library,
-                group_id,
-                now,
-                channel=due.channel,
-                threshold=settings.suppression_threshold,
-                key=settings.report_key,
-                loaded=loaded,
-            )
-            for group_id in group_ids
-        ]
+        summaries = _summaries(sessions, library, settings, group_ids, now, due.channel, loaded)
     unchanged = (
         User.next_summary_at.is_(None) if expected is None else User.next_summary_at == expected
     )
@@ -163,6 +151,31 @@ def _send_one(
         release = release_time(now, zone, settings.quiet_start, settings.quiet_end)
         _queue(session, coordinator, summaries, now, release)
     return len(summaries)
+
+
+def _summaries(
+    sessions: sessionmaker[Session],
+    library: Flows,
+    settings: Settings,
+    group_ids: list[int],
+    now: datetime,
+    channel: str,
+    loaded: dict[tuple[Any, ...], ReportData] | None = None,
+) -> list[tuple[str, bytes | None]]:
+    """One summary per group (text, chart) for a coordinator on `channel`."""
+    return [
+        summary_message(
+            sessions,
+            library,
+            group_id,
+            now,
+            channel=channel,
+            threshold=settings.suppression_threshold,
+            key=settings.report_key,
+            loaded=loaded,
+        )
+        for group_id in group_ids
+    ]
 
 
 def _queue(
@@ -211,18 +224,7 @@ def send_now(
         )
     if channel is None:
         return 0
-    summaries = [
-        summary_message(
-            sessions,
-            library,
-            group_id,
-            now,
-            channel=channel,
-            threshold=settings.suppression_threshold,
-            key=settings.report_key,
-        )
-        for group_id in group_ids
-    ]
+    summaries = _summaries(sessions, library, settings, group_ids, now, channel)
     with transaction(sessions) as session:
         coordinator = session.get(User, coordinator_id)
         if coordinator is None or coordinator.channel != channel:

@@ -15,8 +15,7 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from bot.checkins.starting import StartRequest, start_checkins
-from bot.schedule.quiet_hours import release_time
-from bot.schedule.time_zones import participant_zone
+from bot.schedule.time_zones import held_until
 from bot.web.context import context
 from bot.web.staff import audit
 from bot.web.staff.access import require_staff
@@ -29,7 +28,8 @@ from survey_flows.model import Flow
 blueprint = Blueprint("group_start", __name__, url_prefix="/start")
 
 
-def _flows() -> list[Flow]:
+def startable_flows() -> list[Flow]:
+    """The flows staff can start: every flow file that loads."""
     return [e.flow for e in all_files(context().library) if e.flow is not None]
 
 
@@ -49,11 +49,14 @@ def reachable(session: Session, group_id: int) -> list[Participant]:
     )
 
 
-def held(person: Participant, now: datetime) -> bool:
-    """Whether it is quiet hours where `person` lives (their check-in would wait)."""
+def audience(session: Session, group_id: int | None, now: datetime) -> tuple[int, int]:
+    """How many of the group's people a start would message, and how many of them are in
+    their quiet hours now (their check-in waits until the hours end)."""
+    if group_id is None:
+        return 0, 0
     settings = context().settings
-    zone = participant_zone(person, settings)
-    return release_time(now, zone, settings.quiet_start, settings.quiet_end) > now
+    people = reachable(session, group_id)
+    return len(people), sum(1 for p in people if held_until(p, now, settings) > now)
 
 
 @blueprint.get("/")
@@ -61,7 +64,7 @@ def confirm() -> str:
     """Choose a flow and a group; then see how many will be messaged, before confirming."""
     require_staff()
     ctx = context()
-    flows = _flows()
+    flows = startable_flows()
     flow = next((f for f in flows if f.id == request.args.get("flow")), None)
     raw = request.args.get("group", "")
     with transaction(ctx.sessions, readonly=True) as session:
@@ -69,16 +72,14 @@ def confirm() -> str:
         group = session.get(Group, int(raw)) if raw.isdigit() else None
         if raw and group is None:
             abort(404)
-        people = reachable(session, group.id) if group else []
-        now = ctx.clock()
-        waiting = sum(1 for p in people if held(p, now))
+        count, waiting = audience(session, group.id if group else None, ctx.clock())
     return page(
         "start/confirm.html",
         flows=flows,
         groups=groups,
         flow=flow,
         group=group,
-        count=len(people),
+        count=count,
         waiting=waiting,
     )
 
@@ -88,7 +89,7 @@ def start() -> Response:
     """Start the flow for everyone reachable in the group (quiet hours respected)."""
     require_staff()
     ctx = context()
-    flow = next((f for f in _flows() if f.id == request.form.get("flow")), None)
+    flow = next((f for f in startable_flows() if f.id == request.form.get("flow")), None)
     raw = request.form.get("group", "")
     if flow is None or not raw.isdigit():
         abort(404)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from bot.web.context import context
 from bot.web.staff.access import group_or_404, viewer, visible_groups
 from bot.web.staff.flow_files import all_files
-from bot.web.staff.group_start import held, reachable
+from bot.web.staff.group_start import audience, startable_flows
 from bot.web.staff.pages import page
 from storage.database import transaction
 from storage.models import Alert, Checkin, Enrolment, Group, Participant, User, UserGroup
@@ -155,16 +155,14 @@ def show(group_id: int) -> str:
         members = _members(session, group.id)
         coordinators = _coordinators(session, group.id)
         flows = _flows(session, group)
-        people = reachable(session, group.id) if who.is_staff else []
-        waiting = sum(1 for p in people if held(p, now))
-    startable = [e.flow for e in all_files(ctx.library) if e.flow is not None]
+        count, waiting = audience(session, group.id if who.is_staff else None, now)
     return page(
         "groups/show.html",
         group=group,
         members=members,
         coordinators=coordinators,
         flows=flows,
-        startable=startable,
-        count=len(people),
+        startable=startable_flows(),
+        count=count,
         waiting=waiting,
     )
