@@ -44,17 +44,25 @@ def start_server(
             command, env=env, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
-    deadline = time.monotonic() + START_UP_SECONDS
+    return wait_until_up(server, f"http://127.0.0.1:{port}/healthz", "groundswell serve")
+
+
+def wait_until_up(
+    server: subprocess.Popen[bytes], url: str, what: str, seconds: float = START_UP_SECONDS
+) -> subprocess.Popen[bytes]:
+    """Return `server` once `url` answers; exit (killing its process group) if it dies or
+    does not answer within `seconds`."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:  # start-up only: short, bounded attempts
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+            with urllib.request.urlopen(url, timeout=2):
                 return server
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             if server.poll() is not None:
-                raise SystemExit(f"groundswell serve exited with {server.returncode}") from None
+                raise SystemExit(f"{what} exited with {server.returncode}") from None
             time.sleep(0.2)
     os.killpg(server.pid, signal.SIGKILL)
-    raise SystemExit(f"groundswell serve did not come up within {START_UP_SECONDS} s")
+    raise SystemExit(f"{what} did not come up within {seconds:.0f} s")
 
 
 def stop_server(server: subprocess.Popen[bytes]) -> None:

@@ -38,8 +38,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -47,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.curve import load_average  # noqa: E402
-from bench.twilio_load import OUR_NUMBER, percentile, phone  # noqa: E402
+from bench.twilio_load import OUR_NUMBER, percentile, phone, wait_until_up  # noqa: E402
 from bench.webhooks import tree_cpu_seconds  # noqa: E402
 
 PACKAGES = ["flask>=3,<4", "flask-sqlalchemy>=3.1,<4", "twilio>=9,<10", "gunicorn>=22"]
@@ -92,17 +90,7 @@ def start(python: Path, sample: Path, work: Path, port: int, workers: int) -> su
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # start-up only: short, bounded attempts
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2):
-                return server
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            if server.poll() is not None:
-                raise SystemExit(f"the sample exited with {server.returncode}") from None
-            time.sleep(0.2)
-    os.killpg(server.pid, signal.SIGKILL)
-    raise SystemExit("the sample did not come up within 60 s")
+    return wait_until_up(server, f"http://127.0.0.1:{port}/", "the sample", seconds=60)
 
 
 class Resident:
