@@ -17,6 +17,12 @@ from typing import Protocol, runtime_checkable
 
 from survey_flows.engine_values import Option
 
+#: WhatsApp's error for a free-form message outside the 24-hour window: the adapter raises
+#: it, a status callback reports it, and the host then sends the approved template.
+WHATSAPP_OUTSIDE_WINDOW = "63016"
+#: What stands in for an empty WhatsApp template variable (WhatsApp refuses those: 63013).
+WHATSAPP_EMPTY_VARIABLE = "there"
+
 
 class BadWebhook(ValueError):
     """A webhook body that is not what the provider sends: answer 400, do not process it."""

@@ -26,7 +26,14 @@ from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.channels.base import OutboundMessage, Permanent, SendError, SendResult
+from bot.channels.base import (
+    WHATSAPP_EMPTY_VARIABLE,
+    WHATSAPP_OUTSIDE_WINDOW,
+    OutboundMessage,
+    Permanent,
+    SendError,
+    SendResult,
+)
 from bot.channels.rendering import render_plain
 from bot.channels.twilio import (
     FIND_SENT_SCAN,
@@ -40,12 +47,8 @@ from survey_flows.engine_values import ChannelTraits
 CHANNEL = WHATSAPP_CHANNEL
 #: Twilio's opt-out keywords do not cover WhatsApp: Groundswell confirms STOP itself.
 TRAITS = ChannelTraits(confirms_opt_out=False)
-#: A free-form send outside the 24-hour window.
-OUTSIDE_WINDOW_CODE = "63016"
 #: A template variable that is empty or null.
 EMPTY_VARIABLE_CODE = "63013"
-#: Used for a template variable that would be empty (error 63013 otherwise).
-FALLBACK_VARIABLE = "there"
 #: WhatsApp refuses quick-reply button titles longer than this.
 BUTTON_TITLE_MAX = 20
 
@@ -60,8 +63,8 @@ def prefixed(number: str) -> str:
 
 
 def content_variables(variables: tuple[tuple[str, str], ...]) -> str:
-    """The `ContentVariables` JSON; an empty value becomes `FALLBACK_VARIABLE` (63013)."""
-    return json.dumps({key: (value.strip() or FALLBACK_VARIABLE) for key, value in variables})
+    """The `ContentVariables` JSON; an empty value becomes `WHATSAPP_EMPTY_VARIABLE` (63013)."""
+    return json.dumps({key: (value.strip() or WHATSAPP_EMPTY_VARIABLE) for key, value in variables})
 
 
 class WhatsAppSender(TwilioSender):
@@ -177,6 +180,6 @@ def quick_reply_variables(message: OutboundMessage) -> tuple[tuple[str, str], ..
 
 def _window_error(error: SendError) -> SendError:
     """63016 as `OutsideWindow`; any other error unchanged."""
-    if error.code == OUTSIDE_WINDOW_CODE:
+    if error.code == WHATSAPP_OUTSIDE_WINDOW:
         return OutsideWindow(error.message, code=error.code, partial_id=error.partial_id)
     return error

@@ -38,6 +38,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from bot.channels.base import WHATSAPP_EMPTY_VARIABLE, WHATSAPP_OUTSIDE_WINDOW
 from bot.channels.rendering import plain_text
 from bot.delivery import whatsapp_window
 from bot.people.opt_out import opt_out
@@ -103,11 +104,7 @@ class Opening:
         )
 
 
-#: Stands in for a person's name in a template: WhatsApp refuses empty variables (63013).
-NO_NAME = "there"
-
-
-def opening(template: str, *values: str | None, fallback: str = NO_NAME) -> Opening:
+def opening(template: str, *values: str | None, fallback: str = WHATSAPP_EMPTY_VARIABLE) -> Opening:
     """The `Opening` of `template` with `values` as its variables "1", "2", ...; an empty
     or missing value becomes `fallback` (WhatsApp refuses empty variables: error 63013)."""
     return Opening(
@@ -693,11 +690,15 @@ def hold_for_window(session: Session, item_id: int, now: datetime) -> bool:
             claimed_until=None,
             provider_id=None,
             sent_at=None,
-            last_error="outside the WhatsApp window (63016): held until the person writes",
+            last_error=(
+                f"outside the WhatsApp window ({WHATSAPP_OUTSIDE_WINDOW}): "
+                "held until the person writes"
+            ),
         )
         .execution_options(synchronize_session=False)
     )
-    message.status, message.provider_id, message.error_code = "queued", None, "63016"
+    message.status, message.provider_id = "queued", None
+    message.error_code = WHATSAPP_OUTSIDE_WINDOW
     # The messages queued behind it would be refused too: hold them with it.
     session.execute(
         update(OutboxItem)

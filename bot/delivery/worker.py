@@ -41,7 +41,7 @@ from typing import Any
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.channels.base import OutboundMessage, Sender, SendError
+from bot.channels.base import WHATSAPP_OUTSIDE_WINDOW, OutboundMessage, Sender, SendError
 from bot.delivery import outbox
 from bot.delivery.rate_limits import (
     DAILY_RECIPIENTS_VARIABLE,
@@ -65,9 +65,6 @@ IDLE_RECHECK = 1.0
 #: Channels whose provider can say whether it holds a message (`find_sent` is reliable);
 #: for the others a None from `find_sent` only means "cannot tell".
 PROVIDER_CAN_TELL = frozenset({"sms", "whatsapp"})
-#: WhatsApp's "outside the allowed window" (the same as `bot.channels.whatsapp`'s; that
-#: module is not imported here, the provider clients load slowly).
-OUTSIDE_WINDOW_CODE = "63016"
 #: Error codes that mean "too many requests": the message certainly did not go out.
 RATE_LIMIT_CODES = frozenset({"429", "20429"})
 _NUMBER = re.compile(r"\+?\d[\d ()./-]{5,}\d")
@@ -433,7 +430,7 @@ class Worker:
             result = sender.send(message)
         except SendError as error:
             self._settle(job)
-            if error.code == OUTSIDE_WINDOW_CODE and job.kind == outbox.MESSAGE:
+            if error.code == WHATSAPP_OUTSIDE_WINDOW and job.kind == outbox.MESSAGE:
                 self._hold_for_window(job, report)
                 return
             self._failed_attempt(job, error, in_doubt or _ambiguous(error), drain)

@@ -28,10 +28,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator, remove_port
 
-from bot.channels.base import BadWebhook, InboundMessage
+from bot.channels.base import WHATSAPP_OUTSIDE_WINDOW, BadWebhook, InboundMessage
 from bot.channels.telegram import parse_update, secret_ok
 from bot.channels.twilio import OPTED_OUT_CODE, parse_inbound, parse_status, verify_signature
-from bot.channels.whatsapp import OUTSIDE_WINDOW_CODE
 from bot.checkins.inbound import describe, handle
 from bot.delivery.outbox import hold_for_window
 from bot.people.opt_out import opt_out
@@ -184,7 +183,7 @@ def record_status(
     message.status = ours
     if error_code is not None:
         message.error_code = error_code
-    if error_code == OUTSIDE_WINDOW_CODE and message.channel == "whatsapp":
+    if error_code == WHATSAPP_OUTSIDE_WINDOW and message.channel == "whatsapp":
         # WhatsApp refused it after accepting it: hold it and send the template instead.
         item = session.scalar(select(OutboxItem.id).where(OutboxItem.message_id == message.id))
         if item is not None:
