@@ -13,6 +13,9 @@ from storage.bulk import Prepared
 from storage.models import Message, table_of
 
 _MESSAGES = table_of(Message)
+#: An inbound button press is stored as this prefix and the button's value, so transcripts
+#: can tell a press from the same text typed (see `bot.web.staff.answer_words`).
+BUTTON_PREFIX = "[button] "
 
 
 def _record(

@@ -24,7 +24,7 @@ from bot.settings import Settings
 from storage import flow_versions
 from storage.checkin_rows import sender_and_open_checkin
 from storage.flow_versions import Flows
-from storage.messages import record_inbound_id
+from storage.messages import BUTTON_PREFIX, record_inbound_id
 from survey_flows import engine
 from survey_flows.engine_values import Conversation, Outcome, Reply
 from survey_flows.keywords import Keyword, classify
@@ -60,7 +60,7 @@ def receive(
         channel=inbound.channel,
         provider_id=inbound.provider_id or None,
         address=inbound.address,
-        body=inbound.text if not inbound.button else f"[button] {inbound.button}",
+        body=inbound.text if not inbound.button else BUTTON_PREFIX + inbound.button,
         participant_id=person.id if person else None,
         created_at=now,
         checkin_id=checkin.id if checkin else None,

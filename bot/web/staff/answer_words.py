@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from bot.web.context import context
 from storage import flow_versions
+from storage.messages import BUTTON_PREFIX
 from storage.models import Answer, Checkin, Message
 from survey_flows.engine import DONE
 from survey_flows.model import Flow
@@ -34,9 +35,6 @@ CHECKIN_WORDS = {
     "stopped": "stopped",
     "superseded": "replaced by a newer check-in",
 }
-
-#: How an inbound button press is stored in a message's body (see `bot.checkins.receiving`).
-BUTTON_PREFIX = "[button] "
 
 
 def flow_of(session: Session, version: str | None, flow_id: str | None) -> Flow | None:
